@@ -1,0 +1,130 @@
+/*
+ * bench_engine.c — how fast the single writer durably applies customer
+ * messages, against the raw SQLite insert rate of the same rows on the same
+ * disk as the ceiling (measured in the same run).
+ *
+ * Workload: N messages from N/10 customers (so ~10% open tickets, the rest
+ * appends), applied through engine_apply_batch in batches of 512 — the
+ * group-commit path the ingest loop uses — on a fresh file with
+ * synchronous=FULL. The ceiling inserts N rows of the same width into one
+ * table with one prepared statement, same batch size, same durability.
+ *
+ * Prints: bench engine_apply events_per_s=… ceiling_rows_per_s=… ratio=… rss_mb=…
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "base/cfg.h"
+#include "base/clock.h"
+#include "base/mem.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+#define BATCH 512
+
+static double now_s(void)
+{
+    return (double)clock_mono_ns() / 1e9;
+}
+
+static double ceiling(const char *path, int n)
+{
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "CREATE TABLE t(id INTEGER PRIMARY KEY, ticket_id INT, seq INT, kind TEXT,"
+                     " dir TEXT, author TEXT, text TEXT, chat INT, msg INT, at INT)", 0, 0, 0);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "INSERT INTO t(ticket_id,seq,kind,dir,author,text,chat,msg,at)"
+                           " VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
+    double t0 = now_s();
+    for (int i = 0; i < n; i += BATCH) {
+        sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
+        for (int j = i; j < i + BATCH && j < n; j++) {
+            sqlite3_bind_int64(st, 1, j % (n / 10));
+            sqlite3_bind_int(st, 2, j / (n / 10));
+            sqlite3_bind_text(st, 3, "message", -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, "inbound", -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 5, "customer", -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 6, "Hello, I have a question about my invoice", -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 7, 100000 + j % (n / 10));
+            sqlite3_bind_int64(st, 8, j);
+            sqlite3_bind_int64(st, 9, 1767600000000LL + j);
+            sqlite3_step(st);
+            sqlite3_reset(st);
+        }
+        sqlite3_exec(db, "COMMIT", 0, 0, 0);
+    }
+    double dt = now_s() - t0;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n / dt;
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 100000;
+    char dir[] = "/tmp/tgcrm-bench-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    char yaml[512], raw[128];
+    snprintf(yaml, sizeof yaml,
+             "store: {path: %s/engine.db, synchronous: full}\n"
+             "http: {api_tokens: [{name: b, token: bench-token-0123456789}]}\n"
+             "agents: [{id: a, telegram_user_id: 1, groups: [general]}]\n", dir);
+    snprintf(raw, sizeof raw, "%s/raw.db", dir);
+    struct err e = {0};
+    struct cfg *c = NULL;
+    struct store *w = NULL;
+    struct engine *en = NULL;
+    struct clock *k = clock_manual_new(1767600000000LL);
+    if (cfg_load_string("bench.yaml", yaml, strlen(yaml), &c, &e) != 0 ||
+        store_open(&c->store, STORE_RW, &w, &e) != 0 || engine_new(c, w, k, &en, &e) != 0) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return 1;
+    }
+    struct engine_event *evs = mem_alloc(BATCH * sizeof *evs);
+    struct engine_result *res = mem_alloc(BATCH * sizeof *res);
+    int customers = n / 10 > 0 ? n / 10 : 1;
+    int failed = 0;
+    double t0 = now_s();
+    for (int i = 0; i < n; i += BATCH) {
+        int m = 0;
+        for (int j = i; j < i + BATCH && j < n; j++, m++) {
+            memset(&evs[m], 0, sizeof evs[m]);
+            evs[m].type = ENGINE_CUSTOMER_MESSAGE;
+            evs[m].customer.tg_user_id = 100000 + j % customers;
+            evs[m].customer.first_name = "Customer";
+            evs[m].tg_chat_id = evs[m].customer.tg_user_id;
+            evs[m].tg_message_id = j + 1;
+            evs[m].update_id = j + 1;
+            evs[m].text = "Hello, I have a question about my invoice";
+        }
+        if (engine_apply_batch(en, evs, res, (size_t)m, &e) != 0) {
+            fprintf(stderr, "bench: %s\n", e.msg);
+            return 1;
+        }
+        for (int j = 0; j < m; j++)
+            failed += res[j].code != 0;
+        clock_manual_advance(k, 10);
+    }
+    double rate = n / (now_s() - t0);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double ceil_rate = ceiling(raw, n);
+    printf("bench engine_apply events=%d failed=%d events_per_s=%.0f ceiling_rows_per_s=%.0f "
+           "ratio=%.3f rss_mb=%.1f\n", n, failed, rate, ceil_rate, rate / ceil_rate,
+           (double)ru.ru_maxrss / 1024.0);
+    engine_free(&en);
+    cfg_unref(&c);
+    clock_free(&k);
+    mem_free(evs);
+    mem_free(res);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 && failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# run.sh — `make bench`: build and run every benchmark; each prints one
+# "bench <name> <metric>=<value> ..." line, ceilings measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-build/tgcrm}
+CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -Ibuild/gen -O2 -g"
+LIBS="$(pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libfyaml libpcre2-8 libcrypto libpq) -lpthread -lm"
+mkdir -p build/bench
+for src in bench/bench_*.c; do
+  name=$(basename "$src" .c)
+  cc $CFLAGS -o "build/bench/$name" "$src" build/libtgcrm.a $LIBS
+  "build/bench/$name"
+done

@@ -1,0 +1,42 @@
+/*
+ * buf.h — a growable, always NUL-terminated byte buffer with a maximum.
+ *
+ * Like curl's dynbuf: a buffer is created with a limit and an append that
+ * would pass it fails with ERR_TOOBIG instead of growing without bound. The
+ * contents are owned by the buffer until buf_detach hands them over.
+ */
+#ifndef TGCRM_BASE_BUF_H
+#define TGCRM_BASE_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+    char *p;        /* owned; NULL until the first append, else NUL-terminated */
+    size_t len;     /* bytes used, not counting the NUL */
+    size_t cap;     /* bytes allocated */
+    size_t max;     /* 0 = unlimited */
+};
+
+/* Set up an empty buffer with the given maximum (0 = unlimited). */
+void buf_init(struct buf *b, size_t max);
+
+/* Free the contents; the buffer is empty and reusable afterwards. */
+void buf_release(struct buf *b);
+
+/* Append bytes; 0 or ERR_TOOBIG (the buffer is unchanged then). */
+int buf_append(struct buf *b, const void *data, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_putc(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Append s as the body of a JSON string (escaped, without quotes). */
+int buf_json_escape(struct buf *b, const char *s, size_t n);
+
+/* The contents as a C string ("" when empty); borrowed. */
+const char *buf_str(const struct buf *b);
+
+/* Hand the heap string to the caller (mem_free it); the buffer is reset. */
+char *buf_detach(struct buf *b);
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * clock.c — real and manual clocks, ISO-8601 and duration formats.
+ */
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/mem.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct clock {
+    bool manual;
+    pthread_mutex_t mu;   /* guards now_ms of the manual clock */
+    int64_t now_ms;
+};
+
+struct clock *clock_real_new(void)
+{
+    struct clock *c = mem_alloc(sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+struct clock *clock_manual_new(int64_t start_ms)
+{
+    struct clock *c = clock_real_new();
+    c->manual = true;
+    c->now_ms = start_ms;
+    return c;
+}
+
+void clock_free(struct clock **cp)
+{
+    if (cp == NULL || *cp == NULL)
+        return;
+    pthread_mutex_destroy(&(*cp)->mu);
+    mem_free(*cp);
+    *cp = NULL;
+}
+
+int64_t clock_now_ms(struct clock *c)
+{
+    if (c->manual) {
+        pthread_mutex_lock(&c->mu);
+        int64_t now = c->now_ms;
+        pthread_mutex_unlock(&c->mu);
+        return now;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool clock_is_manual(const struct clock *c)
+{
+    return c->manual;
+}
+
+int clock_manual_set(struct clock *c, int64_t at_ms)
+{
+    if (!c->manual)
+        return ERR_INVAL;
+    pthread_mutex_lock(&c->mu);
+    int rc = 0;
+    if (at_ms < c->now_ms)
+        rc = ERR_INVAL;
+    else
+        c->now_ms = at_ms;
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int clock_manual_advance(struct clock *c, int64_t delta_ms)
+{
+    if (!c->manual || delta_ms < 0)
+        return ERR_INVAL;
+    pthread_mutex_lock(&c->mu);
+    c->now_ms += delta_ms;
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+int64_t clock_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+char *clock_fmt_iso(int64_t ms, char *out)
+{
+    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    int frac = (int)(ms - (int64_t)secs * 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char tmp[96];   /* roomy enough that no int can truncate it */
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, frac);
+    snprintf(out, CLOCK_ISO_LEN, "%.31s", tmp);
+    return out;
+}
+
+/* Days since the epoch for a civil date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)**p))
+            return ERR_INVAL;
+        v = v * 10 + (**p - '0');
+        (*p)++;
+    }
+    *out = v;
+    return 0;
+}
+
+int clock_parse_iso(const char *s, int64_t *out_ms)
+{
+    const char *p = s;
+    int y, mo, d, h, mi, se, ms = 0;
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+        digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
+        return ERR_INVAL;
+    p++;
+    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
+        digits(&p, 2, &se))
+        return ERR_INVAL;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return ERR_INVAL;
+    if (*p == '.') {
+        p++;
+        int scale = 100, n = 0;
+        while (isdigit((unsigned char)*p)) {
+            ms += (*p - '0') * scale;
+            scale /= 10;
+            p++;
+            n++;
+        }
+        if (n == 0)
+            return ERR_INVAL;
+    }
+    int64_t off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh, om;
+        p++;
+        if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om))
+            return ERR_INVAL;
+        off = sign * ((int64_t)oh * 3600 + om * 60);
+    } else {
+        return ERR_INVAL;
+    }
+    if (*p != '\0')
+        return ERR_INVAL;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+    *out_ms = secs * 1000 + ms;
+    return 0;
+}
+
+int clock_parse_duration(const char *s, int64_t *out_ms)
+{
+    if (s == NULL || *s == '\0')
+        return ERR_INVAL;
+    const char *p = s;
+    int64_t total = 0;
+    bool any = false;
+    while (*p) {
+        if (!isdigit((unsigned char)*p))
+            return ERR_INVAL;
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (v < 0 || v > 1000000000LL)
+            return ERR_INVAL;
+        p = end;
+        int64_t unit;
+        if (*p == '\0') {
+            if (any)
+                return ERR_INVAL;   /* "1h30" is ambiguous */
+            unit = 1000;
+        } else if (strncmp(p, "ms", 2) == 0) {
+            unit = 1; p += 2;
+        } else if (*p == 's') {
+            unit = 1000; p++;
+        } else if (*p == 'm') {
+            unit = 60000; p++;
+        } else if (*p == 'h') {
+            unit = 3600000; p++;
+        } else if (*p == 'd') {
+            unit = 86400000; p++;
+        } else {
+            return ERR_INVAL;
+        }
+        total += (int64_t)v * unit;
+        any = true;
+    }
+    *out_ms = total;
+    return 0;
+}

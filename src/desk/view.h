@@ -1,0 +1,28 @@
+/*
+ * view.h — the public JSON shape of desk records.
+ *
+ * One renderer per record, used by the REST API, the domain events the
+ * engine writes (and so the webhook payloads) and the check framework, so a
+ * ticket looks the same everywhere. Pure: builds jansson values only.
+ * Every function returns a NEW reference (json_decref it), never NULL.
+ */
+#ifndef TGCRM_DESK_VIEW_H
+#define TGCRM_DESK_VIEW_H
+
+#include "base/jx.h"
+#include "desk/thread.h"
+#include "desk/ticket.h"
+
+/* {"id","telegram_user_id","first_name","last_name","username","language","tier","blocked"} */
+json_t *view_customer(const struct customer *c);
+
+/* The Ticket object of docs/openapi.yaml; `c` may be NULL (customer: null). */
+json_t *view_ticket(const struct ticket *t, const struct customer *c);
+
+/* The Entry object of docs/openapi.yaml. */
+json_t *view_entry(const struct thread_entry *te);
+
+/* {k: v, ...} from a kv array. */
+json_t *view_kv(const struct kv *kv, size_t n);
+
+#endif

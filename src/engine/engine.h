@@ -1,0 +1,149 @@
+/*
+ * engine.h — the single writer.
+ *
+ * Every change to the desk — a customer message, an agent reply, a REST
+ * command, a due timer — is an engine_event. The engine applies events one
+ * at a time on its own thread with the time read once from its clock, asks
+ * desk/ for the decisions, and writes the new state, thread entries, outbox
+ * rows (Telegram calls, domain events for webhooks) and timers in ONE
+ * transaction. Events that arrive together are applied in arrival order and
+ * committed as one batch (group commit), each inside its own savepoint so a
+ * refused event undoes only itself.
+ *
+ * The engine performs no network I/O and never reads the wall clock except
+ * through the struct clock it was given.
+ */
+#ifndef TGCRM_ENGINE_ENGINE_H
+#define TGCRM_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/cfg.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "desk/agent.h"
+#include "desk/ticket.h"
+#include "store/store.h"
+
+enum engine_event_type {
+    ENGINE_CUSTOMER_MESSAGE = 0, /* a customer wrote: opens, appends to or reopens a ticket */
+    ENGINE_AGENT_REPLY,          /* an agent's answer, relayed to the customer */
+    ENGINE_AGENT_NOTE,           /* an internal note, never relayed */
+    ENGINE_TICKET_UPDATE,        /* status / priority / group / assignee change */
+    ENGINE_AGENT_AVAILABILITY,   /* an agent goes online / away / offline */
+    ENGINE_TIMERS_DUE            /* apply every timer due at the engine's now */
+};
+
+/*
+ * One event. Every pointer is borrowed from the submitter and must stay
+ * valid until engine_submit returns.
+ */
+struct engine_event {
+    enum engine_event_type type;
+
+    /* ENGINE_CUSTOMER_MESSAGE */
+    struct {
+        int64_t tg_user_id;      /* required, > 0 */
+        const char *first_name;  /* may be NULL */
+        const char *last_name;
+        const char *username;
+        const char *language;
+        const char *tier;        /* NULL keeps the stored tier ("standard" for new) */
+    } customer;
+    int64_t tg_chat_id;          /* where the message was written, 0 if not Telegram */
+    int64_t tg_message_id;
+    int64_t update_id;           /* Telegram update id, 0 if not from Telegram */
+
+    /* ticket the event is about (reply, note, update); 0 for customer messages */
+    int64_t ticket_id;
+
+    /* ENGINE_AGENT_REPLY / ENGINE_AGENT_NOTE / actor of an update */
+    const char *agent_id;        /* must be a configured agent for reply/note */
+    const char *text;            /* message text (customer message, reply, note) */
+
+    /* ENGINE_TICKET_UPDATE: only the members flagged are changed */
+    bool set_status;     enum ticket_status status;
+    bool set_priority;   enum ticket_priority priority;
+    bool set_group;      const char *group;
+    bool set_assignee;   const char *assignee;   /* NULL = unassign */
+    const char *actor;           /* who asked: "api:<token name>", "agent:<id>" ... */
+    const char *reason;          /* free text recorded in the thread, may be NULL */
+
+    /* ENGINE_AGENT_AVAILABILITY */
+    enum agent_avail availability;
+};
+
+struct engine_result {
+    int code;                    /* 0 or the ERR_* the event was refused with */
+    struct err err;              /* the reason when code != 0 */
+    int64_t ticket_id;           /* ticket created or changed, 0 if none */
+    bool created;                /* a new ticket was opened */
+    bool reopened;               /* a resolved/closed ticket was reopened */
+    bool duplicate;              /* the Telegram update was applied before: skipped */
+    int32_t thread_seq;          /* seq of the thread entry written, 0 if none */
+};
+
+struct engine;
+
+struct engine_stats {
+    int64_t events_applied;
+    int64_t events_refused;
+    int64_t batches;
+    int64_t commit_failures;
+    int64_t tickets_created;
+};
+
+/*
+ * Create an engine over the writer connection `w` (ownership taken: the
+ * engine closes it) with a reference to `c` (the engine takes its own ref)
+ * and the clock `clk` (borrowed; must outlive the engine). Applies the
+ * configured agents' initial availability for agents the store has never
+ * seen. Caller owns *out; engine_free.
+ */
+int engine_new(struct cfg *c, struct store *w, struct clock *clk,
+               struct engine **out, struct err *e);
+
+/* Start the writer thread. engine_submit may be called from any thread after. */
+int engine_start(struct engine *en, struct err *e);
+
+/*
+ * Apply one event and wait until it is committed (or refused). The result's
+ * code is 0 when applied; an event refused by the rules (ERR_INVAL,
+ * ERR_NOTFOUND, ERR_CONFLICT ...) changes nothing. Returns res->code.
+ * Safe from any thread once started; ERR_BUSY after engine_stop began.
+ */
+int engine_submit(struct engine *en, const struct engine_event *ev,
+                  struct engine_result *res);
+
+/*
+ * Apply events without the thread, in the caller's thread, as one batch
+ * (used by tests and by the ingest path that batches itself). res[i] gets
+ * each event's result. Returns 0, or the store error that failed the
+ * commit (then nothing of the batch was applied).
+ */
+int engine_apply_batch(struct engine *en, const struct engine_event *evs,
+                       struct engine_result *res, size_t n, struct err *e);
+
+/* Replace the configuration (SIGHUP). Events already queued see the new
+ * one. Takes its own reference to c. */
+void engine_set_cfg(struct engine *en, struct cfg *c);
+
+/* A new reference to the current configuration; cfg_unref it. */
+struct cfg *engine_cfg(struct engine *en);
+
+/* The engine's clock (borrowed). */
+struct clock *engine_clock(struct engine *en);
+
+/* Wake the engine so it looks at timers again (after a manual clock move). */
+void engine_kick(struct engine *en);
+
+void engine_get_stats(struct engine *en, struct engine_stats *out);
+
+/* Stop the thread after the queued events are applied. Idempotent. */
+void engine_stop(struct engine *en);
+
+/* Stop if needed and free; sets *enp to NULL. */
+void engine_free(struct engine **enp);
+
+#endif

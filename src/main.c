@@ -1,0 +1,76 @@
+/*
+ * main.c — argv → subcommand. No logic lives here.
+ */
+#include "serve/serve.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef TGCRM_VERSION
+#define TGCRM_VERSION "0.1.0"
+#endif
+
+static const char usage[] =
+    "usage: tgcrm <command> [options]\n"
+    "\n"
+    "  serve          the CRM daemon (REST API, engine, store)\n"
+    "  check          run scenario suites against the CRM (the integration testing framework)\n"
+    "  sandbox        CRM + fake Telegram + webhook sink wired together, for poking by hand\n"
+    "  fake-telegram  a fake Telegram Bot API server\n"
+    "  sink           a webhook capture sink\n"
+    "  version        print the version\n"
+    "  help           this text\n"
+    "\n"
+    "Run 'tgcrm <command> --help' for a command's options.\n"
+    "Exit codes: 0 ok, 1 a check failed, 2 usage or configuration error.\n";
+
+struct pending {
+    const char *name;
+    const char *what;
+    const char *issue;
+};
+
+/* Commands whose milestone has not landed yet: say so plainly, exit 2. */
+static const struct pending pending[] = {
+    {"check", "the integration testing framework", "the `tgcrm check` milestone"},
+    {"sandbox", "CRM + fake Telegram + sink wired together", "the `tgcrm check` milestone"},
+    {"fake-telegram", "the fake Telegram Bot API", "the Telegram bridge milestone"},
+    {"sink", "the webhook capture sink", "the `tgcrm check` milestone"},
+};
+
+static int not_built(const struct pending *p, int argc, char **argv)
+{
+    bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    FILE *out = help ? stdout : stderr;
+    fprintf(out, "usage: tgcrm %s [options]\n\n%s — not built yet; it arrives with %s.\n",
+            p->name, p->what, p->issue);
+    return help ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0)
+        return serve_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        if (argc > 2 && strcmp(argv[2], "--help") == 0) {
+            puts("usage: tgcrm version\n\nPrint the version and exit.");
+            return 0;
+        }
+        printf("tgcrm %s\n", TGCRM_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof pending / sizeof pending[0]; i++)
+        if (strcmp(cmd, pending[i].name) == 0)
+            return not_built(&pending[i], argc - 1, argv + 1);
+    fprintf(stderr, "tgcrm: unknown command '%s'\n\n%s", cmd, usage);
+    return 2;
+}

@@ -1,0 +1,292 @@
+/*
+ * serve.c — `tgcrm serve` (see serve.h).
+ *
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigwait, so no work happens in a signal handler and reloads
+ * are ordinary code.
+ */
+#include "serve/serve.h"
+#include "base/cfg.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/metrics.h"
+#include "engine/engine.h"
+#include "http/api.h"
+#include "http/http_server.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: tgcrm serve --config FILE [--test-clock [--clock-start ISO8601]]\n"
+    "                   [--port-file FILE] [--log-level LEVEL] [--log-format text|json]\n"
+    "\n"
+    "Run the CRM daemon: REST API, engine and store.\n"
+    "\n"
+    "  -c, --config FILE      configuration file (YAML; see docs/config.md)\n"
+    "      --test-clock       use a manual clock moved through POST /v1/test/clock;\n"
+    "                         for tests only, never available from configuration\n"
+    "      --clock-start T    where the manual clock starts (default: now)\n"
+    "      --port-file FILE   write the HTTP port there once listening (for port 0)\n"
+    "      --log-level L      debug|info|warn|error (overrides the config)\n"
+    "      --log-format F     auto|text|json (overrides the config)\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.\n"
+    "Exit codes: 0 clean stop, 1 runtime failure, 2 usage or configuration error.\n";
+
+struct serve_opts {
+    const char *config;
+    bool test_clock;
+    const char *clock_start;
+    const char *port_file;
+    const char *log_level;
+    const char *log_format;
+};
+
+static int parse_args(int argc, char **argv, struct serve_opts *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"test-clock", no_argument, NULL, 'T'},
+        {"clock-start", required_argument, NULL, 'S'},
+        {"port-file", required_argument, NULL, 'P'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"log-format", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': o->config = optarg; break;
+        case 'T': o->test_clock = true; break;
+        case 'S': o->clock_start = optarg; break;
+        case 'P': o->port_file = optarg; break;
+        case 'L': o->log_level = optarg; break;
+        case 'F': o->log_format = optarg; break;
+        case 'h': fputs(usage, stdout); return 1;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tgcrm serve: unexpected argument '%s'\n%s", argv[optind], usage);
+        return 2;
+    }
+    if (o->config == NULL) {
+        fprintf(stderr, "tgcrm serve: --config FILE is required\n%s", usage);
+        return 2;
+    }
+    if (o->clock_start != NULL && !o->test_clock) {
+        fprintf(stderr, "tgcrm serve: --clock-start needs --test-clock\n");
+        return 2;
+    }
+    return 0;
+}
+
+static int setup_log(const struct cfg *c, const struct serve_opts *o)
+{
+    const char *lvl = o->log_level ? o->log_level : c->log.level;
+    const char *fmt = o->log_format ? o->log_format : c->log.format;
+    enum log_level level = LOG_INFO;
+    if (lvl != NULL && log_level_parse(lvl, &level) != 0) {
+        fprintf(stderr, "tgcrm serve: unknown log level '%s'\n", lvl);
+        return 2;
+    }
+    enum log_format f = LOG_AUTO;
+    if (fmt != NULL && strcmp(fmt, "text") == 0)
+        f = LOG_TEXT;
+    else if (fmt != NULL && strcmp(fmt, "json") == 0)
+        f = LOG_JSON;
+    else if (fmt != NULL && strcmp(fmt, "auto") != 0) {
+        fprintf(stderr, "tgcrm serve: unknown log format '%s'\n", fmt);
+        return 2;
+    }
+    log_setup(2, level, f);
+    return 0;
+}
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return ERR_IO;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return ERR_IO;
+    return 0;
+}
+
+/* Settings a running daemon cannot change: say so on reload. */
+static void warn_restart_only(const struct cfg *old, const struct cfg *nc)
+{
+    if (strcmp(old->http.listen, nc->http.listen) != 0 ||
+        strcmp(old->store.driver, nc->store.driver) != 0 ||
+        (old->store.path && nc->store.path && strcmp(old->store.path, nc->store.path) != 0))
+        log_msg(LOG_WARN, "config.restart_needed",
+                "http.listen and store settings take effect after a restart");
+}
+
+static void reload(struct engine *en, const char *path)
+{
+    struct err e = {0};
+    struct cfg *nc = NULL;
+    if (cfg_load(path, &nc, &e) != 0) {
+        struct log_line l;
+        log_begin(&l, LOG_ERROR, "config.reload_failed");
+        log_str(&l, "error", e.msg);
+        log_str(&l, "kept", "previous configuration");
+        log_end(&l);
+        return;
+    }
+    struct cfg *old = engine_cfg(en);
+    warn_restart_only(old, nc);
+    cfg_unref(&old);
+    engine_set_cfg(en, nc);
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "config.reloaded");
+    log_str(&l, "path", path);
+    log_int(&l, "agents", (int64_t)nc->nagents);
+    log_int(&l, "groups", (int64_t)nc->ngroups);
+    log_end(&l);
+    cfg_unref(&nc);
+}
+
+int serve_main(int argc, char **argv)
+{
+    struct serve_opts o = {0};
+    int prc = parse_args(argc, argv, &o);
+    if (prc != 0)
+        return prc == 1 ? 0 : prc;
+
+    /* Block the signals we take with sigwait before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = 1;
+    struct err e = {0};
+    struct cfg *c = NULL;
+    struct clock *clk = NULL;
+    struct store *w = NULL;
+    struct engine *en = NULL;
+    struct store_pool *pool = NULL;
+    struct http_server *srv = NULL;
+
+    if (cfg_load(o.config, &c, &e) != 0) {
+        fprintf(stderr, "tgcrm serve: %s\n", e.msg);
+        return 2;
+    }
+    if (setup_log(c, &o) != 0) {
+        exit_code = 2;
+        goto out;
+    }
+
+    if (o.test_clock) {
+        int64_t start = 0;
+        if (o.clock_start != NULL && clock_parse_iso(o.clock_start, &start) != 0) {
+            fprintf(stderr, "tgcrm serve: --clock-start: not an RFC 3339 time: '%s'\n",
+                    o.clock_start);
+            exit_code = 2;
+            goto out;
+        }
+        if (o.clock_start == NULL) {
+            struct clock *real = clock_real_new();
+            start = clock_now_ms(real);
+            clock_free(&real);
+        }
+        clk = clock_manual_new(start);
+        log_msg(LOG_WARN, "clock.manual",
+                "TEST CLOCK: time moves only through POST /v1/test/clock; never use in production");
+    } else {
+        clk = clock_real_new();
+    }
+
+    if (store_open(&c->store, STORE_RW, &w, &e) != 0) {
+        log_msg(LOG_ERROR, "store.open_failed", "%s", e.msg);
+        exit_code = e.code == ERR_SCHEMA || e.code == ERR_CONFIG ? 2 : 1;
+        goto out;
+    }
+    if (engine_new(c, w, clk, &en, &e) != 0) {
+        log_msg(LOG_ERROR, "engine.init_failed", "%s", e.msg);
+        goto out;
+    }
+    w = NULL;   /* the engine owns the writer now */
+    if (engine_start(en, &e) != 0) {
+        log_msg(LOG_ERROR, "engine.start_failed", "%s", e.msg);
+        goto out;
+    }
+    if (store_pool_new(&c->store, c->store.read_connections, &pool, &e) != 0) {
+        log_msg(LOG_ERROR, "store.pool_failed", "%s", e.msg);
+        goto out;
+    }
+
+    struct api_ctx api = {
+        .engine = en,
+        .readers = pool,
+        .clock = clk,
+        .test_clock = o.test_clock,
+        .started_at_ms = clock_now_ms(clk),
+    };
+    if (http_server_start(c->http.listen, c->http.threads, (size_t)c->http.max_body,
+                          api_handle, &api, &srv, &e) != 0) {
+        log_msg(LOG_ERROR, "http.start_failed", "%s", e.msg);
+        exit_code = 2;
+        goto out;
+    }
+    int port = http_server_port(srv);
+    if (o.port_file != NULL && write_port_file(o.port_file, port) != 0) {
+        log_msg(LOG_ERROR, "serve.port_file", "cannot write '%s': %s", o.port_file,
+                strerror(errno));
+        goto out;
+    }
+    struct log_line l;
+    log_begin(&l, LOG_INFO, "serve.ready");
+    log_int(&l, "port", port);
+    log_str(&l, "store", c->store.driver);
+    log_str(&l, "clock", o.test_clock ? "manual" : "real");
+    log_int(&l, "pid", (int64_t)getpid());
+    log_end(&l);
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(en, o.config);
+            continue;
+        }
+        log_msg(LOG_INFO, "serve.stopping", "signal %d", sig);
+        break;
+    }
+    exit_code = 0;
+
+out:
+    http_server_free(&srv);     /* finish in-flight requests first */
+    if (en != NULL)
+        engine_stop(en);        /* then commit what is queued */
+    store_pool_free(&pool);
+    engine_free(&en);
+    store_close(&w);
+    clock_free(&clk);
+    cfg_unref(&c);
+    metrics_free_all();
+    if (exit_code == 0)
+        log_msg(LOG_INFO, "serve.stopped", "clean shutdown");
+    return exit_code;
+}

@@ -1,0 +1,230 @@
+/*
+ * store.h — persistence behind one vtable.
+ *
+ * The engine (the single writer) and the HTTP readers talk to the database
+ * only through these functions; the backend (store_sqlite.c now,
+ * store_pg.c later) fills a struct store_ops. A struct store is ONE
+ * connection and is not thread-safe: the engine owns the writer, and
+ * readers take handles from a struct store_pool.
+ *
+ * Conventions for every function below:
+ *   - returns 0, or a negative ERR_* with the message in `e`
+ *     (ERR_NOTFOUND for a missing row, ERR_CONFLICT for a unique clash,
+ *      ERR_BUSY when the database is locked past busy_timeout, ERR_DB else);
+ *   - records read are allocated in the caller's arena `a` (strings too) and
+ *     live as long as it; nothing returned needs freeing on its own;
+ *   - records written are only read during the call (the store copies).
+ *
+ * SQL stays portable (no SQLite-only functions in queries); each backend has
+ * its own numbered migrations under src/store/migrations/<driver>/.
+ */
+#ifndef TGCRM_STORE_STORE_H
+#define TGCRM_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/cfg.h"
+#include "base/err.h"
+#include "desk/agent.h"
+#include "desk/thread.h"
+#include "desk/ticket.h"
+
+struct store;
+
+enum store_mode { STORE_RW = 0, STORE_RO };
+
+/* A filter for store_ticket_list. Zero/NULL members do not filter. */
+struct ticket_filter {
+    bool has_status;
+    enum ticket_status status;
+    const char *group;
+    const char *assignee;      /* "none" would be a real agent id; use unassigned */
+    bool unassigned;           /* only tickets with no assignee */
+    int64_t customer_id;
+    int64_t after_id;          /* paging cursor: ids greater than this */
+    int limit;                 /* 1..500; 0 means 50 */
+};
+
+/* A Bot API call waiting in the durable Telegram outbox. */
+struct tg_outbox_row {
+    int64_t id;
+    int64_t chat_id;           /* destination chat */
+    int64_t thread_id;         /* forum topic, 0 = none */
+    int64_t ticket_id;         /* 0 when not about a ticket */
+    const char *method;        /* "sendMessage", "createForumTopic" ... */
+    const char *params;        /* JSON object text of the call's parameters */
+    const char *state;         /* "pending" | "sent" | "failed" */
+    int attempts;
+    int64_t next_attempt_at;
+    int64_t created_at;
+    const char *last_error;    /* NULL unless failed/retrying */
+};
+
+/* A domain event (ticket.created ...) written with the change that caused it. */
+struct event_row {
+    int64_t id;                /* global order of events */
+    const char *type;          /* "ticket.created", "ticket.updated" ... */
+    int64_t ticket_id;         /* 0 when not about a ticket */
+    int64_t occurred_at;
+    const char *data;          /* JSON object text (before/after, actor ...) */
+};
+
+struct timer_row {
+    int64_t id;
+    const char *kind;          /* "sla.first_response" ... */
+    int64_t ticket_id;
+    int64_t due_at;
+    const char *data;          /* JSON text or NULL */
+};
+
+struct group_load {
+    const char *group;
+    int64_t by_status[TICKET_STATUS_COUNT];
+    int64_t unassigned_active;         /* active tickets nobody holds */
+    int64_t oldest_unassigned_at;      /* created_at of the oldest such, 0 none */
+};
+
+struct agent_load {
+    const char *agent_id;
+    int64_t active;                    /* open + in_progress + on_hold assigned */
+};
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+/*
+ * Open one connection per cfg (driver "sqlite"; "postgres" gives ERR_CONFIG
+ * "postgres backend not built yet" until it exists). STORE_RW applies
+ * pending migrations and checks the schema version; STORE_RO only checks
+ * it. Caller owns *out; store_close.
+ */
+int store_open(const struct cfg_store *cfg, enum store_mode mode,
+               struct store **out, struct err *e);
+void store_close(struct store **sp);
+
+/* Schema version of the open database. */
+int store_schema_version(struct store *s, int *out, struct err *e);
+
+/* ---- transactions ------------------------------------------------------------ */
+
+int store_begin(struct store *s, struct err *e);     /* write transaction */
+int store_commit(struct store *s, struct err *e);
+int store_rollback(struct store *s, struct err *e);  /* safe to call when none open */
+/* A single level of savepoint inside a transaction, so one bad event of a
+ * batch can be undone without losing the others. */
+int store_savepoint(struct store *s, struct err *e);
+int store_release(struct store *s, struct err *e);
+int store_rollback_savepoint(struct store *s, struct err *e);
+
+/* ---- meta (small key/value: the Telegram offset, ids ...) ------------------ */
+
+int store_meta_get(struct store *s, const char *key, struct arena *a,
+                   const char **out, struct err *e);          /* ERR_NOTFOUND */
+int store_meta_set(struct store *s, const char *key, const char *value,
+                   struct err *e);
+
+/* ---- customers ------------------------------------------------------------- */
+
+int store_customer_get(struct store *s, int64_t id, struct arena *a,
+                       struct customer **out, struct err *e);
+int store_customer_get_by_tg(struct store *s, int64_t tg_user_id, struct arena *a,
+                             struct customer **out, struct err *e);
+/* Insert; sets c->id. ERR_CONFLICT if tg_user_id exists. */
+int store_customer_insert(struct store *s, struct customer *c, struct err *e);
+/* Update every column but id/created_at by id. */
+int store_customer_update(struct store *s, const struct customer *c, struct err *e);
+
+/* ---- tickets --------------------------------------------------------------- */
+
+/* Insert; sets t->id. */
+int store_ticket_insert(struct store *s, struct ticket *t, struct err *e);
+/* Update every column but id/customer_id/created_at by id (fields and tags
+ * replaced as a whole). ERR_NOTFOUND if the id does not exist. */
+int store_ticket_update(struct store *s, const struct ticket *t, struct err *e);
+int store_ticket_get(struct store *s, int64_t id, struct arena *a,
+                     struct ticket **out, struct err *e);
+/* The customer's most recent ticket (highest id), any status. */
+int store_ticket_latest_for_customer(struct store *s, int64_t customer_id,
+                                     struct arena *a, struct ticket **out,
+                                     struct err *e);
+/* The ticket linked to a forum topic, if any. */
+int store_ticket_get_by_topic(struct store *s, int64_t topic_id, struct arena *a,
+                              struct ticket **out, struct err *e);
+/* Tickets matching f in ascending id order; *out is an arena array of
+ * pointers, *n how many. */
+int store_ticket_list(struct store *s, const struct ticket_filter *f,
+                      struct arena *a, struct ticket ***out, size_t *n,
+                      struct err *e);
+int store_ticket_count_by_status(struct store *s, int64_t out[TICKET_STATUS_COUNT],
+                                 struct err *e);
+
+/* ---- thread ---------------------------------------------------------------- */
+
+/* Append; sets te->id. The caller (engine) chooses te->seq. */
+int store_thread_append(struct store *s, struct thread_entry *te, struct err *e);
+/* Replace text and edited_at of the entry with this Telegram message. */
+int store_thread_edit(struct store *s, int64_t ticket_id, int64_t tg_chat_id,
+                      int64_t tg_message_id, const char *text, int64_t edited_at,
+                      struct err *e);
+/* All entries of a ticket in seq order; *out is an arena array. */
+int store_thread_list(struct store *s, int64_t ticket_id, struct arena *a,
+                      struct thread_entry **out, size_t *n, struct err *e);
+
+/* ---- agents (runtime state; identity is in cfg) ------------------------------ */
+
+int store_agent_state_list(struct store *s, struct arena *a,
+                           struct agent_state **out, size_t *n, struct err *e);
+/* Insert or replace by agent_id. */
+int store_agent_state_put(struct store *s, const struct agent_state *st,
+                          struct err *e);
+int store_load_by_group(struct store *s, struct arena *a, struct group_load **out,
+                        size_t *n, struct err *e);
+int store_load_by_agent(struct store *s, struct arena *a, struct agent_load **out,
+                        size_t *n, struct err *e);
+
+/* ---- outboxes, events, timers ------------------------------------------------ */
+
+/* Append; sets r->id. state defaults to "pending" when NULL. */
+int store_tg_outbox_push(struct store *s, struct tg_outbox_row *r, struct err *e);
+int store_tg_outbox_count(struct store *s, const char *state, int64_t *out,
+                          struct err *e);
+/* Append; sets r->id. */
+int store_event_push(struct store *s, struct event_row *r, struct err *e);
+/* Events with id > after_id, ascending, at most limit. */
+int store_event_list(struct store *s, int64_t after_id, int limit, struct arena *a,
+                     struct event_row **out, size_t *n, struct err *e);
+int store_event_count(struct store *s, int64_t *out, struct err *e);
+
+/* Insert or move the timer (kind, ticket_id) to due_at; sets r->id. */
+int store_timer_put(struct store *s, struct timer_row *r, struct err *e);
+int store_timer_cancel(struct store *s, const char *kind, int64_t ticket_id,
+                       struct err *e);
+/* Timers with due_at <= now, earliest first, at most limit. */
+int store_timer_due(struct store *s, int64_t now, int limit, struct arena *a,
+                    struct timer_row **out, size_t *n, struct err *e);
+/* Earliest due_at of any timer; ERR_NOTFOUND when there are none. */
+int store_timer_next(struct store *s, int64_t *out, struct err *e);
+
+/* ---- idempotency of API writes ------------------------------------------------ */
+
+/* The stored response for an Idempotency-Key; ERR_NOTFOUND if unseen. */
+int store_idem_get(struct store *s, const char *key, struct arena *a,
+                   int *out_status, const char **out_body, struct err *e);
+int store_idem_put(struct store *s, const char *key, int status, const char *body,
+                   int64_t at, struct err *e);
+
+/* ---- a pool of read-only handles for the HTTP threads --------------------------- */
+
+struct store_pool;
+
+/* Open n read-only connections. Caller owns; store_pool_free. */
+int store_pool_new(const struct cfg_store *cfg, int n, struct store_pool **out,
+                   struct err *e);
+void store_pool_free(struct store_pool **pp);
+/* Borrow a handle (blocks while all are in use); give it back with put. */
+struct store *store_pool_get(struct store_pool *p);
+void store_pool_put(struct store_pool *p, struct store *s);
+
+#endif

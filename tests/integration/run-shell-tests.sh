@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# run-shell-tests.sh — the CLI contract of the real binary: subcommands,
+# --help, exit codes, and configuration errors reported as file:line:column.
+#
+# Usage: run-shell-tests.sh /abs/path/to/tgcrm
+set -uo pipefail
+BIN=${1:?usage: run-shell-tests.sh BIN}
+cd "$(dirname "$0")/../.."
+pass=0; fail=0
+tmp=$(mktemp -d /tmp/tgcrm-cli-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect NAME WANT_EXIT PATTERN -- CMD...
+expect() {
+  local name=$1 want=$2 pattern=$3; shift 4
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "[FAIL] $name: exit $rc, want $want"; printf '%s\n' "$out" | head -5; fail=$((fail+1)); return
+  fi
+  if [ -n "$pattern" ] && ! printf '%s' "$out" | grep -Eq -- "$pattern"; then
+    echo "[FAIL] $name: output lacks /$pattern/"; printf '%s\n' "$out" | head -5; fail=$((fail+1)); return
+  fi
+  pass=$((pass+1))
+}
+
+expect "no args is usage" 2 "usage: tgcrm" -- "$BIN"
+expect "help" 0 "serve.*check.*sandbox" -- "$BIN" help
+expect "--help" 0 "usage: tgcrm" -- "$BIN" --help
+expect "version" 0 "^tgcrm [0-9]" -- "$BIN" version
+expect "unknown command" 2 "unknown command 'frobnicate'" -- "$BIN" frobnicate
+for cmd in serve check sandbox fake-telegram sink version; do
+  expect "$cmd --help" 0 "usage: tgcrm $cmd" -- "$BIN" "$cmd" --help
+done
+for cmd in check sandbox fake-telegram sink; do
+  expect "$cmd not built yet" 2 "not built yet" -- "$BIN" "$cmd"
+done
+expect "serve needs --config" 2 "--config FILE is required" -- "$BIN" serve
+expect "serve bad flag" 2 "usage: tgcrm serve" -- "$BIN" serve --bogus
+expect "serve missing file" 2 "nope.yaml" -- "$BIN" serve --config "$tmp/nope.yaml"
+expect "clock-start needs test-clock" 2 "needs --test-clock" -- "$BIN" serve --config x --clock-start 2026-01-01T00:00:00Z
+
+# Bad configuration files: exit 2 with file:line:column, before anything starts.
+printf 'http:\n  listen: 127.0.0.1:0\n  api_tokens:\n    - name: t\n      token: abcdefghijklmnopqrst\nstore:\n  path: %s/x.db\n  colour: blue\n' "$tmp" > "$tmp/unknown-key.yaml"
+expect "config unknown key" 2 "unknown-key.yaml:8:[0-9]+: .*colour" -- "$BIN" serve --config "$tmp/unknown-key.yaml"
+printf 'http:\n  listen: [oops\n' > "$tmp/syntax.yaml"
+expect "config syntax error" 2 "syntax.yaml:[0-9]+:[0-9]+:" -- "$BIN" serve --config "$tmp/syntax.yaml"
+printf 'http:\n  listen: 127.0.0.1:0\n  api_tokens:\n    - name: t\n      token: ${TGCRM_SURELY_UNSET_VAR}\n' > "$tmp/env.yaml"
+expect "config unset env var" 2 "env.yaml:5:[0-9]+: .*TGCRM_SURELY_UNSET_VAR" -- env -u TGCRM_SURELY_UNSET_VAR "$BIN" serve --config "$tmp/env.yaml"
+printf 'http:\n  listen: 127.0.0.1:0\n  api_tokens:\n    - name: t\n      token: abcdefghijklmnopqrst\nagents:\n  - id: a\n    telegram_user_id: 5\n    groups: [nowhere]\n' > "$tmp/badref.yaml"
+expect "config unknown group" 2 "badref.yaml:9:[0-9]+: .*nowhere" -- "$BIN" serve --config "$tmp/badref.yaml"
+test ! -e "$tmp/x.db" && pass=$((pass+1)) || { echo "[FAIL] a refused config created the store"; fail=$((fail+1)); }
+
+# The example configuration is complete and loads (checked by starting serve on it).
+export TGCRM_BOT_TOKEN=123456:example-token-for-tests TGCRM_API_TOKEN=example-api-token-0123456789 \
+       TGCRM_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+sed -e "s#^\(  path:\).*#\1 $tmp/example.db#" -e "s#^\(  listen:\).*#\1 127.0.0.1:0#" examples/tgcrm.yaml > "$tmp/example.yaml"
+"$BIN" serve --config "$tmp/example.yaml" --port-file "$tmp/port" > "$tmp/example.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+if [ -s "$tmp/port" ] && curl -fsS "http://127.0.0.1:$(cat "$tmp/port")/healthz" | grep -q '"ok"'; then
+  pass=$((pass+1))
+else
+  echo "[FAIL] serve on examples/tgcrm.yaml did not answer /healthz"; tail -5 "$tmp/example.log"; fail=$((fail+1))
+fi
+kill -TERM "$pid" 2>/dev/null; wait "$pid"; rc=$?
+[ "$rc" -eq 0 ] && pass=$((pass+1)) || { echo "[FAIL] SIGTERM exit $rc"; fail=$((fail+1)); }
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,382 @@
+/*
+ * test_engine.c — the single writer against a real temporary SQLite store,
+ * with the manual clock: what one event writes, batches, savepoints,
+ * duplicate Telegram updates, reopen policies and the threaded submit path.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cfg.h"
+#include "base/clock.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+static char dir[64];
+static struct cfg *C;
+static struct clock *K;
+static struct engine *E;
+static struct store *R;      /* a reader for assertions */
+static struct arena *A;
+
+static const char *yaml_fmt =
+    "store: {path: %s/t.db}\n"
+    "http: {api_tokens: [{name: t, token: engine-test-token-123456}]}\n"
+    "tickets: {on_closed: %s}\n"
+    "groups: [{name: general}, {name: billing}]\n"
+    "agents:\n"
+    "  - {id: alice, name: Alice, telegram_user_id: 11, groups: [general, billing]}\n"
+    "  - {id: bob, telegram_user_id: 12, groups: [general], availability: offline}\n";
+
+static void setup_policy(const char *on_closed)
+{
+    snprintf(dir, sizeof dir, "/tmp/tgcrm-engine-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, yaml_fmt, dir, on_closed);
+    struct err e = {0};
+    cr_assert_eq(cfg_load_string("engine-test.yaml", yaml, strlen(yaml), &C, &e), 0, "%s", e.msg);
+    K = clock_manual_new(1767600000000LL);   /* 2026-01-05T08:00:00Z */
+    struct store *w = NULL;
+    cr_assert_eq(store_open(&C->store, STORE_RW, &w, &e), 0, "%s", e.msg);
+    cr_assert_eq(engine_new(C, w, K, &E, &e), 0, "%s", e.msg);
+    cr_assert_eq(store_open(&C->store, STORE_RO, &R, &e), 0, "%s", e.msg);
+    A = arena_new(0);
+}
+
+static void setup(void) { setup_policy("reopen"); }
+static void setup_new_ticket(void) { setup_policy("new_ticket"); }
+
+static void teardown(void)
+{
+    engine_free(&E);
+    store_close(&R);
+    cfg_unref(&C);
+    clock_free(&K);
+    arena_free(&A);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static struct engine_event customer_msg(int64_t user, const char *text)
+{
+    struct engine_event ev = {.type = ENGINE_CUSTOMER_MESSAGE, .text = text};
+    ev.customer.tg_user_id = user;
+    ev.customer.first_name = "Ann";
+    ev.tg_chat_id = user;
+    return ev;
+}
+
+static struct engine_result apply1(struct engine_event ev)
+{
+    struct engine_result res;
+    struct err e = {0};
+    cr_assert_eq(engine_apply_batch(E, &ev, &res, 1, &e), 0, "%s", e.msg);
+    return res;
+}
+
+static struct ticket *ticket(int64_t id)
+{
+    struct ticket *t = NULL;
+    struct err e = {0};
+    cr_assert_eq(store_ticket_get(R, id, A, &t, &e), 0, "%s", e.msg);
+    return t;
+}
+
+static size_t thread_of(int64_t id, struct thread_entry **out)
+{
+    size_t n = 0;
+    struct err e = {0};
+    cr_assert_eq(store_thread_list(R, id, A, out, &n, &e), 0, "%s", e.msg);
+    return n;
+}
+
+static int64_t count_events(const char *type)
+{
+    struct event_row *evs = NULL;
+    size_t n = 0;
+    struct err e = {0};
+    cr_assert_eq(store_event_list(R, 0, 10000, A, &evs, &n, &e), 0, "%s", e.msg);
+    int64_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(evs[i].type, type) == 0)
+            c++;
+    return c;
+}
+
+Test(engine, first_message_opens_a_ticket, .init = setup, .fini = teardown)
+{
+    struct engine_result res = apply1(customer_msg(501, "Billing problem\nsecond line"));
+    cr_assert_eq(res.code, 0, "%s", res.err.msg);
+    cr_assert(res.created);
+    struct ticket *t = ticket(res.ticket_id);
+    cr_expect_eq(t->status, TICKET_OPEN);
+    cr_expect_str_eq(t->group, "general");
+    cr_expect_str_eq(t->subject, "Billing problem");
+    cr_expect_eq(t->created_at, 1767600000000LL);
+    cr_expect_eq(t->first_response_at, 0);
+    struct thread_entry *th;
+    size_t n = thread_of(t->id, &th);
+    cr_assert_eq(n, 2);
+    cr_expect_eq(th[0].seq, 1);
+    cr_expect_eq(th[0].kind, THREAD_MESSAGE);
+    cr_expect_eq(th[0].dir, DIR_INBOUND);
+    cr_expect_str_eq(th[0].text, "Billing problem\nsecond line");
+    cr_expect_str_eq(th[1].event, "queued");
+    cr_expect_eq(count_events("ticket.created"), 1);
+    cr_expect_eq(count_events("message.created"), 1);
+}
+
+Test(engine, follow_ups_append_in_order, .init = setup, .fini = teardown)
+{
+    struct engine_event evs[3] = {customer_msg(502, "one"), customer_msg(502, "two"),
+                                  customer_msg(502, "three")};
+    struct engine_result res[3];
+    struct err e = {0};
+    cr_assert_eq(engine_apply_batch(E, evs, res, 3, &e), 0);
+    cr_expect(res[0].created);
+    cr_expect_not(res[1].created);
+    cr_expect_eq(res[1].ticket_id, res[0].ticket_id, "one burst, one ticket");
+    cr_expect_eq(res[2].ticket_id, res[0].ticket_id);
+    struct thread_entry *th;
+    size_t n = thread_of(res[0].ticket_id, &th);
+    cr_assert_eq(n, 4);
+    cr_expect_str_eq(th[0].text, "one");
+    cr_expect_str_eq(th[2].text, "two");
+    cr_expect_str_eq(th[3].text, "three");
+}
+
+Test(engine, refused_event_undoes_only_itself, .init = setup, .fini = teardown)
+{
+    struct engine_event bad = customer_msg(503, "");
+    struct engine_event evs[3] = {customer_msg(503, "ok 1"), bad, customer_msg(504, "ok 2")};
+    struct engine_result res[3];
+    struct err e = {0};
+    cr_assert_eq(engine_apply_batch(E, evs, res, 3, &e), 0);
+    cr_expect_eq(res[0].code, 0);
+    cr_expect_eq(res[1].code, ERR_INVAL);
+    cr_expect_str_eq(res[1].err.field, "text");
+    cr_expect_eq(res[2].code, 0);
+    int64_t by[TICKET_STATUS_COUNT];
+    cr_assert_eq(store_ticket_count_by_status(R, by, &e), 0);
+    cr_expect_eq(by[TICKET_OPEN], 2);
+    struct thread_entry *th;
+    cr_expect_eq(thread_of(res[0].ticket_id, &th), 2, "the refused empty message left no entry");
+}
+
+Test(engine, telegram_update_applied_once, .init = setup, .fini = teardown)
+{
+    struct engine_event ev = customer_msg(505, "hello");
+    ev.update_id = 1000;
+    cr_expect_eq(apply1(ev).code, 0);
+    struct engine_result again = apply1(ev);
+    cr_expect(again.duplicate, "a replayed update is recognised");
+    ev.update_id = 999;
+    cr_expect(apply1(ev).duplicate, "an older update is recognised too");
+    struct thread_entry *th;
+    cr_expect_eq(thread_of(1, &th), 2);
+    const char *v = NULL;
+    struct err e = {0};
+    cr_assert_eq(store_meta_get(R, "telegram.last_update_id", A, &v, &e), 0);
+    cr_expect_str_eq(v, "1000");
+
+    /* The offset survives a restart of the engine. */
+    engine_free(&E);
+    struct store *w = NULL;
+    cr_assert_eq(store_open(&C->store, STORE_RW, &w, &e), 0);
+    cr_assert_eq(engine_new(C, w, K, &E, &e), 0);
+    ev.update_id = 1000;
+    cr_expect(apply1(ev).duplicate);
+}
+
+Test(engine, agent_reply_is_first_response_and_goes_to_outbox, .init = setup, .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(506, "help")).ticket_id;
+    clock_manual_advance(K, 61500);
+    struct engine_event r = {.type = ENGINE_AGENT_REPLY, .ticket_id = id, .agent_id = "alice",
+                             .text = "On it"};
+    struct engine_result res = apply1(r);
+    cr_assert_eq(res.code, 0, "%s", res.err.msg);
+    struct ticket *t = ticket(id);
+    cr_expect_eq(t->status, TICKET_IN_PROGRESS);
+    cr_expect_eq(t->first_response_at - t->created_at, 61500);
+    cr_expect_str_eq(t->assignee, "alice");
+    int64_t pending = 0;
+    struct err e = {0};
+    cr_assert_eq(store_tg_outbox_count(R, "pending", &pending, &e), 0);
+    cr_expect_eq(pending, 1);
+    cr_expect_eq(count_events("ticket.assigned"), 1);
+    cr_expect_eq(count_events("ticket.updated"), 1);
+
+    clock_manual_advance(K, 1000);
+    res = apply1(r);
+    t = ticket(id);
+    cr_expect_eq(t->first_response_at - t->created_at, 61500, "only the first reply counts");
+    cr_expect_eq(t->last_agent_msg_at - t->created_at, 62500);
+}
+
+Test(engine, reply_by_unknown_agent_or_to_missing_ticket, .init = setup, .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(507, "help")).ticket_id;
+    struct engine_event r = {.type = ENGINE_AGENT_REPLY, .ticket_id = id, .agent_id = "zed",
+                             .text = "hi"};
+    struct engine_result res = apply1(r);
+    cr_expect_eq(res.code, ERR_UNPROCESSABLE);
+    cr_expect_str_eq(res.err.msg, "unknown agent 'zed'");
+    r.agent_id = "alice";
+    r.ticket_id = 4242;
+    res = apply1(r);
+    cr_expect_eq(res.code, ERR_NOTFOUND);
+    cr_expect_str_eq(res.err.msg, "ticket 4242 not found");
+}
+
+Test(engine, notes_are_internal, .init = setup, .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(508, "help")).ticket_id;
+    struct engine_event n = {.type = ENGINE_AGENT_NOTE, .ticket_id = id, .agent_id = "bob",
+                             .text = "internal"};
+    cr_assert_eq(apply1(n).code, 0);
+    struct ticket *t = ticket(id);
+    cr_expect_eq(t->first_response_at, 0);
+    cr_expect_eq(t->status, TICKET_OPEN);
+    int64_t pending = 0;
+    struct err e = {0};
+    store_tg_outbox_count(R, "pending", &pending, &e);
+    cr_expect_eq(pending, 0, "a note is never sent to the customer");
+}
+
+static struct engine_result set_status(int64_t id, enum ticket_status s)
+{
+    struct engine_event u = {.type = ENGINE_TICKET_UPDATE, .ticket_id = id, .set_status = true,
+                             .status = s, .actor = "test"};
+    return apply1(u);
+}
+
+Test(engine, status_timestamps_and_illegal_moves, .init = setup, .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(509, "help")).ticket_id;
+    struct engine_result r = set_status(id, TICKET_RESOLVED);
+    cr_expect_eq(r.code, ERR_CONFLICT);
+    cr_expect(strstr(r.err.msg, "open -> resolved") != NULL, "%s", r.err.msg);
+    cr_expect_eq(set_status(id, TICKET_IN_PROGRESS).code, 0);
+    clock_manual_advance(K, 600000);
+    cr_expect_eq(set_status(id, TICKET_RESOLVED).code, 0);
+    struct ticket *t = ticket(id);
+    cr_expect_eq(t->resolved_at - t->created_at, 600000);
+    cr_expect_eq(count_events("ticket.resolved"), 1);
+    cr_expect_eq(set_status(id, TICKET_CLOSED).code, 0);
+    t = ticket(id);
+    cr_expect_neq(t->closed_at, 0);
+    cr_expect_eq(set_status(id, TICKET_OPEN).code, ERR_CONFLICT);
+}
+
+Test(engine, resolved_ticket_reopens_on_customer_message, .init = setup, .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(510, "help")).ticket_id;
+    set_status(id, TICKET_IN_PROGRESS);
+    set_status(id, TICKET_RESOLVED);
+    struct engine_result r = apply1(customer_msg(510, "still broken"));
+    cr_expect(r.reopened);
+    cr_expect_eq(r.ticket_id, id);
+    struct ticket *t = ticket(id);
+    cr_expect_eq(t->status, TICKET_OPEN);
+    cr_expect_eq(t->reopen_count, 1);
+    cr_expect_eq(t->resolved_at, 0);
+}
+
+Test(engine, closed_ticket_policy_new_ticket, .init = setup_new_ticket, .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(511, "help")).ticket_id;
+    set_status(id, TICKET_IN_PROGRESS);
+    set_status(id, TICKET_RESOLVED);
+    set_status(id, TICKET_CLOSED);
+    struct engine_result r = apply1(customer_msg(511, "new question"));
+    cr_expect(r.created);
+    cr_expect_neq(r.ticket_id, id);
+    cr_expect_eq(ticket(id)->status, TICKET_CLOSED, "the closed ticket stays closed");
+}
+
+Test(engine, update_validates_before_changing, .init = setup, .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(512, "help")).ticket_id;
+    struct engine_event u = {.type = ENGINE_TICKET_UPDATE, .ticket_id = id, .set_priority = true,
+                             .priority = PRIORITY_URGENT, .set_group = true, .group = "nowhere"};
+    struct engine_result r = apply1(u);
+    cr_expect_eq(r.code, ERR_UNPROCESSABLE);
+    cr_expect_eq(ticket(id)->priority, PRIORITY_NORMAL, "nothing of a refused update sticks");
+    u.group = "billing";
+    u.set_assignee = true;
+    u.assignee = "bob";
+    r = apply1(u);
+    cr_expect_eq(r.code, ERR_UNPROCESSABLE, "bob does not serve billing");
+    u.assignee = "alice";
+    r = apply1(u);
+    cr_expect_eq(r.code, 0, "%s", r.err.msg);
+    struct ticket *t = ticket(id);
+    cr_expect_eq(t->priority, PRIORITY_URGENT);
+    cr_expect_str_eq(t->group, "billing");
+    cr_expect_str_eq(t->assignee, "alice");
+}
+
+Test(engine, availability_is_stored, .init = setup, .fini = teardown)
+{
+    struct agent_state *st = NULL;
+    size_t n = 0;
+    struct err e = {0};
+    cr_assert_eq(store_agent_state_list(R, A, &st, &n, &e), 0);
+    cr_assert_eq(n, 2, "agents seeded from config");
+    struct engine_event ev = {.type = ENGINE_AGENT_AVAILABILITY, .agent_id = "bob",
+                              .availability = AGENT_ONLINE};
+    cr_assert_eq(apply1(ev).code, 0);
+    cr_assert_eq(store_agent_state_list(R, A, &st, &n, &e), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(st[i].agent_id, "bob") == 0)
+            cr_expect_eq(st[i].availability, AGENT_ONLINE);
+    ev.agent_id = "nobody";
+    cr_expect_eq(apply1(ev).code, ERR_UNPROCESSABLE);
+}
+
+struct submitter {
+    int64_t base;
+    int ok;
+};
+
+static void *submit_many(void *arg)
+{
+    struct submitter *s = arg;
+    for (int i = 0; i < 50; i++) {
+        struct engine_event ev = customer_msg(s->base + i, "threaded");
+        struct engine_result res;
+        if (engine_submit(E, &ev, &res) == 0 && res.created)
+            s->ok++;
+    }
+    return NULL;
+}
+
+Test(engine, threaded_submit_from_many_threads, .init = setup, .fini = teardown)
+{
+    struct err e = {0};
+    cr_assert_eq(engine_start(E, &e), 0);
+    struct submitter s[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        s[i] = (struct submitter){.base = 10000 + i * 1000};
+        pthread_create(&th[i], NULL, submit_many, &s[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(s[i].ok, 50);
+    }
+    struct engine_stats st;
+    engine_get_stats(E, &st);
+    cr_expect_eq(st.events_applied, 200);
+    cr_expect_eq(st.tickets_created, 200);
+    engine_stop(E);
+    struct engine_event ev = customer_msg(1, "late");
+    struct engine_result res;
+    cr_expect_eq(engine_submit(E, &ev, &res), ERR_BUSY, "no submits after stop");
+}
