@@ -13,6 +13,13 @@ PKGS=(
   sqlite3 curl valgrind cppcheck clang-tidy
 )
 
+# Node.js runs the independent checkers (OpenAPI conformance, and later
+# npm client libraries against the fake Telegram); any node >= 18 will do,
+# so an existing one is kept.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -3,6 +3,7 @@
  */
 #include "serve/serve.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 

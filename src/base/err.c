@@ -49,32 +49,42 @@ void err_clear(struct err *e)
         memset(e, 0, sizeof *e);
 }
 
+/* One row per code, generated from ERR_MAP; looked up by value. */
+struct err_row {
+    int code;
+    int http;
+    const char *name;
+    const char *id;
+};
+
+static const struct err_row err_rows[] = {
+#define ERR_ROW(name, val, http, id) {name, http, #name, id},
+    ERR_MAP(ERR_ROW)
+#undef ERR_ROW
+};
+
+static const struct err_row *row(int code)
+{
+    for (size_t i = 0; i < sizeof err_rows / sizeof err_rows[0]; i++)
+        if (err_rows[i].code == code)
+            return &err_rows[i];
+    return NULL;
+}
+
 const char *err_name(int code)
 {
-    switch (code) {
-#define ERR_NAME(name, val, http, id) case name: return #name;
-    ERR_MAP(ERR_NAME)
-#undef ERR_NAME
-    default: return "ERR_UNKNOWN";
-    }
+    const struct err_row *r = row(code);
+    return r ? r->name : "ERR_UNKNOWN";
 }
 
 const char *err_id(int code)
 {
-    switch (code) {
-#define ERR_ID(name, val, http, id) case name: return id;
-    ERR_MAP(ERR_ID)
-#undef ERR_ID
-    default: return "internal";
-    }
+    const struct err_row *r = row(code);
+    return r ? r->id : "internal";
 }
 
 int err_http_status(int code)
 {
-    switch (code) {
-#define ERR_HTTP(name, val, http, id) case name: return http;
-    ERR_MAP(ERR_HTTP)
-#undef ERR_HTTP
-    default: return 500;
-    }
+    const struct err_row *r = row(code);
+    return r ? r->http : 500;
 }

@@ -41,6 +41,13 @@ enum {
 
 #define ERR_MSG_MAX 512
 
+/* Returns `code`; visible inline so analysers know what err_set returns. */
+static inline int err_pass(int code, int recorded)
+{
+    (void)recorded;
+    return code;
+}
+
 /*
  * The error context. Zero-initialise it (`struct err e = {0};`) before use.
  * `msg` holds the first message recorded; `field` optionally names the input
@@ -57,16 +64,19 @@ struct err {
 
 /*
  * Record an error if none is recorded yet and return `code`, so callers can
- * write `return err_set(e, ERR_INVAL, "bad %s", x);`. `e` may be NULL (the
+ * write `return err_set(e, ERR_INVAL, "bad %s", x);`. (The macro yields
+ * `code` itself, so static analysers see that such a return is non-zero;
+ * `code` is evaluated twice.) `e` may be NULL (the
  * code is still returned). Later calls never overwrite the first message.
  */
-#define err_set(e, code, ...) err_set_at((e), __FILE__, __LINE__, (code), __VA_ARGS__)
+#define err_set(e, code, ...) \
+    err_pass((code), err_set_at((e), __FILE__, __LINE__, (code), __VA_ARGS__))
 int err_set_at(struct err *e, const char *file, int line, int code,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Like err_set but also names the offending field (copied). */
 #define err_field(e, code, fieldname, ...) \
-    err_field_at((e), __FILE__, __LINE__, (code), (fieldname), __VA_ARGS__)
+    err_pass((code), err_field_at((e), __FILE__, __LINE__, (code), (fieldname), __VA_ARGS__))
 int err_field_at(struct err *e, const char *file, int line, int code,
                  const char *field, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

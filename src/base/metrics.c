@@ -66,7 +66,7 @@ static struct metric *get_or_register(enum metric_type type, const char *name,
     if (m == NULL) {
         if (reg_n == reg_cap) {
             reg_cap = reg_cap ? reg_cap * 2 : 32;
-            reg = mem_realloc(reg, reg_cap * sizeof *reg);
+            reg = mem_realloc(reg, reg_cap * sizeof(struct metric *));
         }
         m = mem_alloc(sizeof *m);
         m->name = mem_strdup(name);
@@ -135,12 +135,12 @@ int metrics_render(struct buf *b)
      * metrics themselves stay valid: only metrics_free_all frees them. */
     pthread_mutex_lock(&reg_mu);
     size_t n = reg_n;
-    struct metric **snap = mem_alloc((n ? n : 1) * sizeof *snap);
+    struct metric **snap = mem_alloc((n ? n : 1) * sizeof(struct metric *));
     if (n > 0)
-        memcpy(snap, reg, n * sizeof *snap);
+        memcpy(snap, reg, n * sizeof(struct metric *));
     pthread_mutex_unlock(&reg_mu);
 
-    qsort(snap, n, sizeof *snap, cmp_metric);
+    qsort(snap, n, sizeof(struct metric *), cmp_metric);
     int rc = 0;
     const char *last = NULL;
     for (size_t i = 0; i < n && rc == 0; i++) {

@@ -5,9 +5,12 @@
  * above it sees a request (method, decoded path, whole body, a request
  * arena) and fills a response (status, body, content type, a few headers).
  * The server reads the whole body before calling the handler, bounded by
- * max_body: a larger body is refused with 413 (from Content-Length before a
- * byte of it is read, or as soon as a chunked upload passes the limit) and
- * the handler is never called for it.
+ * max_body: a larger body is refused with 413 and the handler is never
+ * called for it. Nothing past the limit is ever stored: a client that sent
+ * "Expect: 100-continue" gets the 413 before sending any of the body;
+ * other clients are already sending, so the rest of their body is read and
+ * dropped (up to 16 MiB past the limit, then the connection is cut) and the
+ * 413 follows, which they can then actually read.
  *
  * The handler runs on one of `threads` worker threads, so it must be
  * thread-safe; a request is handled start to finish on one thread. Each

@@ -116,6 +116,8 @@ int store_rollback(struct store *s, struct err *e);  /* safe to call when none o
  * batch can be undone without losing the others. */
 int store_savepoint(struct store *s, struct err *e);
 int store_release(struct store *s, struct err *e);
+/* Undo everything since store_savepoint AND release the savepoint, so the
+ * next event can set a new one (do not store_release after it). */
 int store_rollback_savepoint(struct store *s, struct err *e);
 
 /* ---- meta (small key/value: the Telegram offset, ids ...) ------------------ */

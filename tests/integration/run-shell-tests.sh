@@ -25,7 +25,7 @@ expect() {
 }
 
 expect "no args is usage" 2 "usage: tgcrm" -- "$BIN"
-expect "help" 0 "serve.*check.*sandbox" -- "$BIN" help
+expect "help" 0 "sandbox +CRM" -- "$BIN" help
 expect "--help" 0 "usage: tgcrm" -- "$BIN" --help
 expect "version" 0 "^tgcrm [0-9]" -- "$BIN" version
 expect "unknown command" 2 "unknown command 'frobnicate'" -- "$BIN" frobnicate

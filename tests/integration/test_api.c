@@ -3,6 +3,7 @@
  * over loopback HTTP: auth, bad input, the ticket lifecycle, agents and
  * queues, the test clock, metrics, reload and crash durability.
  */
+#define _GNU_SOURCE   /* strcasestr */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <pthread.h>

@@ -1,0 +1,461 @@
+/*
+ * api_tickets.c — tickets and their threads:
+ *
+ *   POST  /v1/customer-messages        a customer message from outside Telegram
+ *   GET   /v1/tickets                  filtered, paged list
+ *   GET   /v1/tickets/{id}             one ticket
+ *   GET   /v1/tickets/{id}/thread      its thread
+ *   PATCH /v1/tickets/{id}             status / priority / group / assignee
+ *   POST  /v1/tickets/{id}/replies     an agent's reply (relayed to the customer)
+ *   POST  /v1/tickets/{id}/notes       an internal note
+ *
+ * Writes become engine events; after the engine commits, the response is
+ * read back through a reader handle so it shows exactly what was stored.
+ */
+#include "http/api_impl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- small parsing helpers ------------------------------------------------------- */
+
+/* Optional string member of a nested object; field named "<where><key>". */
+static int nested_str(json_t *obj, const char *where, const char *key, const char **out,
+                      struct err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL)
+        return 0;
+    if (!json_is_string(v)) {
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", where, key);
+        return err_field(e, ERR_INVAL, name, "field '%s' must be a string", name);
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* Required string that is not empty or only whitespace. */
+static int nonempty_str(json_t *obj, const char *key, const char **out, struct err *e)
+{
+    int rc = jx_get_str(obj, key, true, out, e);
+    if (rc != 0)
+        return rc;
+    for (const char *p = *out; *p; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            return 0;
+    return err_field(e, ERR_INVAL, key, "field '%s' must not be empty", key);
+}
+
+/* Optional string member that may also be null (*out NULL then). */
+static int str_or_null(json_t *obj, const char *key, bool *present, const char **out,
+                       struct err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    *present = v != NULL;
+    if (v == NULL || json_is_null(v)) {
+        *out = NULL;
+        return 0;
+    }
+    if (!json_is_string(v))
+        return err_field(e, ERR_INVAL, key, "field '%s' must be a string or null", key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* Reply with {"ticket": <Ticket>, ...extra} read back after a write. */
+static void reply_ticket(struct api_ctx *ctx, struct http_req *req, struct http_resp *resp,
+                         int status, int64_t id, json_t *extra, bool wrap)
+{
+    struct err e = {0};
+    json_t *t = NULL;
+    struct store *s = store_pool_get(ctx->readers);
+    int rc = api_ticket_load(s, req->arena, id, &t, &e);
+    store_pool_put(ctx->readers, s);
+    if (rc != 0) {
+        json_decref(extra);
+        api_error(resp, &e);
+        return;
+    }
+    if (!wrap) {
+        json_decref(extra);
+        api_reply(resp, status, t);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "ticket", t);
+    json_object_update(o, extra);
+    json_decref(extra);
+    api_reply(resp, status, o);
+}
+
+/* ---- POST /v1/customer-messages ------------------------------------------------ */
+
+void api_tickets_customer_message(struct http_req *req, struct http_resp *resp,
+                                  const struct router_params *params, void *ud)
+{
+    (void)params;
+    static const char *const fields[] = {"customer", "text", NULL};
+    static const char *const cfields[] = {"telegram_user_id", "first_name", "last_name",
+                                          "username", "language", "tier", NULL};
+    struct api_ctx *ctx = ud;
+    json_t *body = NULL;
+    if (api_body(req, resp, fields, &body) != 0)
+        return;
+
+    struct err e = {0};
+    struct engine_event ev = {.type = ENGINE_CUSTOMER_MESSAGE};
+    int rc = 0;
+    json_t *cust = json_object_get(body, "customer");
+    json_t *uid = cust ? json_object_get(cust, "telegram_user_id") : NULL;
+    if (cust == NULL)
+        rc = err_field(&e, ERR_INVAL, "customer", "missing required field 'customer'");
+    else if (!json_is_object(cust))
+        rc = err_field(&e, ERR_INVAL, "customer", "field 'customer' must be an object");
+    if (rc == 0)
+        rc = jx_check_fields(cust, cfields, "customer.", &e);
+    if (rc == 0 && uid == NULL)
+        rc = err_field(&e, ERR_INVAL, "customer.telegram_user_id",
+                       "missing required field 'customer.telegram_user_id'");
+    if (rc == 0 && (!json_is_integer(uid) || json_integer_value(uid) <= 0))
+        rc = err_field(&e, ERR_INVAL, "customer.telegram_user_id",
+                       "field 'customer.telegram_user_id' must be a positive integer");
+    if (rc == 0) {
+        ev.customer.tg_user_id = (int64_t)json_integer_value(uid);
+        rc = nested_str(cust, "customer.", "first_name", &ev.customer.first_name, &e);
+    }
+    if (rc == 0)
+        rc = nested_str(cust, "customer.", "last_name", &ev.customer.last_name, &e);
+    if (rc == 0)
+        rc = nested_str(cust, "customer.", "username", &ev.customer.username, &e);
+    if (rc == 0)
+        rc = nested_str(cust, "customer.", "language", &ev.customer.language, &e);
+    if (rc == 0)
+        rc = nested_str(cust, "customer.", "tier", &ev.customer.tier, &e);
+    if (rc == 0)
+        rc = nonempty_str(body, "text", &ev.text, &e);
+    if (rc != 0) {
+        json_decref(body);
+        api_error(resp, &e);
+        return;
+    }
+
+    struct engine_result res;
+    rc = api_submit(ctx, &ev, &res);
+    json_decref(body);   /* ev borrowed its strings until submit returned */
+    if (rc != 0) {
+        api_error(resp, &res.err);
+        return;
+    }
+    json_t *extra = json_object();
+    json_object_set_new(extra, "created", json_boolean(res.created));
+    json_object_set_new(extra, "reopened", json_boolean(res.reopened));
+    json_object_set_new(extra, "seq", json_integer(res.thread_seq));
+    reply_ticket(ctx, req, resp, res.created ? 201 : 200, res.ticket_id, extra, true);
+}
+
+/* ---- GET /v1/tickets --------------------------------------------------------------- */
+
+static int known_param(const char *key, const char *value, void *ud)
+{
+    (void)value;
+    static const char *const names[] = {"status", "group", "assignee", "unassigned",
+                                        "customer", "limit", "after", NULL};
+    for (const char *const *n = names; *n != NULL; n++)
+        if (strcmp(key, *n) == 0)
+            return 0;
+    return err_field(ud, ERR_INVAL, key, "unknown query parameter '%.60s'", key);
+}
+
+/* Query string → filter. *customer_tg is the telegram_user_id asked for. */
+static int parse_list_query(struct http_req *req, struct ticket_filter *f,
+                            int64_t *customer_tg, struct err *e)
+{
+    int rc = http_req_query_each(req, known_param, e);
+    if (rc != 0)
+        return rc;
+    const char *v;
+    if ((v = http_req_query(req, "status")) != NULL) {
+        if ((rc = ticket_status_parse(v, &f->status, e)) != 0)
+            return rc;
+        f->has_status = true;
+    }
+    if ((v = http_req_query(req, "group")) != NULL) {
+        if (*v == '\0')
+            return err_field(e, ERR_INVAL, "group", "'group' must not be empty");
+        f->group = v;
+    }
+    if ((v = http_req_query(req, "assignee")) != NULL) {
+        if (*v == '\0')
+            return err_field(e, ERR_INVAL, "assignee", "'assignee' must not be empty");
+        f->assignee = v;
+    }
+    if ((v = http_req_query(req, "unassigned")) != NULL) {
+        if (strcmp(v, "true") == 0)
+            f->unassigned = true;
+        else if (strcmp(v, "false") != 0)
+            return err_field(e, ERR_INVAL, "unassigned",
+                             "'unassigned' must be true or false, got '%.40s'", v);
+        if (f->unassigned && f->assignee != NULL)
+            return err_field(e, ERR_INVAL, "unassigned",
+                             "'unassigned=true' cannot be combined with 'assignee'");
+    }
+    if ((v = http_req_query(req, "customer")) != NULL &&
+        (rc = api_parse_id(v, "customer", customer_tg, e)) != 0)
+        return rc;
+    f->limit = 50;
+    if ((v = http_req_query(req, "limit")) != NULL) {
+        int64_t n = 0;
+        if (api_parse_id(v, "limit", &n, NULL) != 0 || n > 500)
+            return err_field(e, ERR_INVAL, "limit",
+                             "'limit' must be an integer from 1 to 500, got '%.40s'", v);
+        f->limit = (int)n;
+    }
+    if ((v = http_req_query(req, "after")) != NULL && strcmp(v, "0") != 0 &&
+        (rc = api_parse_id(v, "after", &f->after_id, e)) != 0)
+        return rc;
+    return 0;
+}
+
+/* The customer of t, loaded once per request however many tickets share it. */
+static int customer_of(struct store *s, struct arena *a, const struct ticket *t,
+                       struct customer ***cache, size_t *n, struct customer **out,
+                       struct err *e)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*cache)[i]->id == t->customer_id) {
+            *out = (*cache)[i];
+            return 0;
+        }
+    struct customer *c = NULL;
+    struct err ce = {0};
+    int rc = store_customer_get(s, t->customer_id, a, &c, &ce);
+    if (rc == ERR_NOTFOUND)
+        return err_set(e, ERR_INTERNAL, "customer %lld of ticket %lld is missing",
+                       (long long)t->customer_id, (long long)t->id);
+    if (rc != 0) {
+        if (e->code == 0)
+            *e = ce;
+        return rc;
+    }
+    (*cache)[(*n)++] = c;
+    *out = c;
+    return 0;
+}
+
+void api_tickets_list(struct http_req *req, struct http_resp *resp,
+                      const struct router_params *params, void *ud)
+{
+    (void)params;
+    struct api_ctx *ctx = ud;
+    struct err e = {0};
+    struct ticket_filter f = {0};
+    int64_t customer_tg = 0;
+    int rc = parse_list_query(req, &f, &customer_tg, &e);
+    if (rc != 0) {
+        api_error(resp, &e);
+        return;
+    }
+
+    json_t *list = json_array();
+    struct ticket **ts = NULL;
+    size_t n = 0;
+    struct store *s = store_pool_get(ctx->readers);
+    bool none = false;
+    if (customer_tg != 0) {
+        struct customer *c = NULL;
+        struct err ce = {0};
+        rc = store_customer_get_by_tg(s, customer_tg, req->arena, &c, &ce);
+        if (rc == ERR_NOTFOUND) {
+            none = true;   /* an unknown customer simply has no tickets */
+            rc = 0;
+        } else if (rc != 0) {
+            e = ce;
+        } else {
+            f.customer_id = c->id;
+        }
+    }
+    if (rc == 0 && !none)
+        rc = store_ticket_list(s, &f, req->arena, &ts, &n, &e);
+    if (rc == 0 && n > 0) {
+        struct customer **cache = arena_alloc(req->arena, n * sizeof(struct customer *));
+        size_t ncache = 0;
+        if (cache == NULL)
+            rc = err_set(&e, ERR_TOOBIG, "request arena exhausted");
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            struct customer *c = NULL;
+            rc = customer_of(s, req->arena, ts[i], &cache, &ncache, &c, &e);
+            if (rc == 0)
+                json_array_append_new(list, api_json_ticket(ts[i], c));
+        }
+    }
+    store_pool_put(ctx->readers, s);
+    if (rc != 0) {
+        json_decref(list);
+        api_error(resp, &e);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "tickets", list);
+    json_object_set_new(o, "next_after",
+                        n > 0 && n == (size_t)f.limit ? json_integer(ts[n - 1]->id)
+                                                      : json_null());
+    api_reply(resp, 200, o);
+}
+
+/* ---- GET /v1/tickets/{id}, /thread ------------------------------------------------ */
+
+void api_tickets_get(struct http_req *req, struct http_resp *resp,
+                     const struct router_params *params, void *ud)
+{
+    struct api_ctx *ctx = ud;
+    struct err e = {0};
+    int64_t id = 0;
+    if (api_path_id(params, &id, &e) != 0) {
+        api_error(resp, &e);
+        return;
+    }
+    reply_ticket(ctx, req, resp, 200, id, NULL, false);
+}
+
+void api_tickets_thread(struct http_req *req, struct http_resp *resp,
+                        const struct router_params *params, void *ud)
+{
+    struct api_ctx *ctx = ud;
+    struct err e = {0};
+    int64_t id = 0;
+    if (api_path_id(params, &id, &e) != 0) {
+        api_error(resp, &e);
+        return;
+    }
+    struct ticket *t = NULL;
+    struct thread_entry *entries = NULL;
+    size_t n = 0;
+    struct store *s = store_pool_get(ctx->readers);
+    int rc = store_ticket_get(s, id, req->arena, &t, &e);
+    if (rc == 0)
+        rc = store_thread_list(s, id, req->arena, &entries, &n, &e);
+    store_pool_put(ctx->readers, s);
+    if (rc != 0) {
+        api_error(resp, &e);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, api_json_entry(&entries[i]));
+    json_t *o = json_object();
+    json_object_set_new(o, "ticket_id", json_integer(id));
+    json_object_set_new(o, "entries", list);
+    api_reply(resp, 200, o);
+}
+
+/* ---- PATCH /v1/tickets/{id} ---------------------------------------------------------- */
+
+void api_tickets_update(struct http_req *req, struct http_resp *resp,
+                        const struct router_params *params, void *ud)
+{
+    static const char *const fields[] = {"status", "priority", "group", "assignee",
+                                         "reason", NULL};
+    struct api_ctx *ctx = ud;
+    struct err e = {0};
+    int64_t id = 0;
+    if (api_path_id(params, &id, &e) != 0) {
+        api_error(resp, &e);
+        return;
+    }
+    json_t *body = NULL;
+    if (api_body(req, resp, fields, &body) != 0)
+        return;
+
+    struct engine_event ev = {.type = ENGINE_TICKET_UPDATE, .ticket_id = id};
+    const char *status = NULL, *priority = NULL;
+    bool has_reason = false;
+    int rc = jx_get_str(body, "status", false, &status, &e);
+    if (rc == 0 && status != NULL) {
+        rc = ticket_status_parse(status, &ev.status, &e);
+        ev.set_status = true;
+    }
+    if (rc == 0)
+        rc = jx_get_str(body, "priority", false, &priority, &e);
+    if (rc == 0 && priority != NULL) {
+        rc = ticket_priority_parse(priority, &ev.priority, &e);
+        ev.set_priority = true;
+    }
+    if (rc == 0)
+        rc = jx_get_str(body, "group", false, &ev.group, &e);
+    ev.set_group = ev.group != NULL;
+    if (rc == 0)
+        rc = str_or_null(body, "assignee", &ev.set_assignee, &ev.assignee, &e);
+    if (rc == 0)
+        rc = str_or_null(body, "reason", &has_reason, &ev.reason, &e);
+    if (rc == 0 && !ev.set_status && !ev.set_priority && !ev.set_group && !ev.set_assignee)
+        rc = err_set(&e, ERR_INVAL,
+                     "nothing to change: give at least one of status, priority, group, "
+                     "assignee");
+    if (rc != 0) {
+        json_decref(body);
+        api_error(resp, &e);
+        return;
+    }
+    ev.actor = api_actor(req);
+
+    struct engine_result res;
+    rc = api_submit(ctx, &ev, &res);
+    json_decref(body);
+    if (rc != 0) {
+        api_error(resp, &res.err);
+        return;
+    }
+    reply_ticket(ctx, req, resp, 200, res.ticket_id ? res.ticket_id : id, NULL, false);
+}
+
+/* ---- POST /v1/tickets/{id}/replies, /notes --------------------------------------- */
+
+static void agent_message(struct http_req *req, struct http_resp *resp,
+                          const struct router_params *params, struct api_ctx *ctx,
+                          enum engine_event_type type)
+{
+    static const char *const fields[] = {"agent", "text", NULL};
+    struct err e = {0};
+    int64_t id = 0;
+    if (api_path_id(params, &id, &e) != 0) {
+        api_error(resp, &e);
+        return;
+    }
+    json_t *body = NULL;
+    if (api_body(req, resp, fields, &body) != 0)
+        return;
+    struct engine_event ev = {.type = type, .ticket_id = id};
+    int rc = nonempty_str(body, "agent", &ev.agent_id, &e);
+    if (rc == 0)
+        rc = nonempty_str(body, "text", &ev.text, &e);
+    if (rc != 0) {
+        json_decref(body);
+        api_error(resp, &e);
+        return;
+    }
+    ev.actor = api_actor(req);
+
+    struct engine_result res;
+    rc = api_submit(ctx, &ev, &res);
+    json_decref(body);
+    if (rc != 0) {
+        api_error(resp, &res.err);
+        return;
+    }
+    json_t *extra = json_object();
+    json_object_set_new(extra, "seq", json_integer(res.thread_seq));
+    reply_ticket(ctx, req, resp, 201, res.ticket_id ? res.ticket_id : id, extra, true);
+}
+
+void api_tickets_reply(struct http_req *req, struct http_resp *resp,
+                       const struct router_params *params, void *ud)
+{
+    agent_message(req, resp, params, ud, ENGINE_AGENT_REPLY);
+}
+
+void api_tickets_note(struct http_req *req, struct http_resp *resp,
+                      const struct router_params *params, void *ud)
+{
+    agent_message(req, resp, params, ud, ENGINE_AGENT_NOTE);
+}

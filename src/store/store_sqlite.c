@@ -1,0 +1,1802 @@
+/*
+ * store_sqlite.c — the SQLite backend of store.h; the only sqlite3 user.
+ *
+ * One struct sq is one sqlite3 connection, used by one thread at a time.
+ * Every query is a prepared statement from a fixed table, prepared the
+ * first time it is needed and kept for the life of the connection
+ * (SQLITE_PREPARE_PERSISTENT); after each use it is reset and its bindings
+ * cleared. Values only ever reach SQL through bindings: the one place that
+ * assembles SQL text (the ticket_list variants) joins constant fragments
+ * chosen by which filters are set, and caches each of the 32 variants.
+ *
+ * The write connection (STORE_RW) runs in WAL mode, so the read-only pool
+ * connections (STORE_RO) read a consistent snapshot without blocking it.
+ * At RW open the embedded migrations (migrate.h) above the database's
+ * version are applied, each in its own transaction together with its row in
+ * schema_version; a database newer than the binary is refused.
+ *
+ * SQLite result codes are translated here and only here:
+ * BUSY/LOCKED → ERR_BUSY, CONSTRAINT → ERR_CONFLICT, anything else → ERR_DB
+ * with sqlite3_errmsg in the message.
+ *
+ * Storage conventions (see migrations/sqlite/001_init.sql): times are
+ * INTEGER ms and optional ones are NULL when the record says 0; enums are
+ * their desk names; custom fields and thread data are JSON objects, tags a
+ * JSON array, all encoded and decoded with jansson.
+ */
+#include "store/store_impl.h"
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/jx.h"
+#include "base/mem.h"
+#include "store/migrate.h"
+
+/* ---- the statement table ----------------------------------------------------- */
+
+#define CUSTOMER_COLS \
+    "id, tg_user_id, first_name, last_name, username, language, tier, blocked, " \
+    "created_at"
+
+/* Column i of TICKET_COLS is parameter ?(i+1) in the insert and the update,
+ * so one binder serves both. */
+#define TICKET_COLS \
+    "id, customer_id, status, priority, grp, assignee, rule, subject, " \
+    "custom_fields, tags, topic_id, created_at, updated_at, first_response_at, " \
+    "resolved_at, closed_at, last_customer_msg_at, last_agent_msg_at, " \
+    "thread_len, reopen_count"
+
+/* Same rule: column i is parameter ?(i+1) in the insert. */
+#define THREAD_COLS \
+    "id, ticket_id, seq, kind, dir, author_type, author_id, author_name, text, " \
+    "event, data, tg_chat_id, tg_message_id, at, edited_at"
+
+#define STMTS(X)                                                                  \
+    X(ST_BEGIN, "BEGIN IMMEDIATE")                                                \
+    X(ST_COMMIT, "COMMIT")                                                        \
+    X(ST_ROLLBACK, "ROLLBACK")                                                    \
+    X(ST_SAVEPOINT, "SAVEPOINT ev")                                               \
+    X(ST_RELEASE, "RELEASE ev")                                                   \
+    X(ST_ROLLBACK_TO, "ROLLBACK TO ev")                                           \
+    X(ST_HAS_VERSION_TABLE,                                                       \
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' "                  \
+      "AND name = 'schema_version'")                                              \
+    X(ST_VERSION, "SELECT max(version) FROM schema_version")                      \
+    X(ST_VERSION_ADD, "INSERT INTO schema_version (version, name) VALUES (?1, ?2)") \
+    X(ST_META_GET, "SELECT value FROM meta WHERE key = ?1")                       \
+    X(ST_META_SET,                                                                \
+      "INSERT INTO meta (key, value) VALUES (?1, ?2) "                            \
+      "ON CONFLICT (key) DO UPDATE SET value = excluded.value")                   \
+    X(ST_CUSTOMER_GET, "SELECT " CUSTOMER_COLS " FROM customers WHERE id = ?1")   \
+    X(ST_CUSTOMER_GET_TG,                                                         \
+      "SELECT " CUSTOMER_COLS " FROM customers WHERE tg_user_id = ?1")            \
+    X(ST_CUSTOMER_INSERT,                                                         \
+      "INSERT INTO customers (tg_user_id, first_name, last_name, username, "      \
+      "language, tier, blocked, created_at) "                                     \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                  \
+    X(ST_CUSTOMER_UPDATE,                                                         \
+      "UPDATE customers SET tg_user_id = ?1, first_name = ?2, last_name = ?3, "   \
+      "username = ?4, language = ?5, tier = ?6, blocked = ?7 WHERE id = ?9")      \
+    X(ST_TICKET_INSERT,                                                           \
+      "INSERT INTO tickets (customer_id, status, priority, grp, assignee, rule, " \
+      "subject, custom_fields, tags, topic_id, created_at, updated_at, "          \
+      "first_response_at, resolved_at, closed_at, last_customer_msg_at, "         \
+      "last_agent_msg_at, thread_len, reopen_count) VALUES (?2, ?3, ?4, ?5, ?6, " \
+      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")       \
+    X(ST_TICKET_UPDATE,                                                           \
+      "UPDATE tickets SET status = ?3, priority = ?4, grp = ?5, assignee = ?6, "  \
+      "rule = ?7, subject = ?8, custom_fields = ?9, tags = ?10, topic_id = ?11, " \
+      "updated_at = ?13, first_response_at = ?14, resolved_at = ?15, "            \
+      "closed_at = ?16, last_customer_msg_at = ?17, last_agent_msg_at = ?18, "    \
+      "thread_len = ?19, reopen_count = ?20 WHERE id = ?1")                       \
+    X(ST_TICKET_GET, "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1")         \
+    X(ST_TICKET_LATEST,                                                           \
+      "SELECT " TICKET_COLS " FROM tickets WHERE customer_id = ?1 "               \
+      "ORDER BY id DESC LIMIT 1")                                                 \
+    X(ST_TICKET_BY_TOPIC,                                                         \
+      "SELECT " TICKET_COLS " FROM tickets WHERE topic_id = ?1 "                  \
+      "ORDER BY id DESC LIMIT 1")                                                 \
+    X(ST_TICKET_COUNT, "SELECT status, count(*) FROM tickets GROUP BY status")    \
+    X(ST_THREAD_APPEND,                                                           \
+      "INSERT INTO thread (ticket_id, seq, kind, dir, author_type, author_id, "   \
+      "author_name, text, event, data, tg_chat_id, tg_message_id, at, edited_at) " \
+      "VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")    \
+    X(ST_THREAD_EDIT,                                                             \
+      "UPDATE thread SET text = ?4, edited_at = ?5 WHERE ticket_id = ?1 "         \
+      "AND tg_chat_id = ?2 AND tg_message_id = ?3")                               \
+    X(ST_THREAD_LIST,                                                             \
+      "SELECT " THREAD_COLS " FROM thread WHERE ticket_id = ?1 ORDER BY seq")     \
+    X(ST_AGENT_LIST,                                                              \
+      "SELECT agent_id, availability, changed_at, last_assigned_at "              \
+      "FROM agent_state ORDER BY agent_id")                                       \
+    X(ST_AGENT_PUT,                                                               \
+      "INSERT INTO agent_state (agent_id, availability, changed_at, "             \
+      "last_assigned_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (agent_id) DO "      \
+      "UPDATE SET availability = excluded.availability, "                         \
+      "changed_at = excluded.changed_at, "                                        \
+      "last_assigned_at = excluded.last_assigned_at")                             \
+    X(ST_LOAD_GROUP_STATUS,                                                       \
+      "SELECT grp, status, count(*) FROM tickets GROUP BY grp, status "           \
+      "ORDER BY grp")                                                             \
+    X(ST_LOAD_GROUP_UNASSIGNED,                                                   \
+      "SELECT grp, count(*), min(created_at) FROM tickets "                       \
+      "WHERE assignee IS NULL AND status IN (?1, ?2, ?3) GROUP BY grp")           \
+    X(ST_LOAD_AGENT,                                                              \
+      "SELECT assignee, count(*) FROM tickets WHERE assignee IS NOT NULL "        \
+      "AND status IN (?1, ?2, ?3) GROUP BY assignee ORDER BY assignee")           \
+    X(ST_OUTBOX_PUSH,                                                             \
+      "INSERT INTO tg_outbox (chat_id, thread_id, ticket_id, method, params, "    \
+      "state, attempts, next_attempt_at, created_at, last_error) "                \
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")                         \
+    X(ST_OUTBOX_COUNT_ALL, "SELECT count(*) FROM tg_outbox")                      \
+    X(ST_OUTBOX_COUNT_STATE, "SELECT count(*) FROM tg_outbox WHERE state = ?1")   \
+    X(ST_EVENT_PUSH,                                                              \
+      "INSERT INTO events (type, ticket_id, occurred_at, data) "                  \
+      "VALUES (?1, ?2, ?3, ?4)")                                                  \
+    X(ST_EVENT_LIST,                                                              \
+      "SELECT id, type, ticket_id, occurred_at, data FROM events WHERE id > ?1 "  \
+      "ORDER BY id LIMIT ?2")                                                     \
+    X(ST_EVENT_COUNT, "SELECT count(*) FROM events")                              \
+    X(ST_TIMER_PUT,                                                               \
+      "INSERT INTO timers (kind, ticket_id, due_at, data) VALUES (?1, ?2, ?3, ?4) " \
+      "ON CONFLICT (kind, ticket_id) DO UPDATE SET due_at = excluded.due_at, "    \
+      "data = excluded.data RETURNING id")                                        \
+    X(ST_TIMER_CANCEL, "DELETE FROM timers WHERE kind = ?1 AND ticket_id = ?2")   \
+    X(ST_TIMER_DUE,                                                               \
+      "SELECT id, kind, ticket_id, due_at, data FROM timers WHERE due_at <= ?1 "  \
+      "ORDER BY due_at, id LIMIT ?2")                                             \
+    X(ST_TIMER_NEXT, "SELECT min(due_at) FROM timers")                            \
+    X(ST_IDEM_GET, "SELECT status, body FROM idempotency WHERE key = ?1")         \
+    X(ST_IDEM_PUT,                                                                \
+      "INSERT INTO idempotency (key, status, body, created_at) "                  \
+      "VALUES (?1, ?2, ?3, ?4)")
+
+enum stmt_id {
+#define ST_ENUM(id, sql) id,
+    STMTS(ST_ENUM)
+#undef ST_ENUM
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+#define ST_SQL(id, sql) [id] = (sql),
+    STMTS(ST_SQL)
+#undef ST_SQL
+};
+
+/* ticket_list: one cached variant per combination of filters. Parameter
+ * numbers are fixed whatever the variant: ?1 after_id, ?2 status, ?3 group,
+ * ?4 assignee, ?5 customer_id, ?6 limit. */
+enum {
+    LF_STATUS = 1 << 0,
+    LF_GROUP = 1 << 1,
+    LF_ASSIGNEE = 1 << 2,
+    LF_UNASSIGNED = 1 << 3,
+    LF_CUSTOMER = 1 << 4,
+    LIST_VARIANTS = 1 << 5
+};
+
+static const char *const list_conds[] = {
+    " AND status = ?2",         /* LF_STATUS */
+    " AND grp = ?3",            /* LF_GROUP */
+    " AND assignee = ?4",       /* LF_ASSIGNEE */
+    " AND assignee IS NULL",    /* LF_UNASSIGNED */
+    " AND customer_id = ?5",    /* LF_CUSTOMER */
+};
+
+/* The connection. `base` must stay first: &q->base is the struct store *. */
+struct sq {
+    struct store base;
+    sqlite3 *db;                            /* owned */
+    enum store_mode mode;
+    char *path;                             /* owned copy, for messages */
+    int brc;                                /* first failed bind since stmt() */
+    sqlite3_stmt *st[ST_COUNT];             /* owned; NULL until first use */
+    sqlite3_stmt *list[LIST_VARIANTS];      /* owned; NULL until first use */
+};
+
+static struct sq *sq_of(struct store *s)
+{
+    return (struct sq *)s;
+}
+
+/* ---- errors and statement plumbing ----------------------------------------------- */
+
+/* Translate an SQLite result code (and the connection's message) into ours. */
+static int fail(struct sq *q, int rc, const char *what, struct err *e)
+{
+    int code;
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        code = ERR_BUSY;
+        break;
+    case SQLITE_CONSTRAINT:
+        code = ERR_CONFLICT;
+        break;
+    default:
+        code = ERR_DB;
+        break;
+    }
+    err_set(e, code, "%s: %s", what, sqlite3_errmsg(q->db));
+    return code;
+}
+
+static int too_big(const char *what, struct err *e)
+{
+    err_set(e, ERR_TOOBIG, "%s: result does not fit in the request's memory", what);
+    return ERR_TOOBIG;
+}
+
+/* Prepare sql into *slot unless it is there already. */
+static int prepare(struct sq *q, sqlite3_stmt **slot, const char *sql, struct err *e)
+{
+    if (*slot != NULL)
+        return 0;
+    int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+    if (rc != SQLITE_OK) {
+        *slot = NULL;
+        return fail(q, rc, "prepare statement", e);
+    }
+    return 0;
+}
+
+/* The cached statement `id`, ready for binding. */
+static int stmt(struct sq *q, enum stmt_id id, sqlite3_stmt **out, struct err *e)
+{
+    int rc = prepare(q, &q->st[id], stmt_sql[id], e);
+    if (rc != 0)
+        return rc;
+    q->brc = SQLITE_OK;
+    *out = q->st[id];
+    return 0;
+}
+
+/* Make a statement reusable: every use ends here, success or not. */
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Binders remember the first failure in q->brc; step() reports it. Text is
+ * bound SQLITE_STATIC: callers keep it alive until done(). */
+static void bind_int(struct sq *q, sqlite3_stmt *st, int i, int64_t v)
+{
+    int rc = sqlite3_bind_int64(st, i, v);
+    if (rc != SQLITE_OK && q->brc == SQLITE_OK)
+        q->brc = rc;
+}
+
+/* 0 means "none" in the records and NULL in the table. */
+static void bind_opt(struct sq *q, sqlite3_stmt *st, int i, int64_t v)
+{
+    int rc = v == 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
+    if (rc != SQLITE_OK && q->brc == SQLITE_OK)
+        q->brc = rc;
+}
+
+static void bind_text(struct sq *q, sqlite3_stmt *st, int i, const char *s)
+{
+    int rc = s == NULL ? sqlite3_bind_null(st, i)
+                       : sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK && q->brc == SQLITE_OK)
+        q->brc = rc;
+}
+
+/* One step: 1 for a row, 0 when done, or a negative ERR_*. Does not reset. */
+static int step(struct sq *q, sqlite3_stmt *st, const char *what, struct err *e)
+{
+    if (q->brc != SQLITE_OK) {
+        int brc = q->brc;
+        q->brc = SQLITE_OK;
+        return err_set(e, brc == SQLITE_TOOBIG ? ERR_TOOBIG : ERR_DB,
+                       "%s: cannot bind a value: %s", what, sqlite3_errstr(brc));
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return fail(q, rc, what, e);
+}
+
+/* Run a statement that returns no rows, then reset it. */
+static int run(struct sq *q, sqlite3_stmt *st, const char *what, struct err *e)
+{
+    int rc = step(q, st, what, e);
+    done(st);
+    return rc < 0 ? rc : 0;
+}
+
+/* Run cached statement `id` without parameters. */
+static int run_id(struct sq *q, enum stmt_id id, const char *what, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(q, id, &st, e);
+    return rc != 0 ? rc : run(q, st, what, e);
+}
+
+/* Run constant SQL text (pragmas, DDL of migrations); several statements ok. */
+static int exec(struct sq *q, const char *sql, const char *what, struct err *e)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(q->db, sql, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        return 0;
+    int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? ERR_BUSY : ERR_DB;
+    err_set(e, code, "%s: %s", what, msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return code;
+}
+
+/* ---- reading columns into the caller's arena ------------------------------------ */
+
+/* Column i as an arena string; NULL stays NULL. */
+static int col_str(sqlite3_stmt *st, int i, struct arena *a, const char **out,
+                   struct err *e)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+        *out = NULL;
+        return 0;
+    }
+    const unsigned char *p = sqlite3_column_text(st, i);
+    if (p == NULL)
+        return err_set(e, ERR_NOMEM, "out of memory reading a column");
+    char *s = arena_strndup(a, (const char *)p, (size_t)sqlite3_column_bytes(st, i));
+    if (s == NULL)
+        return too_big("read column", e);
+    *out = s;
+    return 0;
+}
+
+/* Column i as a borrowed string, valid until the next step/reset. */
+static const char *col_peek(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Decode a JSON object of strings (custom fields, thread data) into an arena
+ * kv array. NULL / "{}" give an empty array without touching jansson. */
+static int decode_kv(sqlite3_stmt *st, int col, struct arena *a, struct kv **out,
+                     size_t *n, const char *what, int64_t id, struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    const char *text = col_peek(st, col);
+    if (text == NULL || strcmp(text, "{}") == 0)
+        return 0;
+
+    json_t *obj;
+    struct err je = {0};
+    if (jx_parse(text, (size_t)sqlite3_column_bytes(st, col), &obj, &je) != 0)
+        return err_set(e, ERR_DB, "%s of %lld: %s", what, (long long)id, je.msg);
+    int rc = 0;
+    if (!json_is_object(obj)) {
+        rc = err_set(e, ERR_DB, "%s of %lld: not a JSON object", what, (long long)id);
+        goto out_json;
+    }
+    size_t count = json_object_size(obj);
+    struct kv *kv = arena_alloc(a, count * sizeof *kv);
+    if (kv == NULL) {
+        rc = too_big(what, e);
+        goto out_json;
+    }
+    size_t i = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val) {
+        kv[i].key = arena_strdup(a, key);
+        if (json_is_string(val)) {
+            kv[i].value = arena_strndup(a, json_string_value(val), json_string_length(val));
+            if (kv[i].value == NULL) {
+                rc = too_big(what, e);
+                goto out_json;
+            }
+        } else if (!json_is_null(val)) {
+            rc = err_set(e, ERR_DB, "%s of %lld: value of '%s' is not a string",
+                         what, (long long)id, key);
+            goto out_json;
+        }
+        if (kv[i].key == NULL) {
+            rc = too_big(what, e);
+            goto out_json;
+        }
+        i++;
+    }
+    *out = kv;
+    *n = i;
+out_json:
+    json_decref(obj);
+    return rc;
+}
+
+/* Decode a JSON array of strings (tags). NULL / "[]" give none. */
+static int decode_tags(sqlite3_stmt *st, int col, struct arena *a, const char ***out,
+                       size_t *n, int64_t id, struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    const char *text = col_peek(st, col);
+    if (text == NULL || strcmp(text, "[]") == 0)
+        return 0;
+
+    json_t *arr;
+    struct err je = {0};
+    if (jx_parse(text, (size_t)sqlite3_column_bytes(st, col), &arr, &je) != 0)
+        return err_set(e, ERR_DB, "tags of ticket %lld: %s", (long long)id, je.msg);
+    int rc = 0;
+    if (!json_is_array(arr)) {
+        rc = err_set(e, ERR_DB, "tags of ticket %lld: not a JSON array", (long long)id);
+        goto out_json;
+    }
+    size_t count = json_array_size(arr);
+    const char **tags = arena_alloc(a, count * sizeof *tags);
+    if (tags == NULL) {
+        rc = too_big("tags", e);
+        goto out_json;
+    }
+    for (size_t i = 0; i < count; i++) {
+        json_t *v = json_array_get(arr, i);
+        if (!json_is_string(v)) {
+            rc = err_set(e, ERR_DB, "tags of ticket %lld: tag %zu is not a string",
+                         (long long)id, i);
+            goto out_json;
+        }
+        tags[i] = arena_strndup(a, json_string_value(v), json_string_length(v));
+        if (tags[i] == NULL) {
+            rc = too_big("tags", e);
+            goto out_json;
+        }
+    }
+    *out = tags;
+    *n = count;
+out_json:
+    json_decref(arr);
+    return rc;
+}
+
+/* ---- encoding JSON columns --------------------------------------------------------- */
+
+/* kv array → heap JSON object text (mem_free), or NULL when n == 0. A later
+ * duplicate key replaces an earlier one. */
+static int encode_kv(const struct kv *kv, size_t n, char **out, const char *what,
+                     struct err *e)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    json_t *obj = json_object();
+    for (size_t i = 0; i < n; i++) {
+        if (kv[i].key == NULL) {
+            json_decref(obj);
+            return err_set(e, ERR_INVAL, "%s: entry %zu has no key", what, i);
+        }
+        json_t *v = jx_str_or_null(kv[i].value);
+        if (json_object_set_new(obj, kv[i].key, v) != 0) {
+            json_decref(obj);
+            return err_field(e, ERR_INVAL, kv[i].key,
+                             "%s: '%s' is not valid UTF-8", what, kv[i].key);
+        }
+    }
+    *out = jx_dumps(obj);
+    json_decref(obj);
+    return 0;
+}
+
+/* String array → heap JSON array text (mem_free), or NULL when n == 0. */
+static int encode_tags(const char *const *tags, size_t n, char **out, struct err *e)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = tags[i] ? json_string(tags[i]) : NULL;
+        if (json_array_append_new(arr, v) != 0) {
+            json_decref(arr);
+            return err_field(e, ERR_INVAL, "tags", "tag %zu is missing or not valid UTF-8", i);
+        }
+    }
+    *out = jx_dumps(arr);
+    json_decref(arr);
+    return 0;
+}
+
+/* ---- growable result arrays ----------------------------------------------------------- */
+
+/* Rows are collected on the heap and copied into the arena once at the end,
+ * so the arena holds exactly one array per result. */
+struct vec {
+    char *p;
+    size_t n, cap, size;
+};
+
+static void *vec_push(struct vec *v)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 16;
+        v->p = mem_realloc(v->p, v->cap * v->size);
+    }
+    void *slot = v->p + v->n * v->size;
+    memset(slot, 0, v->size);
+    v->n++;
+    return slot;
+}
+
+/* Move the rows into the arena (*arr NULL when none) and free the heap copy. */
+static int vec_finish(struct vec *v, struct arena *a, void **arr, size_t *n,
+                      const char *what, struct err *e)
+{
+    int rc = 0;
+    *arr = NULL;
+    if (v->n > 0) {
+        *arr = arena_alloc(a, v->n * v->size);
+        if (*arr == NULL)
+            rc = too_big(what, e);
+        else
+            memcpy(*arr, v->p, v->n * v->size);
+    }
+    mem_freep(&v->p);
+    if (rc == 0)
+        *n = v->n;
+    return rc;
+}
+
+/* ---- schema version and migrations ----------------------------------------------------- */
+
+static int latest_version(void)
+{
+    int v = 0;
+    for (int i = 0; i < store_migrations_count; i++)
+        if (store_migrations[i].version > v)
+            v = store_migrations[i].version;
+    return v;
+}
+
+/* max(version) of schema_version, 0 when empty; the table must exist. */
+static int read_version(struct sq *q, int *out, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_VERSION, &st, e);
+    if (rc != 0)
+        return rc;
+    rc = step(q, st, "read schema version", e);
+    if (rc >= 0) {
+        *out = rc == 1 ? sqlite3_column_int(st, 0) : 0;
+        rc = 0;
+    }
+    done(st);
+    return rc;
+}
+
+static int has_version_table(struct sq *q, bool *out, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HAS_VERSION_TABLE, &st, e);
+    if (rc != 0)
+        return rc;
+    rc = step(q, st, "look for schema_version", e);
+    if (rc >= 0) {
+        *out = rc == 1 && sqlite3_column_int(st, 0) > 0;
+        rc = 0;
+    }
+    done(st);
+    return rc;
+}
+
+/* Apply one migration in its own transaction, unless another process did
+ * it between our version check and our lock. */
+static int apply(struct sq *q, const struct store_migration *m, struct err *e)
+{
+    char what[160];
+    snprintf(what, sizeof what, "migration %03d_%s", m->version, m->name);
+    int rc = run_id(q, ST_BEGIN, what, e);
+    if (rc != 0)
+        return rc;
+    int v;
+    rc = read_version(q, &v, e);
+    if (rc != 0)
+        goto out_rollback;
+    if (v >= m->version)
+        return run_id(q, ST_COMMIT, what, e);
+    rc = exec(q, m->sql, what, e);
+    if (rc != 0)
+        goto out_rollback;
+    sqlite3_stmt *st;
+    rc = stmt(q, ST_VERSION_ADD, &st, e);
+    if (rc != 0)
+        goto out_rollback;
+    bind_int(q, st, 1, m->version);
+    bind_text(q, st, 2, m->name);
+    rc = run(q, st, what, e);
+    if (rc != 0)
+        goto out_rollback;
+    rc = run_id(q, ST_COMMIT, what, e);
+    if (rc != 0)
+        goto out_rollback;
+    return 0;
+out_rollback:
+    if (!sqlite3_get_autocommit(q->db))
+        run_id(q, ST_ROLLBACK, what, NULL);
+    return rc;
+}
+
+static int newer(int v, int latest, struct err *e)
+{
+    return err_set(e, ERR_SCHEMA, "database schema version %d is newer than this binary (%d)",
+                   v, latest);
+}
+
+/* RW: create the version table if needed, refuse a newer database, apply
+ * every migration above its version in order. */
+static int migrate(struct sq *q, struct err *e)
+{
+    int rc = exec(q, "CREATE TABLE IF NOT EXISTS schema_version ("
+                     "version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+                  "create schema_version", e);
+    if (rc != 0)
+        return rc;
+    int v, latest = latest_version();
+    rc = read_version(q, &v, e);
+    if (rc != 0)
+        return rc;
+    if (v > latest)
+        return newer(v, latest, e);
+    for (int i = 0; i < store_migrations_count; i++) {
+        if (store_migrations[i].version <= v)
+            continue;
+        rc = apply(q, &store_migrations[i], e);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* RO: the database must be migrated by a RW open to exactly our version. */
+static int check_version(struct sq *q, struct err *e)
+{
+    bool has;
+    int rc = has_version_table(q, &has, e);
+    if (rc != 0)
+        return rc;
+    int v = 0, latest = latest_version();
+    if (has && (rc = read_version(q, &v, e)) != 0)
+        return rc;
+    if (v == 0)
+        return err_set(e, ERR_SCHEMA, "database '%s' is not migrated (open it read-write first)",
+                       q->path);
+    if (v > latest)
+        return newer(v, latest, e);
+    if (v < latest)
+        return err_set(e, ERR_SCHEMA, "database schema version %d is older than this binary "
+                       "(%d); open it read-write first to migrate", v, latest);
+    return 0;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+static void sq_close(struct store *s)
+{
+    struct sq *q = sq_of(s);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(q->st[i]);
+    for (int i = 0; i < LIST_VARIANTS; i++)
+        sqlite3_finalize(q->list[i]);
+    sqlite3_close(q->db);   /* rolls back an open transaction; NULL is fine */
+    mem_free(q->path);
+    mem_free(q);
+}
+
+static const struct store_ops sqlite_ops;
+
+/*
+ * Open per cfg: path (default "tgcrm.db"), synchronous "full" (default) or
+ * "normal", busy_timeout_ms (<= 0 means the default 5000). RW creates the
+ * file, switches it to WAL and migrates; RO needs an existing database at
+ * exactly this binary's schema version (ERR_SCHEMA otherwise).
+ */
+int store_sqlite_open(const struct cfg_store *cfg, enum store_mode mode,
+                      struct store **out, struct err *e)
+{
+    *out = NULL;
+    const char *path = cfg->path ? cfg->path : "tgcrm.db";
+    const char *sync_sql;
+    if (cfg->synchronous == NULL || strcasecmp(cfg->synchronous, "full") == 0)
+        sync_sql = "PRAGMA synchronous = FULL";
+    else if (strcasecmp(cfg->synchronous, "normal") == 0)
+        sync_sql = "PRAGMA synchronous = NORMAL";
+    else
+        return err_set(e, ERR_CONFIG, "unknown store synchronous '%s' (expected full or normal)",
+                       cfg->synchronous);
+    int busy_ms = cfg->busy_timeout_ms <= 0 ? 5000
+                : cfg->busy_timeout_ms > INT_MAX ? INT_MAX : (int)cfg->busy_timeout_ms;
+
+    struct sq *q = mem_alloc(sizeof *q);
+    q->base.ops = &sqlite_ops;
+    q->mode = mode;
+    q->path = mem_strdup(path);
+
+    int flags = mode == STORE_RO ? SQLITE_OPEN_READONLY
+                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &q->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        if (mode == STORE_RO && (rc & 0xff) == SQLITE_CANTOPEN)
+            rc = err_set(e, ERR_SCHEMA, "database '%s' cannot be opened read-only (%s); "
+                         "open it read-write first to create and migrate it",
+                         path, sqlite3_errstr(rc));
+        else
+            rc = err_set(e, ERR_DB, "cannot open database '%s': %s", path,
+                         q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+        goto out_close;
+    }
+    sqlite3_busy_timeout(q->db, busy_ms);
+    if (mode == STORE_RW) {
+        /* The writer commits batches of hundreds of events, each under a
+         * savepoint: a page cache that holds a whole batch (no spills to the
+         * WAL mid-transaction), savepoint journals in memory instead of a
+         * temp file, and a WAL that folds repeated writes of hot index pages
+         * into one checkpoint roughly double ingest throughput. */
+        if ((rc = exec(q, "PRAGMA journal_mode = WAL", "set WAL mode", e)) != 0 ||
+            (rc = exec(q, sync_sql, "set synchronous", e)) != 0 ||
+            (rc = exec(q, "PRAGMA cache_size = -65536", "set cache size", e)) != 0 ||
+            (rc = exec(q, "PRAGMA wal_autocheckpoint = 4000", "set checkpoint size", e)) != 0)
+            goto out_close;
+    }
+    if ((rc = exec(q, "PRAGMA foreign_keys = ON", "enable foreign keys", e)) != 0 ||
+        (rc = exec(q, "PRAGMA temp_store = MEMORY", "set temp store", e)) != 0)
+        goto out_close;
+    rc = mode == STORE_RW ? migrate(q, e) : check_version(q, e);
+    if (rc != 0)
+        goto out_close;
+    *out = &q->base;
+    return 0;
+out_close:
+    sq_close(&q->base);
+    return rc;
+}
+
+static int sq_schema_version(struct store *s, int *out, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    bool has;
+    int rc = has_version_table(q, &has, e);
+    if (rc != 0)
+        return rc;
+    *out = 0;
+    return has ? read_version(q, out, e) : 0;
+}
+
+/* ---- transactions ------------------------------------------------------------------------- */
+
+static int sq_begin(struct store *s, struct err *e)
+{
+    return run_id(sq_of(s), ST_BEGIN, "begin transaction", e);
+}
+
+static int sq_commit(struct store *s, struct err *e)
+{
+    return run_id(sq_of(s), ST_COMMIT, "commit", e);
+}
+
+/* A no-op outside a transaction, so cleanup paths can always call it. */
+static int sq_rollback(struct store *s, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (sqlite3_get_autocommit(q->db))
+        return 0;
+    return run_id(q, ST_ROLLBACK, "rollback", e);
+}
+
+static int sq_savepoint(struct store *s, struct err *e)
+{
+    return run_id(sq_of(s), ST_SAVEPOINT, "savepoint", e);
+}
+
+static int sq_release(struct store *s, struct err *e)
+{
+    return run_id(sq_of(s), ST_RELEASE, "release savepoint", e);
+}
+
+/* Undo to the savepoint and drop it, so the next event can set a new one. */
+static int sq_rollback_savepoint(struct store *s, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    int rc = run_id(q, ST_ROLLBACK_TO, "rollback to savepoint", e);
+    return rc != 0 ? rc : run_id(q, ST_RELEASE, "release savepoint", e);
+}
+
+/* ---- meta ------------------------------------------------------------------------------------- */
+
+static int sq_meta_get(struct store *s, const char *key, struct arena *a,
+                       const char **out, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_META_GET, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, key);
+    rc = step(q, st, "read meta", e);
+    if (rc == 1)
+        rc = col_str(st, 0, a, out, e);
+    else if (rc == 0)
+        rc = err_set(e, ERR_NOTFOUND, "meta key '%s' not found", key);
+    done(st);
+    return rc;
+}
+
+static int sq_meta_set(struct store *s, const char *key, const char *value,
+                       struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_META_SET, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, key);
+    bind_text(q, st, 2, value ? value : "");
+    return run(q, st, "write meta", e);
+}
+
+/* ---- customers ----------------------------------------------------------------------------------- */
+
+static int read_customer(sqlite3_stmt *st, struct arena *a, struct customer **out,
+                         struct err *e)
+{
+    struct customer *c = arena_alloc(a, sizeof *c);
+    if (c == NULL)
+        return too_big("read customer", e);
+    int rc;
+    c->id = sqlite3_column_int64(st, 0);
+    c->tg_user_id = sqlite3_column_int64(st, 1);
+    if ((rc = col_str(st, 2, a, &c->first_name, e)) != 0 ||
+        (rc = col_str(st, 3, a, &c->last_name, e)) != 0 ||
+        (rc = col_str(st, 4, a, &c->username, e)) != 0 ||
+        (rc = col_str(st, 5, a, &c->language, e)) != 0 ||
+        (rc = col_str(st, 6, a, &c->tier, e)) != 0)
+        return rc;
+    c->blocked = sqlite3_column_int(st, 7) != 0;
+    c->created_at = sqlite3_column_int64(st, 8);
+    *out = c;
+    return 0;
+}
+
+static int customer_query(struct sq *q, enum stmt_id id, int64_t v, const char *what,
+                          struct arena *a, struct customer **out, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(q, id, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, v);
+    rc = step(q, st, "read customer", e);
+    if (rc == 1)
+        rc = read_customer(st, a, out, e);
+    else if (rc == 0)
+        rc = err_set(e, ERR_NOTFOUND, "customer with %s %lld not found", what, (long long)v);
+    done(st);
+    return rc;
+}
+
+static int sq_customer_get(struct store *s, int64_t id, struct arena *a,
+                           struct customer **out, struct err *e)
+{
+    return customer_query(sq_of(s), ST_CUSTOMER_GET, id, "id", a, out, e);
+}
+
+static int sq_customer_get_by_tg(struct store *s, int64_t tg_user_id, struct arena *a,
+                                 struct customer **out, struct err *e)
+{
+    return customer_query(sq_of(s), ST_CUSTOMER_GET_TG, tg_user_id, "tg_user_id", a, out, e);
+}
+
+/* Parameters ?1..?8 are shared by the insert and the update; the update's
+ * ?9 is the id (the insert has no ?9). */
+static void bind_customer(struct sq *q, sqlite3_stmt *st, const struct customer *c,
+                          bool update)
+{
+    bind_int(q, st, 1, c->tg_user_id);
+    bind_text(q, st, 2, c->first_name ? c->first_name : "");
+    bind_text(q, st, 3, c->last_name);
+    bind_text(q, st, 4, c->username);
+    bind_text(q, st, 5, c->language);
+    bind_text(q, st, 6, c->tier ? c->tier : "standard");
+    bind_int(q, st, 7, c->blocked ? 1 : 0);
+    bind_int(q, st, 8, c->created_at);
+    if (update)
+        bind_int(q, st, 9, c->id);
+}
+
+static int sq_customer_insert(struct store *s, struct customer *c, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_CUSTOMER_INSERT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_customer(q, st, c, false);
+    struct err se = {0};
+    rc = step(q, st, "insert customer", &se);
+    if (rc == ERR_CONFLICT)
+        rc = err_set(e, ERR_CONFLICT, "customer with tg_user_id %lld exists",
+                     (long long)c->tg_user_id);
+    else if (rc < 0 && e != NULL && e->code == 0)
+        *e = se;
+    if (rc >= 0) {
+        c->id = sqlite3_last_insert_rowid(q->db);
+        rc = 0;
+    }
+    done(st);
+    return rc;
+}
+
+static int sq_customer_update(struct store *s, const struct customer *c, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_CUSTOMER_UPDATE, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_customer(q, st, c, true);
+    rc = step(q, st, "update customer", e);
+    if (rc >= 0)
+        rc = sqlite3_changes(q->db) == 0
+           ? err_set(e, ERR_NOTFOUND, "customer %lld not found", (long long)c->id) : 0;
+    done(st);
+    return rc;
+}
+
+/* ---- tickets ---------------------------------------------------------------------------------------- */
+
+static int parse_status(const char *name, enum ticket_status *out, int64_t id,
+                        struct err *e)
+{
+    struct err pe = {0};
+    if (ticket_status_parse(name, out, &pe) != 0)
+        return err_set(e, ERR_DB, "ticket %lld: unknown status '%s' in the store",
+                       (long long)id, name ? name : "");
+    return 0;
+}
+
+/* Fill t from a row of TICKET_COLS. */
+static int fill_ticket(sqlite3_stmt *st, struct arena *a, struct ticket *t, struct err *e)
+{
+    int rc;
+    t->id = sqlite3_column_int64(st, 0);
+    t->customer_id = sqlite3_column_int64(st, 1);
+    if ((rc = parse_status(col_peek(st, 2), &t->status, t->id, e)) != 0)
+        return rc;
+    struct err pe = {0};
+    if (ticket_priority_parse(col_peek(st, 3), &t->priority, &pe) != 0)
+        return err_set(e, ERR_DB, "ticket %lld: %s", (long long)t->id, pe.msg);
+    if ((rc = col_str(st, 4, a, &t->group, e)) != 0 ||
+        (rc = col_str(st, 5, a, &t->assignee, e)) != 0 ||
+        (rc = col_str(st, 6, a, &t->rule, e)) != 0 ||
+        (rc = col_str(st, 7, a, &t->subject, e)) != 0 ||
+        (rc = decode_kv(st, 8, a, &t->fields, &t->nfields, "custom fields of ticket",
+                        t->id, e)) != 0 ||
+        (rc = decode_tags(st, 9, a, &t->tags, &t->ntags, t->id, e)) != 0)
+        return rc;
+    t->topic_id = sqlite3_column_int64(st, 10);
+    t->created_at = sqlite3_column_int64(st, 11);
+    t->updated_at = sqlite3_column_int64(st, 12);
+    t->first_response_at = sqlite3_column_int64(st, 13);
+    t->resolved_at = sqlite3_column_int64(st, 14);
+    t->closed_at = sqlite3_column_int64(st, 15);
+    t->last_customer_msg_at = sqlite3_column_int64(st, 16);
+    t->last_agent_msg_at = sqlite3_column_int64(st, 17);
+    t->thread_len = sqlite3_column_int(st, 18);
+    t->reopen_count = sqlite3_column_int(st, 19);
+    return 0;
+}
+
+static int read_ticket(sqlite3_stmt *st, struct arena *a, struct ticket **out,
+                       struct err *e)
+{
+    struct ticket *t = arena_alloc(a, sizeof *t);
+    if (t == NULL)
+        return too_big("read ticket", e);
+    int rc = fill_ticket(st, a, t, e);
+    if (rc == 0)
+        *out = t;
+    return rc;
+}
+
+/* One ticket by a single integer parameter; ERR_NOTFOUND names `what`. */
+static int ticket_query(struct sq *q, enum stmt_id id, int64_t v, const char *what,
+                        struct arena *a, struct ticket **out, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(q, id, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, v);
+    rc = step(q, st, "read ticket", e);
+    if (rc == 1)
+        rc = read_ticket(st, a, out, e);
+    else if (rc == 0)
+        rc = err_set(e, ERR_NOTFOUND, "%s %lld not found", what, (long long)v);
+    done(st);
+    return rc;
+}
+
+static int check_ticket(const struct ticket *t, struct err *e)
+{
+    if ((unsigned)t->status >= TICKET_STATUS_COUNT)
+        return err_field(e, ERR_INVAL, "status", "invalid ticket status %d", (int)t->status);
+    if ((unsigned)t->priority >= PRIORITY_COUNT)
+        return err_field(e, ERR_INVAL, "priority", "invalid ticket priority %d",
+                         (int)t->priority);
+    if (t->group == NULL)
+        return err_field(e, ERR_INVAL, "group", "ticket has no group");
+    return 0;
+}
+
+/* Parameters ?1..?20 follow TICKET_COLS; the JSON texts are the caller's. */
+static void bind_ticket(struct sq *q, sqlite3_stmt *st, const struct ticket *t,
+                        const char *fields, const char *tags)
+{
+    bind_int(q, st, 1, t->id);
+    bind_int(q, st, 2, t->customer_id);
+    bind_text(q, st, 3, ticket_status_name(t->status));
+    bind_text(q, st, 4, ticket_priority_name(t->priority));
+    bind_text(q, st, 5, t->group);
+    bind_text(q, st, 6, t->assignee);
+    bind_text(q, st, 7, t->rule);
+    bind_text(q, st, 8, t->subject);
+    bind_text(q, st, 9, fields ? fields : "{}");
+    bind_text(q, st, 10, tags ? tags : "[]");
+    bind_opt(q, st, 11, t->topic_id);
+    bind_int(q, st, 12, t->created_at);
+    bind_int(q, st, 13, t->updated_at);
+    bind_opt(q, st, 14, t->first_response_at);
+    bind_opt(q, st, 15, t->resolved_at);
+    bind_opt(q, st, 16, t->closed_at);
+    bind_opt(q, st, 17, t->last_customer_msg_at);
+    bind_opt(q, st, 18, t->last_agent_msg_at);
+    bind_int(q, st, 19, t->thread_len);
+    bind_int(q, st, 20, t->reopen_count);
+}
+
+/* Insert (insert == true, sets t->id) or update by id. */
+static int ticket_write(struct sq *q, struct ticket *t, bool insert, struct err *e)
+{
+    int rc = check_ticket(t, e);
+    if (rc != 0)
+        return rc;
+    char *fields, *tags = NULL;
+    if ((rc = encode_kv(t->fields, t->nfields, &fields, "custom field", e)) != 0)
+        return rc;
+    if ((rc = encode_tags(t->tags, t->ntags, &tags, e)) != 0)
+        goto out_fields;
+    sqlite3_stmt *st;
+    if ((rc = stmt(q, insert ? ST_TICKET_INSERT : ST_TICKET_UPDATE, &st, e)) != 0)
+        goto out_tags;
+    bind_ticket(q, st, t, fields, tags);
+    rc = step(q, st, insert ? "insert ticket" : "update ticket", e);
+    if (rc >= 0) {
+        rc = 0;
+        if (insert)
+            t->id = sqlite3_last_insert_rowid(q->db);
+        else if (sqlite3_changes(q->db) == 0)
+            rc = err_set(e, ERR_NOTFOUND, "ticket %lld not found", (long long)t->id);
+    }
+    done(st);
+out_tags:
+    mem_free(tags);
+out_fields:
+    mem_free(fields);
+    return rc;
+}
+
+static int sq_ticket_insert(struct store *s, struct ticket *t, struct err *e)
+{
+    return ticket_write(sq_of(s), t, true, e);
+}
+
+static int sq_ticket_update(struct store *s, const struct ticket *t, struct err *e)
+{
+    /* ticket_write only writes t->id when inserting. */
+    return ticket_write(sq_of(s), (struct ticket *)t, false, e);
+}
+
+static int sq_ticket_get(struct store *s, int64_t id, struct arena *a,
+                         struct ticket **out, struct err *e)
+{
+    return ticket_query(sq_of(s), ST_TICKET_GET, id, "ticket", a, out, e);
+}
+
+static int sq_ticket_latest_for_customer(struct store *s, int64_t customer_id,
+                                         struct arena *a, struct ticket **out,
+                                         struct err *e)
+{
+    return ticket_query(sq_of(s), ST_TICKET_LATEST, customer_id, "ticket of customer",
+                        a, out, e);
+}
+
+/* topic_id 0 means "no topic" and never matches (the column is NULL). */
+static int sq_ticket_get_by_topic(struct store *s, int64_t topic_id, struct arena *a,
+                                  struct ticket **out, struct err *e)
+{
+    return ticket_query(sq_of(s), ST_TICKET_BY_TOPIC, topic_id, "ticket of topic",
+                        a, out, e);
+}
+
+/* The cached statement for this set of filters, built from constant
+ * fragments only (values are bound, never spliced in). */
+static int list_stmt(struct sq *q, unsigned mask, sqlite3_stmt **out, struct err *e)
+{
+    if (q->list[mask] == NULL) {
+        char sql[1024];
+        size_t len = (size_t)snprintf(sql, sizeof sql,
+                                      "SELECT " TICKET_COLS " FROM tickets WHERE id > ?1");
+        for (unsigned i = 0; i < sizeof list_conds / sizeof list_conds[0]; i++)
+            if (mask & (1u << i))
+                len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", list_conds[i]);
+        snprintf(sql + len, sizeof sql - len, " ORDER BY id LIMIT ?6");
+        int rc = prepare(q, &q->list[mask], sql, e);
+        if (rc != 0)
+            return rc;
+    }
+    q->brc = SQLITE_OK;
+    *out = q->list[mask];
+    return 0;
+}
+
+/* Limit: <= 0 means 50, above 500 is cut to 500. */
+static int sq_ticket_list(struct store *s, const struct ticket_filter *f,
+                          struct arena *a, struct ticket ***out, size_t *n,
+                          struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    if (f->has_status && (unsigned)f->status >= TICKET_STATUS_COUNT)
+        return err_field(e, ERR_INVAL, "status", "invalid ticket status %d", (int)f->status);
+    unsigned mask = (f->has_status ? LF_STATUS : 0u) | (f->group ? LF_GROUP : 0u) |
+                    (f->assignee ? LF_ASSIGNEE : 0u) | (f->unassigned ? LF_UNASSIGNED : 0u) |
+                    (f->customer_id != 0 ? LF_CUSTOMER : 0u);
+    int limit = f->limit <= 0 ? 50 : f->limit > 500 ? 500 : f->limit;
+
+    sqlite3_stmt *st;
+    int rc = list_stmt(q, mask, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, f->after_id);
+    if (f->has_status)
+        bind_text(q, st, 2, ticket_status_name(f->status));
+    if (f->group)
+        bind_text(q, st, 3, f->group);
+    if (f->assignee)
+        bind_text(q, st, 4, f->assignee);
+    if (f->customer_id != 0)
+        bind_int(q, st, 5, f->customer_id);
+    bind_int(q, st, 6, limit);
+
+    struct ticket **arr = arena_alloc(a, (size_t)limit * sizeof(struct ticket *));
+    if (arr == NULL) {
+        rc = too_big("list tickets", e);
+        goto out_done;
+    }
+    size_t count = 0;
+    while ((rc = step(q, st, "list tickets", e)) == 1) {
+        if ((rc = read_ticket(st, a, &arr[count], e)) != 0)
+            goto out_done;
+        count++;
+    }
+    if (rc == 0) {
+        *out = count > 0 ? arr : NULL;
+        *n = count;
+    }
+out_done:
+    done(st);
+    return rc;
+}
+
+static int sq_ticket_count_by_status(struct store *s, int64_t out[TICKET_STATUS_COUNT],
+                                     struct err *e)
+{
+    struct sq *q = sq_of(s);
+    for (int i = 0; i < TICKET_STATUS_COUNT; i++)
+        out[i] = 0;
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_TICKET_COUNT, &st, e);
+    if (rc != 0)
+        return rc;
+    while ((rc = step(q, st, "count tickets", e)) == 1) {
+        enum ticket_status status;
+        if ((rc = parse_status(col_peek(st, 0), &status, 0, e)) != 0)
+            break;
+        out[status] = sqlite3_column_int64(st, 1);
+    }
+    done(st);
+    return rc;
+}
+
+/* ---- thread ------------------------------------------------------------------------------------------- */
+
+static int sq_thread_append(struct store *s, struct thread_entry *te, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if ((unsigned)te->kind > THREAD_EVENT || (unsigned)te->dir > DIR_INTERNAL ||
+        (unsigned)te->author_type > AUTHOR_SYSTEM)
+        return err_set(e, ERR_INVAL, "thread entry with invalid kind, dir or author type");
+    char *data;
+    int rc = encode_kv(te->data, te->ndata, &data, "thread data", e);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st;
+    if ((rc = stmt(q, ST_THREAD_APPEND, &st, e)) != 0)
+        goto out_data;
+    bind_int(q, st, 2, te->ticket_id);
+    bind_int(q, st, 3, te->seq);
+    bind_text(q, st, 4, thread_kind_name(te->kind));
+    bind_text(q, st, 5, thread_dir_name(te->dir));
+    bind_text(q, st, 6, thread_author_type_name(te->author_type));
+    bind_text(q, st, 7, te->author_id);
+    bind_text(q, st, 8, te->author_name);
+    bind_text(q, st, 9, te->text);
+    bind_text(q, st, 10, te->event);
+    bind_text(q, st, 11, data);
+    bind_opt(q, st, 12, te->tg_chat_id);
+    bind_opt(q, st, 13, te->tg_message_id);
+    bind_int(q, st, 14, te->at);
+    bind_opt(q, st, 15, te->edited_at);
+    rc = step(q, st, "append thread entry", e);
+    if (rc >= 0) {
+        te->id = sqlite3_last_insert_rowid(q->db);
+        rc = 0;
+    }
+    done(st);
+out_data:
+    mem_free(data);
+    return rc;
+}
+
+static int sq_thread_edit(struct store *s, int64_t ticket_id, int64_t tg_chat_id,
+                          int64_t tg_message_id, const char *text, int64_t edited_at,
+                          struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_THREAD_EDIT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, ticket_id);
+    bind_int(q, st, 2, tg_chat_id);
+    bind_int(q, st, 3, tg_message_id);
+    bind_text(q, st, 4, text);
+    bind_opt(q, st, 5, edited_at);
+    rc = step(q, st, "edit thread entry", e);
+    if (rc >= 0)
+        rc = sqlite3_changes(q->db) == 0
+           ? err_set(e, ERR_NOTFOUND, "no message %lld of chat %lld in ticket %lld",
+                     (long long)tg_message_id, (long long)tg_chat_id, (long long)ticket_id)
+           : 0;
+    done(st);
+    return rc;
+}
+
+static int fill_entry(sqlite3_stmt *st, struct arena *a, struct thread_entry *te,
+                      struct err *e)
+{
+    te->id = sqlite3_column_int64(st, 0);
+    te->ticket_id = sqlite3_column_int64(st, 1);
+    te->seq = sqlite3_column_int(st, 2);
+    if (thread_kind_parse(col_peek(st, 3), &te->kind) != 0 ||
+        thread_dir_parse(col_peek(st, 4), &te->dir) != 0 ||
+        thread_author_type_parse(col_peek(st, 5), &te->author_type) != 0)
+        return err_set(e, ERR_DB, "thread entry %lld: unknown kind, dir or author type",
+                       (long long)te->id);
+    int rc;
+    if ((rc = col_str(st, 6, a, &te->author_id, e)) != 0 ||
+        (rc = col_str(st, 7, a, &te->author_name, e)) != 0 ||
+        (rc = col_str(st, 8, a, &te->text, e)) != 0 ||
+        (rc = col_str(st, 9, a, &te->event, e)) != 0 ||
+        (rc = decode_kv(st, 10, a, &te->data, &te->ndata, "data of thread entry",
+                        te->id, e)) != 0)
+        return rc;
+    te->tg_chat_id = sqlite3_column_int64(st, 11);
+    te->tg_message_id = sqlite3_column_int64(st, 12);
+    te->at = sqlite3_column_int64(st, 13);
+    te->edited_at = sqlite3_column_int64(st, 14);
+    return 0;
+}
+
+static int sq_thread_list(struct store *s, int64_t ticket_id, struct arena *a,
+                          struct thread_entry **out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_THREAD_LIST, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, ticket_id);
+    struct vec v = {.size = sizeof(struct thread_entry)};
+    while ((rc = step(q, st, "list thread", e)) == 1)
+        if ((rc = fill_entry(st, a, vec_push(&v), e)) != 0)
+            break;
+    done(st);
+    if (rc != 0) {
+        mem_free(v.p);
+        return rc;
+    }
+    void *arr;
+    rc = vec_finish(&v, a, &arr, n, "list thread", e);
+    if (rc == 0)
+        *out = arr;
+    return rc;
+}
+
+/* ---- agents ------------------------------------------------------------------------------------------ */
+
+static int sq_agent_state_list(struct store *s, struct arena *a,
+                               struct agent_state **out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_AGENT_LIST, &st, e);
+    if (rc != 0)
+        return rc;
+    struct vec v = {.size = sizeof(struct agent_state)};
+    while ((rc = step(q, st, "list agent state", e)) == 1) {
+        struct agent_state *as = vec_push(&v);
+        if ((rc = col_str(st, 0, a, &as->agent_id, e)) != 0)
+            break;
+        struct err pe = {0};
+        if (agent_avail_parse(col_peek(st, 1), &as->availability, &pe) != 0) {
+            rc = err_set(e, ERR_DB, "agent '%s': %s", as->agent_id, pe.msg);
+            break;
+        }
+        as->changed_at = sqlite3_column_int64(st, 2);
+        as->last_assigned_at = sqlite3_column_int64(st, 3);
+    }
+    done(st);
+    if (rc != 0) {
+        mem_free(v.p);
+        return rc;
+    }
+    void *arr;
+    rc = vec_finish(&v, a, &arr, n, "list agent state", e);
+    if (rc == 0)
+        *out = arr;
+    return rc;
+}
+
+static int sq_agent_state_put(struct store *s, const struct agent_state *as,
+                              struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (as->agent_id == NULL || (unsigned)as->availability >= AGENT_AVAIL_COUNT)
+        return err_set(e, ERR_INVAL, "agent state needs an agent id and a valid availability");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_AGENT_PUT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, as->agent_id);
+    bind_text(q, st, 2, agent_avail_name(as->availability));
+    bind_int(q, st, 3, as->changed_at);
+    bind_opt(q, st, 4, as->last_assigned_at);
+    return run(q, st, "write agent state", e);
+}
+
+/* Bind the names of the active statuses to ?1..?3 (the load queries). */
+static void bind_active(struct sq *q, sqlite3_stmt *st)
+{
+    bind_text(q, st, 1, ticket_status_name(TICKET_OPEN));
+    bind_text(q, st, 2, ticket_status_name(TICKET_IN_PROGRESS));
+    bind_text(q, st, 3, ticket_status_name(TICKET_ON_HOLD));
+}
+
+/* Two queries: counts per (group, status) scan only the (grp, status) index;
+ * the unassigned active ones use the (assignee, status) index. Without a
+ * transaction a write may land between them: a group seen only by the
+ * second query is added rather than lost. */
+static int sq_load_by_group(struct store *s, struct arena *a, struct group_load **out,
+                            size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    struct vec v = {.size = sizeof(struct group_load)};
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_LOAD_GROUP_STATUS, &st, e);
+    if (rc != 0)
+        return rc;
+    struct group_load *g = NULL;
+    while ((rc = step(q, st, "load by group", e)) == 1) {
+        const char *grp = col_peek(st, 0);
+        if (grp == NULL) {
+            rc = err_set(e, ERR_DB, "load by group: ticket without a group");
+            break;
+        }
+        if (g == NULL || strcmp(g->group, grp) != 0) {
+            g = vec_push(&v);
+            if ((g->group = arena_strdup(a, grp)) == NULL) {
+                rc = too_big("load by group", e);
+                break;
+            }
+        }
+        enum ticket_status status;
+        if ((rc = parse_status(col_peek(st, 1), &status, 0, e)) != 0)
+            break;
+        g->by_status[status] = sqlite3_column_int64(st, 2);
+    }
+    done(st);
+    if (rc != 0)
+        goto out_vec;
+
+    if ((rc = stmt(q, ST_LOAD_GROUP_UNASSIGNED, &st, e)) != 0)
+        goto out_vec;
+    bind_active(q, st);
+    while ((rc = step(q, st, "load by group", e)) == 1) {
+        const char *grp = col_peek(st, 0);
+        if (grp == NULL) {
+            rc = err_set(e, ERR_DB, "load by group: ticket without a group");
+            break;
+        }
+        g = NULL;
+        for (size_t i = 0; i < v.n; i++) {
+            struct group_load *gi = (struct group_load *)(void *)(v.p + i * v.size);
+            if (strcmp(gi->group, grp) == 0) {
+                g = gi;
+                break;
+            }
+        }
+        if (g == NULL) {
+            g = vec_push(&v);
+            if ((g->group = arena_strdup(a, grp)) == NULL) {
+                rc = too_big("load by group", e);
+                break;
+            }
+        }
+        g->unassigned_active = sqlite3_column_int64(st, 1);
+        g->oldest_unassigned_at = sqlite3_column_int64(st, 2);
+    }
+    done(st);
+    if (rc != 0)
+        goto out_vec;
+    void *arr;
+    rc = vec_finish(&v, a, &arr, n, "load by group", e);
+    if (rc == 0)
+        *out = arr;
+    return rc;
+out_vec:
+    mem_free(v.p);
+    return rc;
+}
+
+static int sq_load_by_agent(struct store *s, struct arena *a, struct agent_load **out,
+                            size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_LOAD_AGENT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_active(q, st);
+    struct vec v = {.size = sizeof(struct agent_load)};
+    while ((rc = step(q, st, "load by agent", e)) == 1) {
+        struct agent_load *l = vec_push(&v);
+        if ((rc = col_str(st, 0, a, &l->agent_id, e)) != 0)
+            break;
+        l->active = sqlite3_column_int64(st, 1);
+    }
+    done(st);
+    if (rc != 0) {
+        mem_free(v.p);
+        return rc;
+    }
+    void *arr;
+    rc = vec_finish(&v, a, &arr, n, "load by agent", e);
+    if (rc == 0)
+        *out = arr;
+    return rc;
+}
+
+/* ---- outboxes, events, timers --------------------------------------------------------------------------- */
+
+static int sq_tg_outbox_push(struct store *s, struct tg_outbox_row *r, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (r->method == NULL)
+        return err_field(e, ERR_INVAL, "method", "outbox row has no method");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_OUTBOX_PUSH, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, r->chat_id);
+    bind_int(q, st, 2, r->thread_id);
+    bind_int(q, st, 3, r->ticket_id);
+    bind_text(q, st, 4, r->method);
+    bind_text(q, st, 5, r->params ? r->params : "{}");
+    bind_text(q, st, 6, r->state ? r->state : "pending");
+    bind_int(q, st, 7, r->attempts);
+    bind_int(q, st, 8, r->next_attempt_at);
+    bind_int(q, st, 9, r->created_at);
+    bind_text(q, st, 10, r->last_error);
+    rc = step(q, st, "push telegram outbox", e);
+    if (rc >= 0) {
+        r->id = sqlite3_last_insert_rowid(q->db);
+        rc = 0;
+    }
+    done(st);
+    return rc;
+}
+
+/* Run a "SELECT count(*)"-like statement that is already bound. */
+static int count_query(struct sq *q, sqlite3_stmt *st, const char *what, int64_t *out,
+                       struct err *e)
+{
+    int rc = step(q, st, what, e);
+    if (rc >= 0) {
+        *out = rc == 1 ? sqlite3_column_int64(st, 0) : 0;
+        rc = 0;
+    }
+    done(st);
+    return rc;
+}
+
+/* state NULL counts every row. */
+static int sq_tg_outbox_count(struct store *s, const char *state, int64_t *out,
+                              struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, state ? ST_OUTBOX_COUNT_STATE : ST_OUTBOX_COUNT_ALL, &st, e);
+    if (rc != 0)
+        return rc;
+    if (state)
+        bind_text(q, st, 1, state);
+    return count_query(q, st, "count telegram outbox", out, e);
+}
+
+static int sq_event_push(struct store *s, struct event_row *r, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (r->type == NULL)
+        return err_field(e, ERR_INVAL, "type", "event has no type");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_EVENT_PUSH, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, r->type);
+    bind_int(q, st, 2, r->ticket_id);
+    bind_int(q, st, 3, r->occurred_at);
+    bind_text(q, st, 4, r->data ? r->data : "{}");
+    rc = step(q, st, "push event", e);
+    if (rc >= 0) {
+        r->id = sqlite3_last_insert_rowid(q->db);
+        rc = 0;
+    }
+    done(st);
+    return rc;
+}
+
+static int sq_event_list(struct store *s, int64_t after_id, int limit, struct arena *a,
+                         struct event_row **out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    if (limit <= 0)
+        return err_field(e, ERR_INVAL, "limit", "limit must be positive");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_EVENT_LIST, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, after_id);
+    bind_int(q, st, 2, limit);
+    struct vec v = {.size = sizeof(struct event_row)};
+    while ((rc = step(q, st, "list events", e)) == 1) {
+        struct event_row *r = vec_push(&v);
+        r->id = sqlite3_column_int64(st, 0);
+        r->ticket_id = sqlite3_column_int64(st, 2);
+        r->occurred_at = sqlite3_column_int64(st, 3);
+        if ((rc = col_str(st, 1, a, &r->type, e)) != 0 ||
+            (rc = col_str(st, 4, a, &r->data, e)) != 0)
+            break;
+    }
+    done(st);
+    if (rc != 0) {
+        mem_free(v.p);
+        return rc;
+    }
+    void *arr;
+    rc = vec_finish(&v, a, &arr, n, "list events", e);
+    if (rc == 0)
+        *out = arr;
+    return rc;
+}
+
+static int sq_event_count(struct store *s, int64_t *out, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_EVENT_COUNT, &st, e);
+    return rc != 0 ? rc : count_query(q, st, "count events", out, e);
+}
+
+static int sq_timer_put(struct store *s, struct timer_row *r, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (r->kind == NULL)
+        return err_field(e, ERR_INVAL, "kind", "timer has no kind");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_TIMER_PUT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, r->kind);
+    bind_int(q, st, 2, r->ticket_id);
+    bind_int(q, st, 3, r->due_at);
+    bind_text(q, st, 4, r->data);
+    rc = step(q, st, "put timer", e);
+    if (rc == 1) {
+        r->id = sqlite3_column_int64(st, 0);
+        rc = step(q, st, "put timer", e);   /* finish the statement */
+    } else if (rc == 0) {
+        rc = err_set(e, ERR_DB, "put timer: no id returned");
+    }
+    done(st);
+    return rc < 0 ? rc : 0;
+}
+
+/* Cancelling a timer that does not exist is not an error. */
+static int sq_timer_cancel(struct store *s, const char *kind, int64_t ticket_id,
+                           struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_TIMER_CANCEL, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, kind);
+    bind_int(q, st, 2, ticket_id);
+    return run(q, st, "cancel timer", e);
+}
+
+static int sq_timer_due(struct store *s, int64_t now, int limit, struct arena *a,
+                        struct timer_row **out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    if (limit <= 0)
+        return err_field(e, ERR_INVAL, "limit", "limit must be positive");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_TIMER_DUE, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, now);
+    bind_int(q, st, 2, limit);
+    struct vec v = {.size = sizeof(struct timer_row)};
+    while ((rc = step(q, st, "list due timers", e)) == 1) {
+        struct timer_row *r = vec_push(&v);
+        r->id = sqlite3_column_int64(st, 0);
+        r->ticket_id = sqlite3_column_int64(st, 2);
+        r->due_at = sqlite3_column_int64(st, 3);
+        if ((rc = col_str(st, 1, a, &r->kind, e)) != 0 ||
+            (rc = col_str(st, 4, a, &r->data, e)) != 0)
+            break;
+    }
+    done(st);
+    if (rc != 0) {
+        mem_free(v.p);
+        return rc;
+    }
+    void *arr;
+    rc = vec_finish(&v, a, &arr, n, "list due timers", e);
+    if (rc == 0)
+        *out = arr;
+    return rc;
+}
+
+static int sq_timer_next(struct store *s, int64_t *out, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_TIMER_NEXT, &st, e);
+    if (rc != 0)
+        return rc;
+    rc = step(q, st, "next timer", e);
+    if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else if (rc >= 0) {
+        rc = err_set(e, ERR_NOTFOUND, "no timers");
+    }
+    done(st);
+    return rc;
+}
+
+/* ---- idempotency ------------------------------------------------------------------------------------------ */
+
+static int sq_idem_get(struct store *s, const char *key, struct arena *a,
+                       int *out_status, const char **out_body, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_IDEM_GET, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, key);
+    rc = step(q, st, "read idempotency key", e);
+    if (rc == 1) {
+        *out_status = sqlite3_column_int(st, 0);
+        rc = col_str(st, 1, a, out_body, e);
+    } else if (rc == 0) {
+        rc = err_set(e, ERR_NOTFOUND, "idempotency key '%s' not seen", key);
+    }
+    done(st);
+    return rc;
+}
+
+/* A key already stored gives ERR_CONFLICT (the first response stands). */
+static int sq_idem_put(struct store *s, const char *key, int status, const char *body,
+                       int64_t at, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_IDEM_PUT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, key);
+    bind_int(q, st, 2, status);
+    bind_text(q, st, 3, body);
+    bind_int(q, st, 4, at);
+    return run(q, st, "write idempotency key", e);
+}
+
+static const struct store_ops sqlite_ops = {
+    .driver = "sqlite",
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .rollback_savepoint = sq_rollback_savepoint,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .customer_get = sq_customer_get,
+    .customer_get_by_tg = sq_customer_get_by_tg,
+    .customer_insert = sq_customer_insert,
+    .customer_update = sq_customer_update,
+    .ticket_insert = sq_ticket_insert,
+    .ticket_update = sq_ticket_update,
+    .ticket_get = sq_ticket_get,
+    .ticket_latest_for_customer = sq_ticket_latest_for_customer,
+    .ticket_get_by_topic = sq_ticket_get_by_topic,
+    .ticket_list = sq_ticket_list,
+    .ticket_count_by_status = sq_ticket_count_by_status,
+    .thread_append = sq_thread_append,
+    .thread_edit = sq_thread_edit,
+    .thread_list = sq_thread_list,
+    .agent_state_list = sq_agent_state_list,
+    .agent_state_put = sq_agent_state_put,
+    .load_by_group = sq_load_by_group,
+    .load_by_agent = sq_load_by_agent,
+    .tg_outbox_push = sq_tg_outbox_push,
+    .tg_outbox_count = sq_tg_outbox_count,
+    .event_push = sq_event_push,
+    .event_list = sq_event_list,
+    .event_count = sq_event_count,
+    .timer_put = sq_timer_put,
+    .timer_cancel = sq_timer_cancel,
+    .timer_due = sq_timer_due,
+    .timer_next = sq_timer_next,
+    .idem_get = sq_idem_get,
+    .idem_put = sq_idem_put,
+};

@@ -1,0 +1,642 @@
+/*
+ * test_cfg.c — the configuration loader: defaults, every section's fields,
+ * ${ENV} expansion, reference counting, the example file, and a table of
+ * bad configurations each refused with its exact "name:line:column:" and
+ * message.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <criterion/redirect.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cfg.h"
+#include "desk/agent.h"
+#include "desk/ticket.h"
+#include "desk/workflow.h"
+
+/* The smallest valid file: only http with one token. Four lines. */
+#define MIN                                  \
+    "http:\n"                                \
+    "  api_tokens:\n"                        \
+    "    - name: helpdesk\n"                 \
+    "      token: \"0123456789abcdef\"\n"
+
+static int load(const char *yaml, struct cfg **c, struct err *e)
+{
+    return cfg_load_string("t.yaml", yaml, strlen(yaml), c, e);
+}
+
+static struct cfg *load_ok(const char *yaml)
+{
+    struct cfg *c = NULL;
+    struct err e = {0};
+    int rc = load(yaml, &c, &e);
+    cr_assert_eq(rc, 0, "load failed: %s", e.msg);
+    cr_assert_not_null(c);
+    return c;
+}
+
+Test(cfg, minimal_defaults)
+{
+    struct cfg *c = load_ok(MIN);
+    cr_assert_str_eq(c->path, "t.yaml");
+    cr_assert_null(c->telegram.token);
+    cr_assert_str_eq(c->telegram.api_base, "https://api.telegram.org");
+    cr_assert_str_eq(c->telegram.mode, "polling");
+    cr_assert_eq(c->telegram.staff_group_id, 0);
+    cr_assert_eq(c->telegram.poll_timeout_ms, 30000);
+    cr_assert_str_eq(c->store.driver, "sqlite");
+    cr_assert_str_eq(c->store.path, "tgcrm.db");
+    cr_assert_null(c->store.dsn);
+    cr_assert_str_eq(c->store.synchronous, "full");
+    cr_assert_eq(c->store.busy_timeout_ms, 5000);
+    cr_assert_eq(c->store.read_connections, 4);
+    cr_assert_str_eq(c->http.listen, "127.0.0.1:8080");
+    cr_assert_eq(c->http.ntokens, 1);
+    cr_assert_str_eq(c->http.tokens[0].name, "helpdesk");
+    cr_assert_str_eq(c->http.tokens[0].token, "0123456789abcdef");
+    cr_assert_eq(c->http.max_body, 1 << 20);
+    cr_assert_eq(c->http.threads, 4);
+    cr_assert_str_eq(c->log.level, "info");
+    cr_assert_str_eq(c->log.format, "auto");
+    cr_assert_str_eq(c->general_group, "general");
+    cr_assert_str_eq(c->default_priority, "normal");
+    cr_assert_str_eq(c->on_closed, "reopen");
+    cr_assert_eq(c->ngroups, 1, "the general group is always there");
+    cr_assert_str_eq(c->groups[0].name, "general");
+    cr_assert_str_eq(c->groups[0].title, "general");
+    cr_assert_eq(c->groups[0].level, 1);
+    cr_assert_eq(c->nagents + c->nrules + c->nsla + c->nescalations + c->ntemplates +
+                 c->nkb + c->nintake + c->nwebhooks, 0);
+    cr_assert_not(c->intake_enabled);
+    cfg_unref(&c);
+    cr_assert_null(c);
+}
+
+Test(cfg, every_field)
+{
+    setenv("TGCRM_TEST_BOT", "123:abc", 1);
+    struct cfg *c = load_ok(
+        "telegram:\n"
+        "  token: \"${TGCRM_TEST_BOT}\"\n"
+        "  api_base: http://127.0.0.1:8081\n"
+        "  mode: webhook\n"
+        "  staff_group_id: -1001000000001\n"
+        "  poll_timeout: 1m30s\n"
+        "  webhook: {url: \"https://x.example/tg\", secret_token: abc_DEF-123}\n"
+        "store: {driver: postgres, path: x.db, dsn: \"host=db\", synchronous: normal,\n"
+        "        busy_timeout: 250ms, read_connections: 8}\n"
+        "http:\n"
+        "  listen: \"[::1]:0\"\n"
+        "  max_body: 512KiB\n"
+        "  threads: 16\n"
+        "  api_tokens:\n"
+        "    - {name: a, token: aaaaaaaaaaaaaaaa}\n"
+        "    - {name: b, token: bbbbbbbbbbbbbbbb}\n"
+        "log: {level: debug, format: json}\n"
+        "tickets: {general_group: front, default_priority: high, on_closed: new_ticket}\n"
+        "groups:\n"
+        "  - {name: billing, title: Billing, level: 1}\n"
+        "  - {name: level2, level: 2}\n"
+        "agents:\n"
+        "  - id: alice\n"
+        "    name: Alice\n"
+        "    telegram_user_id: 1001\n"
+        "    username: \"@alice\"\n"
+        "    groups: [front, billing]\n"
+        "    capacity: 0\n"
+        "    availability: away\n"
+        "  - {id: bob.b, telegram_user_id: 1002, groups: [level2]}\n"
+        "routing:\n"
+        "  - {name: billing, keywords: [invoice, refund], regex: \"charge ?back\", tier: vip,\n"
+        "     language: en, group: billing, strategy: least_loaded, priority: urgent}\n"
+        "sla:\n"
+        "  - {name: default, priority: high, tier: vip, group: billing, first_response: 2m,\n"
+        "     next_response: 5m, resolution: 10m, warn_before: 30s}\n"
+        "escalation:\n"
+        "  - {name: urgent, keywords: [urgent], on_sla: breach, no_reply: 3m, tier: vip,\n"
+        "     raise_priority: yes, move_to_group: level2, notify: true}\n"
+        "templates:\n"
+        "  - {name: greeting, text: \"Hi {{customer.first_name | default: \\\"there\\\"}}\"}\n"
+        "kb:\n"
+        "  - {id: KB-1, title: Reset, url: \"https://kb/1\", body: text, keywords: [pw]}\n"
+        "intake:\n"
+        "  enabled: false\n"
+        "  questions:\n"
+        "    - {field: email, prompt: \"Email?\", type: email}\n"
+        "    - {field: topic, prompt: \"Topic?\", type: choice, choices: [a, b], optional: true}\n"
+        "webhooks:\n"
+        "  - name: helpdesk\n"
+        "    url: http://127.0.0.1:9000/hook\n"
+        "    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
+        "    previous_secret: \"whsec_AAAAAAAAAAAAAAAAAAAAAA==\"\n"
+        "    events: [ticket.created, message.created]\n"
+        "    timeout: 3s\n"
+        "    retry: [1s, 2s]\n"
+        "    max_payload: 10MB\n"
+        "    oversize: truncate\n"
+        "    ordering: none\n");
+
+    cr_assert_str_eq(c->telegram.token, "123:abc");
+    cr_assert_str_eq(c->telegram.api_base, "http://127.0.0.1:8081");
+    cr_assert_str_eq(c->telegram.mode, "webhook");
+    cr_assert_eq(c->telegram.staff_group_id, -1001000000001LL);
+    cr_assert_eq(c->telegram.poll_timeout_ms, 90000);
+    cr_assert_str_eq(c->telegram.webhook_url, "https://x.example/tg");
+    cr_assert_str_eq(c->telegram.webhook_secret, "abc_DEF-123");
+
+    cr_assert_str_eq(c->store.driver, "postgres");
+    cr_assert_str_eq(c->store.path, "x.db");
+    cr_assert_str_eq(c->store.dsn, "host=db");
+    cr_assert_str_eq(c->store.synchronous, "normal");
+    cr_assert_eq(c->store.busy_timeout_ms, 250);
+    cr_assert_eq(c->store.read_connections, 8);
+
+    cr_assert_str_eq(c->http.listen, "[::1]:0");
+    cr_assert_eq(c->http.max_body, 512 * 1024);
+    cr_assert_eq(c->http.threads, 16);
+    cr_assert_eq(c->http.ntokens, 2);
+    cr_assert_str_eq(c->http.tokens[1].name, "b");
+
+    cr_assert_str_eq(c->log.level, "debug");
+    cr_assert_str_eq(c->log.format, "json");
+    cr_assert_str_eq(c->general_group, "front");
+    cr_assert_str_eq(c->default_priority, "high");
+    cr_assert_str_eq(c->on_closed, "new_ticket");
+
+    cr_assert_eq(c->ngroups, 3, "billing, level2 and the implicit 'front'");
+    cr_assert_str_eq(c->groups[1].name, "level2");
+    cr_assert_str_eq(c->groups[1].title, "level2");
+    cr_assert_eq(c->groups[1].level, 2);
+    cr_assert_not_null(cfg_group_find(c, "front"));
+
+    cr_assert_eq(c->nagents, 2);
+    const struct cfg_agent *a = cfg_agent_find(c, "alice");
+    cr_assert_not_null(a);
+    cr_assert_str_eq(a->name, "Alice");
+    cr_assert_eq(a->tg_user_id, 1001);
+    cr_assert_str_eq(a->username, "alice", "stored without '@'");
+    cr_assert_eq(a->ngroups, 2);
+    cr_assert(cfg_agent_in_group(a, "billing"));
+    cr_assert_not(cfg_agent_in_group(a, "level2"));
+    cr_assert_eq(a->capacity, 0);
+    cr_assert_str_eq(a->availability, "away");
+    cr_assert_eq(a->pos.line, 23);
+    const struct cfg_agent *b = cfg_agent_find_tg(c, 1002);
+    cr_assert_not_null(b);
+    cr_assert_str_eq(b->id, "bob.b");
+    cr_assert_str_eq(b->name, "bob.b", "name defaults to the id");
+    cr_assert_eq(b->capacity, 10);
+    cr_assert_str_eq(b->availability, "online");
+    cr_assert_null(b->username);
+    cr_assert_null(cfg_agent_find(c, "nobody"));
+    cr_assert_null(cfg_agent_find_tg(c, 9));
+
+    cr_assert_eq(c->nrules, 1);
+    struct cfg_rule *r = &c->rules[0];
+    cr_assert_eq(r->nkeywords, 2);
+    cr_assert_str_eq(r->keywords[1], "refund");
+    cr_assert_str_eq(r->regex, "charge ?back");
+    cr_assert_str_eq(r->tier, "vip");
+    cr_assert_str_eq(r->language, "en");
+    cr_assert_str_eq(r->group, "billing");
+    cr_assert_str_eq(r->strategy, "least_loaded");
+    cr_assert_str_eq(r->priority, "urgent");
+
+    cr_assert_eq(c->nsla, 1);
+    cr_assert_eq(c->sla[0].first_response_ms, 120000);
+    cr_assert_eq(c->sla[0].next_response_ms, 300000);
+    cr_assert_eq(c->sla[0].resolution_ms, 600000);
+    cr_assert_eq(c->sla[0].warn_before_ms, 30000);
+    cr_assert_str_eq(c->sla[0].group, "billing");
+
+    cr_assert_eq(c->nescalations, 1);
+    struct cfg_escalation *x = &c->escalations[0];
+    cr_assert_str_eq(x->on_sla, "breach");
+    cr_assert_eq(x->no_reply_ms, 180000);
+    cr_assert(x->raise_priority);
+    cr_assert_null(x->set_priority);
+    cr_assert_str_eq(x->move_to_group, "level2");
+    cr_assert(x->notify);
+
+    const struct cfg_template *t = cfg_template_find(c, "greeting");
+    cr_assert_not_null(t);
+    cr_assert_str_eq(t->text, "Hi {{customer.first_name | default: \"there\"}}");
+    cr_assert_null(cfg_template_find(c, "nope"));
+
+    cr_assert_eq(c->nkb, 1);
+    cr_assert_str_eq(c->kb[0].id, "KB-1");
+    cr_assert_str_eq(c->kb[0].url, "https://kb/1");
+    cr_assert_eq(c->kb[0].nkeywords, 1);
+
+    cr_assert_not(c->intake_enabled);
+    cr_assert_eq(c->nintake, 2);
+    cr_assert_str_eq(c->intake[0].type, "email");
+    cr_assert_not(c->intake[0].optional);
+    cr_assert_eq(c->intake[1].nchoices, 2);
+    cr_assert(c->intake[1].optional);
+
+    const struct cfg_webhook *w = cfg_webhook_find(c, "helpdesk");
+    cr_assert_not_null(w);
+    cr_assert_str_eq(w->url, "http://127.0.0.1:9000/hook");
+    cr_assert_str_eq(w->previous_secret, "whsec_AAAAAAAAAAAAAAAAAAAAAA==");
+    cr_assert_eq(w->nevents, 2);
+    cr_assert_eq(w->timeout_ms, 3000);
+    cr_assert_eq(w->nretry, 2);
+    cr_assert_eq(w->retry_ms[1], 2000);
+    cr_assert_eq(w->max_payload, 10000000);
+    cr_assert_str_eq(w->oversize, "truncate");
+    cr_assert_str_eq(w->ordering, "none");
+    cfg_unref(&c);
+}
+
+Test(cfg, section_defaults)
+{
+    struct cfg *c = load_ok(MIN
+        "agents: [{id: a, telegram_user_id: 1, groups: [general]}]\n"
+        "routing: [{name: r, keywords: [x], group: general}]\n"
+        "intake:\n"
+        "  questions: [{field: name, prompt: \"Name?\"}]\n"
+        "webhooks:\n"
+        "  - {name: w, url: \"https://h/\", secret: whsec_AAAAAAAAAAAAAAAAAAAAAA}\n"
+        "  - {name: w2, url: \"https://h/\", secret: whsec_AAAAAAAAAAAAAAAAAAAAAA, retry: []}\n");
+    cr_assert_str_eq(c->rules[0].strategy, "round_robin");
+    cr_assert_null(c->rules[0].priority);
+    cr_assert(c->intake_enabled, "writing the intake section enables it");
+    cr_assert_str_eq(c->intake[0].type, "text");
+    const struct cfg_webhook *w = &c->webhooks[0];
+    cr_assert_eq(w->nevents, 0);
+    cr_assert_eq(w->timeout_ms, 10000);
+    cr_assert_eq(w->max_payload, 256 * 1024);
+    cr_assert_str_eq(w->oversize, "split");
+    cr_assert_str_eq(w->ordering, "per_ticket");
+    static const int64_t sched[] = { 5000, 30000, 120000, 600000, 1800000, 3600000,
+                                     10800000, 21600000 };
+    cr_assert_eq(w->nretry, 8);
+    for (size_t i = 0; i < 8; i++)
+        cr_assert_eq(w->retry_ms[i], sched[i]);
+    cr_assert_eq(c->webhooks[1].nretry, 0, "retry: [] means no retries");
+    cfg_unref(&c);
+}
+
+Test(cfg, env_expansion)
+{
+    setenv("TGCRM_TEST_A", "alpha", 1);
+    setenv("TGCRM_TEST_N", "7", 1);
+    setenv("TGCRM_TEST_EMPTY", "", 1);
+    struct cfg *c = load_ok(
+        "http:\n"
+        "  listen: \"127.0.0.1:808${TGCRM_TEST_N}\"\n"
+        "  threads: ${TGCRM_TEST_N}\n"
+        "  api_tokens:\n"
+        "    - name: \"x-${TGCRM_TEST_A}-${TGCRM_TEST_A}${TGCRM_TEST_EMPTY}\"\n"
+        "      token: \"$${NOT_EXPANDED}-0123456789\"\n"
+        "templates:\n"
+        "  - {name: t, text: \"costs $5 ${TGCRM_TEST_A} $$x $\"}\n");
+    cr_assert_str_eq(c->http.listen, "127.0.0.1:8087");
+    cr_assert_eq(c->http.threads, 7);
+    cr_assert_str_eq(c->http.tokens[0].name, "x-alpha-alpha");
+    cr_assert_str_eq(c->http.tokens[0].token, "${NOT_EXPANDED}-0123456789");
+    cr_assert_str_eq(c->templates[0].text, "costs $5 alpha $$x $");
+    cfg_unref(&c);
+}
+
+Test(cfg, refcount)
+{
+    struct cfg *c = load_ok(MIN);
+    struct cfg *d = cfg_ref(c);
+    cr_assert_eq(d, c);
+    cr_assert_eq(atomic_load(&c->refs), 2);
+    cfg_unref(&d);
+    cr_assert_null(d);
+    cr_assert_eq(atomic_load(&c->refs), 1);
+    cr_assert_str_eq(c->http.listen, "127.0.0.1:8080", "still alive after one unref");
+    cfg_unref(&c);
+    cr_assert_null(c);
+    cfg_unref(&c);          /* NULL is fine */
+    cfg_unref(NULL);
+    cr_assert_null(cfg_ref(NULL));
+}
+
+Test(cfg, anchors_and_aliases)
+{
+    struct cfg *c = load_ok(MIN
+        "groups: [{name: billing}]\n"
+        "agents:\n"
+        "  - {id: a, telegram_user_id: 1, groups: &both [general, billing]}\n"
+        "  - {id: b, telegram_user_id: 2, groups: *both}\n");
+    cr_assert_eq(c->agents[1].ngroups, 2);
+    cr_assert_str_eq(c->agents[1].groups[1], "billing");
+    cfg_unref(&c);
+}
+
+Test(cfg, example_file_loads)
+{
+    setenv("TGCRM_BOT_TOKEN", "123456:example-bot-token", 1);
+    setenv("TGCRM_API_TOKEN", "example-api-token-0123456789", 1);
+    setenv("TGCRM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+    struct cfg *c = NULL;
+    struct err e = {0};
+    int rc = cfg_load("examples/tgcrm.yaml", &c, &e);
+    cr_assert_eq(rc, 0, "examples/tgcrm.yaml: %s", e.msg);
+    cr_assert_str_eq(c->path, "examples/tgcrm.yaml");
+    cr_assert_str_eq(c->telegram.token, "123456:example-bot-token");
+    cr_assert_str_eq(c->telegram.api_base, "http://127.0.0.1:8081");
+    cr_assert_str_eq(c->telegram.mode, "polling");
+    cr_assert_eq(c->telegram.staff_group_id, -1001000000001LL);
+    cr_assert_str_eq(c->store.path, "tgcrm.db");
+    cr_assert_str_eq(c->http.listen, "127.0.0.1:8080");
+    cr_assert_str_eq(c->http.tokens[0].token, "example-api-token-0123456789");
+    cr_assert_eq(c->ngroups, 3);
+    cr_assert_not_null(cfg_group_find(c, "general"));
+    cr_assert_not_null(cfg_group_find(c, "billing"));
+    cr_assert_not_null(cfg_group_find(c, "level2"));
+    cr_assert_eq(c->nagents, 4);
+    cr_assert(c->nrules >= 2 && c->nrules <= 3);
+    cr_assert_geq(c->nsla, 1);
+    int found = 0;
+    for (size_t i = 0; i < c->nsla; i++)
+        if (c->sla[i].first_response_ms == 120000 && c->sla[i].resolution_ms == 600000)
+            found = 1;
+    cr_assert(found, "an SLA policy with 2m first response / 10m resolution");
+    int urgent = 0;
+    for (size_t i = 0; i < c->nescalations; i++)
+        if (strcmp(c->escalations[i].name, "urgent") == 0)
+            urgent = 1;
+    cr_assert(urgent);
+    cr_assert_eq(c->ntemplates, 3);
+    cr_assert_eq(c->nkb, 3);
+    cr_assert(c->intake_enabled);
+    cr_assert_eq(c->nintake, 3);
+    int choice = 0;
+    for (size_t i = 0; i < c->nintake; i++)
+        if (strcmp(c->intake[i].type, "choice") == 0)
+            choice = 1;
+    cr_assert(choice);
+    cr_assert_eq(c->nwebhooks, 1);
+    cr_assert_str_eq(c->webhooks[0].url, "http://127.0.0.1:9000/hooks/helpdesk");
+    cr_assert_str_eq(c->webhooks[0].secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    cfg_unref(&c);
+}
+
+Test(cfg, example_needs_its_env)
+{
+    setenv("TGCRM_BOT_TOKEN", "123456:example-bot-token", 1);
+    setenv("TGCRM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+    unsetenv("TGCRM_API_TOKEN");
+    struct cfg *c = NULL;
+    struct err e = {0};
+    cr_assert_eq(cfg_load("examples/tgcrm.yaml", &c, &e), ERR_CONFIG);
+    cr_assert_null(c);
+    cr_assert(strstr(e.msg, "environment variable 'TGCRM_API_TOKEN' is not set"), "%s", e.msg);
+    cr_assert(strncmp(e.msg, "examples/tgcrm.yaml:", 20) == 0, "%s", e.msg);
+}
+
+Test(cfg, missing_file_is_io)
+{
+    struct cfg *c = (struct cfg *)1;
+    struct err e = {0};
+    cr_assert_eq(cfg_load("tests/no/such/file.yaml", &c, &e), ERR_IO);
+    cr_assert_null(c);
+    cr_assert(strstr(e.msg, "tests/no/such/file.yaml") != NULL, "%s", e.msg);
+}
+
+Test(cfg, null_err_is_fine)
+{
+    struct cfg *c = NULL;
+    cr_assert_eq(cfg_load_string("t.yaml", "x: [", 4, &c, NULL), ERR_CONFIG);
+    cr_assert_null(c);
+}
+
+Test(cfg, first_error_wins)
+{
+    struct cfg *c = NULL;
+    struct err e = {0};
+    cr_assert_eq(load("log: {level: loud, format: xml}\n" MIN, &c, &e), ERR_CONFIG);
+    cr_assert(strstr(e.msg, "'level'") != NULL, "%s", e.msg);
+    cr_assert_eq(e.code, ERR_CONFIG);
+}
+
+/* Names cfg accepts are exactly the names the domain parses (cfg keeps its
+ * own tables because base/ must not include desk/). */
+Test(cfg, names_match_desk)
+{
+    static const char *const prio[] = { "low", "normal", "high", "urgent" };
+    static const char *const avail[] = { "online", "away", "offline" };
+    static const char *const closed[] = { "reopen", "new_ticket" };
+    char buf[1024];
+    for (size_t i = 0; i < 4; i++) {
+        enum ticket_priority p;
+        cr_assert_eq(ticket_priority_parse(prio[i], &p, NULL), 0);
+        snprintf(buf, sizeof buf, MIN "tickets: {default_priority: %s}\n", prio[i]);
+        struct cfg *c = load_ok(buf);
+        cfg_unref(&c);
+    }
+    cr_assert_eq(PRIORITY_COUNT, 4);
+    for (size_t i = 0; i < 3; i++) {
+        enum agent_avail a;
+        cr_assert_eq(agent_avail_parse(avail[i], &a, NULL), 0);
+        snprintf(buf, sizeof buf,
+                 MIN "agents: [{id: a, telegram_user_id: 1, groups: [general], "
+                 "availability: %s}]\n", avail[i]);
+        struct cfg *c = load_ok(buf);
+        cfg_unref(&c);
+    }
+    cr_assert_eq(AGENT_AVAIL_COUNT, 3);
+    for (size_t i = 0; i < 2; i++) {
+        enum workflow_reopen r;
+        cr_assert_eq(workflow_reopen_parse(closed[i], &r), 0);
+        snprintf(buf, sizeof buf, MIN "tickets: {on_closed: %s}\n", closed[i]);
+        struct cfg *c = load_ok(buf);
+        cfg_unref(&c);
+    }
+}
+
+/* --- bad configurations --------------------------------------------------------- */
+
+struct bad {
+    const char *yaml;
+    const char *prefix;     /* exact "name:line:column:" */
+    const char *msg;        /* substring of the message */
+};
+
+static const struct bad bad_cases[] = {
+    /* syntax and shape */
+    { "http:\n  listen: [1, 2\n", "t.yaml:3:1:", "flow sequence without a closing bracket" },
+    { "a: \"\\q\"\n", "t.yaml:1:5:", "invalid escape" },
+    { "", "t.yaml:1:1:", "the file is empty" },
+    { "# nothing but a comment\n", "t.yaml:1:1:", "the file is empty" },
+    { "---\n", "t.yaml:1:1:", "the file is empty" },
+    { MIN "---\n---\nlog: {}\n", "t.yaml:7:1:", "more than one YAML document" },
+    { "a: \"\xc3\x28\"\n", "t.yaml:1:5:", "invalid UTF-8 (byte 0xc3)" },
+    { MIN MIN, "t.yaml:5:1:", "duplicate section 'http' (first at line 1)" },
+    { "http:\n  api_tokens: [{name: a, token: \"${}\"}]\n", "t.yaml:2:33:", "'${' must be followed by a variable name" },
+    { "- a\n- b\n", "t.yaml:1:3:", "the top level must be a mapping" },
+    { MIN "---\nlog: {}\n", "t.yaml:6:1:", "more than one YAML document" },
+    { MIN "telegramm:\n  token: x\n", "t.yaml:5:1:", "unknown section 'telegramm' (did you mean 'telegram'?)" },
+    { "log: {level: info}\n", "t.yaml:1:1:", "missing required section 'http'" },
+    { MIN "log: [info]\n", "t.yaml:5:7:", "section 'log' must be a mapping, not a list" },
+    { MIN "log:\n", "t.yaml:5:1:", "section 'log' has no value" },
+    { MIN "agents: {id: a}\n", "t.yaml:5:10:", "section 'agents' must be a list, not a mapping" },
+    { MIN "groups: [general]\n", "t.yaml:5:10:", "groups[0] must be a mapping, not a scalar value" },
+    { MIN "log:\n  level: info\n  level: debug\n", "t.yaml:7:3:", "duplicate key 'level' in section 'log' (first at line 6)" },
+    { MIN "log:\n  level:\n", "t.yaml:6:3:", "'level' has no value" },
+    { MIN "log: {level: *nope}\n", "t.yaml:5:14:", "alias '*nope' refers to no anchor" },
+    /* http */
+    { "http:\n  listn: x\n", "t.yaml:2:3:", "unknown key 'listn' in section 'http' (did you mean 'listen'?)" },
+    { "http:\n  listen: \"127.0.0.1:8080\"\n", "t.yaml:2:3:", "missing required key 'api_tokens' in section 'http'" },
+    { "http:\n  api_tokens: []\n", "t.yaml:2:3:", "'api_tokens' must list at least one token" },
+    { "http:\n  api_tokens:\n    - name: x\n", "t.yaml:3:7:", "missing required key 'token' in http.api_tokens[0]" },
+    { "http:\n  api_tokens:\n    - name: x\n      token: short\n", "t.yaml:4:14:", "api token 'x' is too short: at least 16 characters" },
+    { MIN "    - name: helpdesk\n      token: \"zzzzzzzzzzzzzzzzzzzz\"\n", "t.yaml:5:13:", "duplicate api token name 'helpdesk'" },
+    { MIN "  listen: localhost\n", "t.yaml:5:11:", "'listen' must be host:port" },
+    { MIN "  listen: \"127.0.0.1:70000\"\n", "t.yaml:5:11:", "port from 0 to 65535" },
+    { MIN "  listen: [a]\n", "t.yaml:5:12:", "'listen' must be a string, not a list" },
+    { MIN "  threads: 0\n", "t.yaml:5:12:", "'threads' must be an integer from 1 to 64 (got '0')" },
+    { MIN "  threads: 4x\n", "t.yaml:5:12:", "'threads' must be an integer from 1 to 64" },
+    { MIN "  max_body: 5XB\n", "t.yaml:5:13:", "'max_body': invalid size '5XB'" },
+    /* telegram and store */
+    { MIN "telegram: {poll_timeout: 5x}\n", "t.yaml:5:26:", "'poll_timeout': invalid duration '5x' (use e.g. 30s, 2m, 1h30m)" },
+    { MIN "telegram:\n  mode: webhook\n", "t.yaml:6:9:", "mode 'webhook' requires telegram.webhook.url" },
+    { MIN "telegram:\n  mode: push\n", "t.yaml:6:9:", "'mode' must be one of polling or webhook (got 'push')" },
+    { MIN "telegram:\n  api_base: api.telegram.org\n", "t.yaml:6:13:", "'api_base' must start with http:// or https://" },
+    { MIN "telegram:\n  webhook: {url: \"https://x\", secret_token: \"a b\"}\n", "t.yaml:6:45:", "'secret_token' must be 1 to 256 characters" },
+    { MIN "telegram:\n  staff_group_id: \"-100x\"\n", "t.yaml:6:19:", "'staff_group_id' must be an integer chat id" },
+    { MIN "store:\n  driver: postgres\n", "t.yaml:6:11:", "driver 'postgres' requires 'dsn'" },
+    { MIN "store:\n  read_connections: 65\n", "t.yaml:6:21:", "'read_connections' must be an integer from 1 to 64" },
+    { MIN "log: {level: verbose}\n", "t.yaml:5:14:", "'level' must be one of debug, info, warn or error (got 'verbose')" },
+    { MIN "tickets: {default_priority: critical}\n", "t.yaml:5:29:", "'default_priority' must be one of low, normal, high or urgent" },
+    /* ${ENV} */
+    { "http:\n  api_tokens:\n    - name: x\n      token: \"${TGCRM_TEST_UNSET_VAR}\"\n", "t.yaml:4:14:", "environment variable 'TGCRM_TEST_UNSET_VAR' is not set" },
+    { MIN "telegram: {token: \"abc${\"}\n", "t.yaml:5:19:", "'${' must be followed by a variable name and '}'" },
+    { MIN "telegram: {token: \"${1ABC}\"}\n", "t.yaml:5:19:", "'${' must be followed by a variable name" },
+    /* groups and agents */
+    { MIN "groups: [{name: Billing}]\n", "t.yaml:5:17:", "group name must match [a-z0-9_-]+ (got 'Billing')" },
+    { MIN "groups:\n  - name: billing\n  - name: billing\n", "t.yaml:7:11:", "duplicate group name 'billing' (first at line 6)" },
+    { MIN "agents:\n  - id: alice\n    telegram_user_id: 1\n    groups: [general]\n"
+      "  - id: alice\n    telegram_user_id: 2\n    groups: [general]\n",
+      "t.yaml:9:9:", "duplicate agent id 'alice' (first at line 6)" },
+    { MIN "groups: [{name: billing}]\nagents:\n  - id: bob\n    telegram_user_id: 1\n"
+      "    groups: [general, billng]\n", "t.yaml:9:23:", "agent 'bob' refers to unknown group 'billng'" },
+    { MIN "agents:\n  - {id: a, telegram_user_id: 1, groups: [general], capacity: -1}\n",
+      "t.yaml:6:63:", "'capacity' must be a non-negative integer (got '-1')" },
+    { MIN "agents:\n  - {id: a, telegram_user_id: 1, groups: [general], capacity: five}\n",
+      "t.yaml:6:63:", "'capacity' must be a non-negative integer" },
+    { MIN "agents:\n  - {id: a, telegram_user_id: 0, groups: [general]}\n",
+      "t.yaml:6:31:", "'telegram_user_id' must be a positive integer" },
+    { MIN "agents:\n  - {id: a, telegram_user_id: 1, groups: [general]}\n"
+      "  - {id: b, telegram_user_id: 1, groups: [general]}\n",
+      "t.yaml:7:31:", "agents 'a' and 'b' have the same telegram_user_id 1" },
+    { MIN "agents:\n  - {id: a, groups: [general]}\n", "t.yaml:6:6:", "missing required key 'telegram_user_id' in agents[0]" },
+    { MIN "agents:\n  - {id: a, telegram_user_id: 1, groups: []}\n", "t.yaml:6:34:", "agent 'a' must serve at least one group" },
+    { MIN "agents:\n  - {id: a, telegram_user_id: 1, groups: [general], capacit: 3}\n",
+      "t.yaml:6:53:", "unknown key 'capacit' in agents[0] (did you mean 'capacity'?)" },
+    { MIN "agents:\n  - {id: a, telegram_user_id: 1, groups: [general, general]}\n",
+      "t.yaml:6:52:", "'groups' lists 'general' twice" },
+    { MIN "agents:\n  - {id: a, telegram_user_id: 1, groups: [general], availability: busy}\n",
+      "t.yaml:6:67:", "'availability' must be one of online, away or offline" },
+    /* routing */
+    { MIN "routing:\n  - {name: r, group: general, regex: \"refund(\"}\n", "t.yaml:6:38:", "'regex': missing closing parenthesis at offset 7" },
+    { MIN "routing:\n  - {name: r, group: general}\n", "t.yaml:6:12:", "rule 'r' has no condition (keywords, regex, tier or language); use the general group as fallback" },
+    { MIN "routing:\n  - {name: r, keywords: [x], group: sales}\n", "t.yaml:6:37:", "rule 'r' refers to unknown group 'sales'" },
+    { MIN "routing:\n  - {name: r, keywords: x, group: general}\n", "t.yaml:6:25:", "'keywords' must be a list, not a scalar value" },
+    { MIN "routing:\n  - {name: r, keywords: [x]}\n", "t.yaml:6:6:", "missing required key 'group' in routing[0]" },
+    { MIN "routing:\n  - {name: r, keywords: [x], group: general, strategy: random}\n", "t.yaml:6:56:", "'strategy' must be one of round_robin, least_loaded or none" },
+    /* sla */
+    { MIN "sla:\n  - {name: s, first_response: -5s}\n", "t.yaml:6:31:", "'first_response': invalid duration '-5s'" },
+    { MIN "sla:\n  - {name: s, first_response: 0s}\n", "t.yaml:6:31:", "'first_response' must be greater than 0" },
+    { MIN "sla:\n  - {name: s, first_response: 2m, resolution: 10m, warn_before: 2m}\n", "t.yaml:6:65:", "'warn_before' (2m) must be shorter than the smallest target (2m)" },
+    { MIN "sla:\n  - {name: s, tier: vip}\n", "t.yaml:6:12:", "SLA policy 's' has no target" },
+    /* escalation */
+    { MIN "escalation:\n  - {name: e, notify: true}\n", "t.yaml:6:12:", "escalation 'e' has no trigger" },
+    { MIN "escalation:\n  - {name: e, keywords: [urgent]}\n", "t.yaml:6:12:", "escalation 'e' has no action" },
+    { MIN "escalation:\n  - {name: e, keywords: [x], move_to_group: level3}\n", "t.yaml:6:45:", "escalation 'e' refers to unknown group 'level3'" },
+    { MIN "escalation:\n  - {name: e, keywords: [x], notify: maybe}\n", "t.yaml:6:38:", "'notify' must be true or false (got 'maybe')" },
+    { MIN "escalation:\n  - {name: e, no_reply: 0s, notify: true}\n", "t.yaml:6:25:", "'no_reply' must be greater than 0" },
+    /* templates and kb */
+    { MIN "templates:\n  - {name: t, text: \"Hi {{name\"}\n", "t.yaml:6:21:", "template 't': '{{' is never closed (at character 4" },
+    { MIN "templates:\n  - {name: t, text: \"Hi name}}\"}\n", "t.yaml:6:21:", "'}}' without an opening '{{'" },
+    { MIN "templates:\n  - {name: t, text: \"Hi {{ }}\"}\n", "t.yaml:6:21:", "empty placeholder" },
+    { MIN "templates:\n  - {name: t, text: a}\n  - {name: t, text: b}\n", "t.yaml:7:12:", "duplicate template 't' (first at line 6)" },
+    { MIN "templates:\n  - {name: t, text: \"\"}\n", "t.yaml:6:21:", "'text' must not be empty" },
+    { MIN "kb:\n  - {id: KB-1, body: x}\n", "t.yaml:6:6:", "missing required key 'title' in kb[0]" },
+    /* intake */
+    { MIN "intake:\n  questions:\n    - {field: topic, prompt: \"?\", type: choice}\n", "t.yaml:7:41:", "question 'topic' of type 'choice' needs at least 2 'choices'" },
+    { MIN "intake:\n  questions:\n    - {field: topic, prompt: \"?\", type: choice, choices: [a]}\n", "t.yaml:7:59:", "needs at least 2 'choices'" },
+    { MIN "intake:\n  questions:\n    - {field: age, prompt: \"?\", type: number, choices: [a, b]}\n", "t.yaml:7:57:", "question 'age' has 'choices' but its type is 'number'" },
+    { MIN "intake:\n  questions:\n    - {field: Email, prompt: \"?\"}\n", "t.yaml:7:15:", "'field' must match [a-z0-9_]+" },
+    { MIN "intake:\n  enabled: true\n", "t.yaml:6:3:", "intake is enabled but has no questions" },
+    /* webhooks */
+    { MIN "webhooks:\n  - {name: w, url: \"https://h/\", secret: abc}\n", "t.yaml:6:42:", "'secret' must start with \"whsec_\"" },
+    { MIN "webhooks:\n  - {name: w, url: \"https://h/\", secret: \"whsec_!!!!\"}\n", "t.yaml:6:42:", "'secret' is not valid base64" },
+    { MIN "webhooks:\n  - {name: w, url: \"https://h/\", secret: whsec_AAAA}\n", "t.yaml:6:42:", "'secret' must decode to at least 16 bytes (got 3)" },
+    { MIN "webhooks:\n  - {name: w, url: \"ftp://h/\", secret: whsec_AAAAAAAAAAAAAAAAAAAAAA}\n", "t.yaml:6:20:", "'url' must start with http:// or https://" },
+    { MIN "webhooks:\n  - {name: w, url: \"https://h/\", secret: whsec_AAAAAAAAAAAAAAAAAAAAAA,\n"
+      "     events: [ticket.created, ticket.deleted]}\n", "t.yaml:7:31:", "unknown event 'ticket.deleted'" },
+    { MIN "webhooks:\n  - {name: w, url: \"https://h/\", secret: whsec_AAAAAAAAAAAAAAAAAAAAAA,\n"
+      "     retry: [5s, soon]}\n", "t.yaml:7:18:", "'retry': invalid duration 'soon'" },
+    { MIN "webhooks:\n  - {name: w, url: \"https://h/\", secret: whsec_AAAAAAAAAAAAAAAAAAAAAA}\n"
+      "  - {name: w, url: \"https://h/\", secret: whsec_AAAAAAAAAAAAAAAAAAAAAA}\n",
+      "t.yaml:7:12:", "duplicate webhook name 'w' (first at line 6)" },
+    { MIN "webhooks:\n  - {name: w, url: \"https://h/\"}\n", "t.yaml:6:6:", "missing required key 'secret' in webhooks[0]" },
+};
+
+/* Criterion may run each case in a re-executed process where static
+ * pointers differ, so the parameters are copied into its shared memory. */
+static void bad_free(struct criterion_test_params *crp)
+{
+    struct bad *v = crp->params;
+    for (size_t i = 0; i < crp->length; i++) {
+        cr_free((void *)v[i].yaml);
+        cr_free((void *)v[i].prefix);
+        cr_free((void *)v[i].msg);
+    }
+    cr_free(v);
+}
+
+static char *shared_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = cr_malloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+ParameterizedTestParameters(cfg, bad)
+{
+    size_t n = sizeof bad_cases / sizeof bad_cases[0];
+    struct bad *v = cr_malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        v[i].yaml = shared_str(bad_cases[i].yaml);
+        v[i].prefix = shared_str(bad_cases[i].prefix);
+        v[i].msg = shared_str(bad_cases[i].msg);
+    }
+    return cr_make_param_array(struct bad, v, n, bad_free);
+}
+
+ParameterizedTest(const struct bad *b, cfg, bad)
+{
+    unsetenv("TGCRM_TEST_UNSET_VAR");
+    struct cfg *c = (struct cfg *)1;
+    struct err e = {0};
+    int rc = load(b->yaml, &c, &e);
+    cr_assert_eq(rc, ERR_CONFIG, "expected ERR_CONFIG for:\n%s\ngot %d: %s", b->yaml, rc, e.msg);
+    cr_assert_null(c);
+    cr_assert(strncmp(e.msg, b->prefix, strlen(b->prefix)) == 0,
+              "expected prefix '%s', got '%s'", b->prefix, e.msg);
+    cr_assert(strstr(e.msg, b->msg) != NULL, "expected '%s' in '%s'", b->msg, e.msg);
+}
+
+/* Nothing from libfyaml reaches stderr on a syntax error. */
+Test(cfg, syntax_error_is_quiet, .init = cr_redirect_stderr)
+{
+    struct cfg *c = NULL;
+    struct err e = {0};
+    cr_assert_eq(load("a: [1, 2\nb: {\n", &c, &e), ERR_CONFIG);
+    cr_assert_eq(load("", &c, &e), ERR_CONFIG);
+    fflush(stderr);
+    cr_assert_stderr_eq_str("");
+}
