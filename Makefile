@@ -98,6 +98,7 @@ integration: $(BIN) $(INT_BIN)
 	@TGCRM_BIN=$(abspath $(BIN)) bash scripts/run-tests.sh integration $(INT_BIN)
 	@bash tests/integration/run-shell-tests.sh $(abspath $(BIN))
 	@bash tests/openapi/run.sh $(abspath $(BIN))
+	@bash tests/fake_tg_npm/run.sh $(abspath $(BIN))
 	@bash tests/integration/valgrind.sh $(abspath $(BIN))
 
 lint:

@@ -1,6 +1,7 @@
 /*
  * main.c — argv → subcommand. No logic lives here.
  */
+#include "check/fake_tg.h"
 #include "serve/serve.h"
 
 #include <stdbool.h>
@@ -35,7 +36,6 @@ struct pending {
 static const struct pending pending[] = {
     {"check", "the integration testing framework", "the `tgcrm check` milestone"},
     {"sandbox", "CRM + fake Telegram + sink wired together", "the `tgcrm check` milestone"},
-    {"fake-telegram", "the fake Telegram Bot API", "the Telegram bridge milestone"},
     {"sink", "the webhook capture sink", "the `tgcrm check` milestone"},
 };
 
@@ -57,6 +57,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
         return serve_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "fake-telegram") == 0)
+        return fake_tg_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2 && strcmp(argv[2], "--help") == 0) {
             puts("usage: tgcrm version\n\nPrint the version and exit.");

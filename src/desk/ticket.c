@@ -3,6 +3,8 @@
  */
 #include "desk/ticket.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const status_names[TICKET_STATUS_COUNT] = {
@@ -85,4 +87,37 @@ const char *ticket_field(const struct ticket *t, const char *key)
         if (strcmp(t->fields[i].key, key) == 0)
             return t->fields[i].value;
     return NULL;
+}
+
+/* UTF-16 units of the UTF-8 character starting with byte c (4-byte
+ * sequences are surrogate pairs); 0 for continuation bytes. */
+static int utf16_units(unsigned char c)
+{
+    if ((c & 0xC0) == 0x80)
+        return 0;
+    return c >= 0xF0 ? 2 : 1;
+}
+
+char *ticket_topic_name(const char *first, const char *last, int64_t id, char *out)
+{
+    char suffix[40];
+    int slen = snprintf(suffix, sizeof suffix, " \xC2\xB7 #%" PRId64, id);   /* " · #42" */
+    int budget = 128 - (slen - 1);   /* '·' is 2 bytes but 1 unit */
+    char name[400];
+    snprintf(name, sizeof name, "%s%s%s", first && *first ? first : "Customer",
+             last && *last ? " " : "", last && *last ? last : "");
+    size_t n = 0;
+    int units = 0;
+    while (name[n] != '\0') {
+        size_t len = 1;
+        while (name[n + len] != '\0' && utf16_units((unsigned char)name[n + len]) == 0)
+            len++;
+        int u = utf16_units((unsigned char)name[n]);
+        if (units + u > budget)
+            break;
+        units += u;
+        n += len;
+    }
+    snprintf(out, TICKET_TOPIC_NAME_MAX, "%.*s%s", (int)n, name, suffix);
+    return out;
 }

@@ -94,6 +94,15 @@ bool ticket_status_is_active(enum ticket_status s);
  */
 char *ticket_subject_from_text(const char *text, char *out, size_t max_bytes);
 
+/*
+ * The forum topic name for a ticket: "First Last · #42" within Telegram's
+ * 128-character limit (counted in UTF-16 units, as Telegram counts). The
+ * name is shortened at a character boundary, never the ticket number.
+ * `out` must hold TICKET_TOPIC_NAME_MAX bytes. Returns out.
+ */
+#define TICKET_TOPIC_NAME_MAX 520
+char *ticket_topic_name(const char *first, const char *last, int64_t id, char *out);
+
 /* The value of custom field `key`, or NULL. Borrowed from t. */
 const char *ticket_field(const struct ticket *t, const char *key);
 

@@ -18,8 +18,10 @@
 #include "base/jx.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "desk/command.h"
 #include "desk/view.h"
 #include "desk/workflow.h"
+#include "engine/outbox.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -73,6 +75,12 @@ static bool blank(const char *s)
         if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
             return false;
     return true;
+}
+
+/* The staff forum group, or 0 when no Telegram bridge is configured. */
+static int64_t staff_chat(const struct cfg *c)
+{
+    return c->telegram.token != NULL ? c->telegram.staff_group_id : 0;
 }
 
 /* Per-event context: what every apply_* step needs. */
@@ -132,6 +140,20 @@ static int thread_event(struct apply *ap, struct ticket *t, const char *event,
     return thread_add(ap, t, &te);
 }
 
+/* Whether the ticket's thread has an event of this type (a rare, small scan). */
+static bool thread_has_event(struct apply *ap, int64_t ticket_id, const char *event)
+{
+    struct thread_entry *th = NULL;
+    size_t n = 0;
+    struct err e = {0};
+    if (store_thread_list(ap->en->w, ticket_id, ap->a, &th, &n, &e) != 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (th[i].event != NULL && strcmp(th[i].event, event) == 0)
+            return true;
+    return false;
+}
+
 /*
  * Write a domain event. `extra` (may be NULL, reference stolen) is merged
  * into the event data next to the ticket snapshot, so a consumer sees the
@@ -162,6 +184,27 @@ static int domain_event(struct apply *ap, const char *type, const struct ticket 
     rc = store_event_push(ap->en->w, &r, ap->e);
     buf_release(&b);
     return rc;
+}
+
+/* ticket.updated / .assigned / .resolved: who did it and, when given
+ * (borrowed, may be NULL), what changed. */
+static int actor_event(struct apply *ap, const char *type, const struct ticket *t,
+                       const struct customer *c, const char *actor, json_t *changes)
+{
+    json_t *extra = json_object();
+    if (changes != NULL)
+        json_object_set(extra, "changes", changes);
+    json_object_set_new(extra, "actor", json_string(actor));
+    return domain_event(ap, type, t, c, extra);
+}
+
+/* message.created for the thread entry `seq`. */
+static int message_event(struct apply *ap, const struct ticket *t,
+                         const struct customer *c, int32_t seq)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "message_seq", json_integer(seq));
+    return domain_event(ap, "message.created", t, c, m);
 }
 
 static json_t *change(const char *from, const char *to)
@@ -321,6 +364,39 @@ static int open_ticket(struct apply *ap, const struct customer *c, const char *t
     return 0;
 }
 
+/*
+ * The staff side of a customer message: a new ticket gets its topic, a
+ * reopened closed one gets its topic reopened, and the message itself is
+ * copied into the topic (or, when it did not come from Telegram, sent there
+ * as text). Nothing when no Telegram bridge is configured.
+ */
+static int mirror_customer_message(struct apply *ap, const struct ticket *t,
+                                   const struct customer *c, const struct engine_event *ev,
+                                   bool new_ticket, bool reopen_topic)
+{
+    int64_t staff = staff_chat(ap->cfg);
+    if (staff == 0)
+        return 0;
+    int rc = 0;
+    if (new_ticket) {
+        char name[TICKET_TOPIC_NAME_MAX];
+        ticket_topic_name(c->first_name, c->last_name, t->id, name);
+        rc = outbox_create_topic(ap->en->w, staff, t->id, name, ap->now, ap->e);
+    } else if (reopen_topic) {
+        rc = outbox_topic_call(ap->en->w, "reopenForumTopic", staff, t->id, ap->now, ap->e);
+    }
+    if (rc != 0)
+        return rc;
+    if (ev->tg_chat_id != 0 && ev->tg_message_id != 0)
+        return outbox_copy_to_topic(ap->en->w, staff, ev->tg_chat_id, ev->tg_message_id,
+                                    t->id, ap->now, ap->e);
+    char *text = arena_printf(ap->a, "%s: %s", c->first_name && *c->first_name
+                                                   ? c->first_name : "Customer", ev->text);
+    if (text == NULL)
+        return err_set(ap->e, ERR_TOOBIG, "event too large");
+    return outbox_send_text(ap->en->w, staff, true, t->id, text, ap->now, ap->e);
+}
+
 static int apply_customer_message(struct apply *ap, const struct engine_event *ev)
 {
     if (ev->customer.tg_user_id <= 0)
@@ -339,6 +415,15 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
     if (c == NULL)
         return err_set(ap->e, ERR_INTERNAL, "customer lookup returned nothing");
 
+    /* /start greets; it is not a request for help, so no ticket opens. */
+    if (strncmp(ev->text, "/start", 6) == 0 && (ev->text[6] == '\0' || ev->text[6] == ' ')) {
+        const struct cfg_template *g = cfg_template_find(ap->cfg, "greeting");
+        const char *hello = g && strstr(g->text, "{{") == NULL
+                                ? g->text
+                                : "Hello! Write your question here and our support team will answer.";
+        return outbox_send_text(ap->en->w, c->tg_user_id, false, 0, hello, ap->now, ap->e);
+    }
+
     enum workflow_reopen policy = WORKFLOW_REOPEN;
     if (ap->cfg->on_closed != NULL)
         workflow_reopen_parse(ap->cfg->on_closed, &policy);
@@ -353,11 +438,16 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
     else
         return rc;
 
+    enum ticket_status before = t ? t->status : TICKET_OPEN;
     if (what == WORKFLOW_OPEN_NEW) {
         rc = open_ticket(ap, c, ev->text, &t);
         if (rc != 0)
             return rc;
     }
+    rc = mirror_customer_message(ap, t, c, ev, what == WORKFLOW_OPEN_NEW,
+                                 what == WORKFLOW_APPEND_REOPEN && before == TICKET_CLOSED);
+    if (rc != 0)
+        return rc;
 
     struct thread_entry msg = {
         .kind = THREAD_MESSAGE,
@@ -412,16 +502,11 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
             goto out_changes;
     }
     if (changes != NULL) {
-        json_t *extra = json_object();
-        json_object_set(extra, "changes", changes);
-        json_object_set_new(extra, "actor", json_string("customer"));
-        rc = domain_event(ap, "ticket.updated", t, c, extra);
+        rc = actor_event(ap, "ticket.updated", t, c, "customer", changes);
         if (rc != 0)
             goto out_changes;
     }
-    json_t *m = json_object();
-    json_object_set_new(m, "message_seq", json_integer(msg_seq));
-    rc = domain_event(ap, "message.created", t, c, m);
+    rc = message_event(ap, t, c, msg_seq);
     if (rc != 0)
         goto out_changes;
     ap->res->ticket_id = t->id;
@@ -525,21 +610,19 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
                 goto out;
         }
         /* The reply leaves through the durable Telegram outbox. */
-        json_t *params = json_object();
-        json_object_set_new(params, "chat_id", json_integer(c->tg_user_id));
-        json_object_set_new(params, "text", json_string(ev->text));
-        char *p = jx_dumps(params);
-        json_decref(params);
-        struct tg_outbox_row row = {
-            .chat_id = c->tg_user_id,
-            .ticket_id = t->id,
-            .method = "sendMessage",
-            .params = p,
-            .next_attempt_at = ap->now,
-            .created_at = ap->now,
-        };
-        rc = store_tg_outbox_push(ap->en->w, &row, ap->e);
-        mem_free(p);
+        rc = outbox_send_text(ap->en->w, c->tg_user_id, false, t->id, ev->text, ap->now, ap->e);
+        if (rc != 0)
+            goto out;
+    }
+    /* Written elsewhere than in the topic (API, help desk): show it there too,
+     * so the topic stays the complete conversation for the agents. */
+    if (ev->tg_chat_id == 0 && staff_chat(ap->cfg) != 0) {
+        char *mirror = arena_printf(ap->a, note ? "\xF0\x9F\x93\x9D %s (internal note): %s"
+                                                : "\xE2\x86\xAA %s: %s",
+                                    msg.author_name, ev->text);
+        rc = mirror ? outbox_send_text(ap->en->w, staff_chat(ap->cfg), true, t->id, mirror,
+                                       ap->now, ap->e)
+                    : err_set(ap->e, ERR_TOOBIG, "event too large");
         if (rc != 0)
             goto out;
     }
@@ -548,23 +631,16 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
         goto out;
     if (!note) {
         if (json_object_size(changes) > 0) {
-            json_t *extra = json_object();
-            json_object_set(extra, "changes", changes);
-            json_object_set_new(extra, "actor", json_string(agent->id));
-            rc = domain_event(ap, "ticket.updated", t, c, extra);
+            rc = actor_event(ap, "ticket.updated", t, c, agent->id, changes);
             if (rc != 0)
                 goto out;
         }
         if (assigned) {
-            json_t *extra = json_object();
-            json_object_set_new(extra, "actor", json_string(agent->id));
-            rc = domain_event(ap, "ticket.assigned", t, c, extra);
+            rc = actor_event(ap, "ticket.assigned", t, c, agent->id, NULL);
             if (rc != 0)
                 goto out;
         }
-        json_t *m = json_object();
-        json_object_set_new(m, "message_seq", json_integer(msg_seq));
-        rc = domain_event(ap, "message.created", t, c, m);
+        rc = message_event(ap, t, c, msg_seq);
         if (rc != 0)
             goto out;
     }
@@ -667,6 +743,12 @@ static int apply_ticket_update(struct apply *ap, const struct engine_event *ev)
         if (rc != 0)
             goto out;
         resolved = ev->status == TICKET_RESOLVED;
+        if (ev->status == TICKET_CLOSED && staff_chat(ap->cfg) != 0) {
+            rc = outbox_topic_call(ap->en->w, "closeForumTopic", staff_chat(ap->cfg), t->id,
+                                   ap->now, ap->e);
+            if (rc != 0)
+                goto out;
+        }
     }
     if (json_object_size(changes) == 0)
         goto done;   /* everything already as asked: nothing to record */
@@ -675,20 +757,11 @@ static int apply_ticket_update(struct apply *ap, const struct engine_event *ev)
     rc = store_ticket_update(ap->en->w, t, ap->e);
     if (rc != 0)
         goto out;
-    json_t *extra = json_object();
-    json_object_set(extra, "changes", changes);
-    json_object_set_new(extra, "actor", json_string(actor));
-    rc = domain_event(ap, "ticket.updated", t, c, extra);
-    if (rc == 0 && assigned) {
-        extra = json_object();
-        json_object_set_new(extra, "actor", json_string(actor));
-        rc = domain_event(ap, "ticket.assigned", t, c, extra);
-    }
-    if (rc == 0 && resolved) {
-        extra = json_object();
-        json_object_set_new(extra, "actor", json_string(actor));
-        rc = domain_event(ap, "ticket.resolved", t, c, extra);
-    }
+    rc = actor_event(ap, "ticket.updated", t, c, actor, changes);
+    if (rc == 0 && assigned)
+        rc = actor_event(ap, "ticket.assigned", t, c, actor, NULL);
+    if (rc == 0 && resolved)
+        rc = actor_event(ap, "ticket.resolved", t, c, actor, NULL);
     if (rc != 0)
         goto out;
 done:
@@ -744,6 +817,325 @@ static int apply_timers(struct apply *ap)
     return 0;
 }
 
+/* ---- ENGINE_STAFF_MESSAGE: agents in the staff group ------------------------------ */
+
+/* A line from the bot in the ticket's topic (usage, refusals, confirmations). */
+static int topic_say(struct apply *ap, int64_t ticket_id, const char *text)
+{
+    return outbox_send_text(ap->en->w, staff_chat(ap->cfg), true, ticket_id, text, ap->now,
+                            ap->e);
+}
+
+/* Codes that mean "the command was refused by the rules": answered in the
+ * topic, the update still counts as handled. */
+static bool refusal(int rc)
+{
+    return rc == ERR_INVAL || rc == ERR_CONFLICT || rc == ERR_UNPROCESSABLE ||
+           rc == ERR_NOTFOUND;
+}
+
+/* Run a sub-event for a topic command; a refusal becomes a topic answer. */
+static int topic_run(struct apply *ap, int64_t ticket_id, int rc)
+{
+    if (!refusal(rc))
+        return rc;
+    char *text = arena_printf(ap->a, "\xE2\x9A\xA0 %s", ap->e->msg);
+    err_clear(ap->e);
+    return topic_say(ap, ticket_id, text ? text : "refused");
+}
+
+/*
+ * Manual escalation: priority one level up and, when the configuration has
+ * a group of a higher support level, the ticket moves to the nearest one
+ * (its agents are mentioned in the topic). Policy-driven escalation comes
+ * with the support-logic milestone.
+ */
+static int escalate(struct apply *ap, int64_t ticket_id, const char *actor, const char *reason)
+{
+    struct ticket *t = NULL;
+    int rc = load_ticket(ap, ticket_id, &t, NULL);
+    if (rc != 0)
+        return rc;
+    const struct cfg_group *cur = cfg_group_find(ap->cfg, t->group);
+    const struct cfg_group *up = NULL;
+    for (size_t i = 0; i < ap->cfg->ngroups; i++) {
+        const struct cfg_group *g = &ap->cfg->groups[i];
+        if (cur != NULL && g->level > cur->level && (up == NULL || g->level < up->level))
+            up = g;
+    }
+    if (t->priority == PRIORITY_URGENT && up == NULL) {
+        err_set(ap->e, ERR_CONFLICT, "ticket %" PRId64 " is already at the top level", t->id);
+        return ERR_CONFLICT;
+    }
+    struct engine_event u = {
+        .type = ENGINE_TICKET_UPDATE, .ticket_id = ticket_id, .actor = actor,
+        .reason = reason && *reason ? reason : "escalated",
+        .set_priority = t->priority < PRIORITY_URGENT,
+        .priority = t->priority < PRIORITY_URGENT ? t->priority + 1 : t->priority,
+        .set_group = up != NULL, .group = up ? up->name : NULL,
+    };
+    rc = apply_ticket_update(ap, &u);
+    if (rc != 0)
+        return rc;
+    rc = load_ticket(ap, ticket_id, &t, NULL);
+    if (rc != 0)
+        return rc;
+    struct kv *d = kv2(ap, "reason", u.reason, "group", t->group);
+    if (d == NULL)
+        return err_set(ap->e, ERR_TOOBIG, "event too large");
+    rc = thread_event(ap, t, "escalated",
+                      arena_printf(ap->a, "escalated to %s: %s", t->group, u.reason), d, 2, actor);
+    if (rc == 0)
+        rc = store_ticket_update(ap->en->w, t, ap->e);
+    struct customer *c = NULL;
+    if (rc == 0)
+        rc = store_customer_get(ap->en->w, t->customer_id, ap->a, &c, ap->e);
+    if (rc == 0) {
+        json_t *extra = json_object();
+        json_object_set_new(extra, "actor", json_string(actor));
+        json_object_set_new(extra, "reason", json_string(u.reason));
+        rc = domain_event(ap, "ticket.escalated", t, c, extra);
+    }
+    if (rc == 0 && staff_chat(ap->cfg) != 0) {
+        struct buf b;
+        buf_init(&b, 4096);
+        buf_printf(&b, "\xE2\xAC\x86 Escalated to %s (%s).", t->group, u.reason);
+        for (size_t i = 0; i < ap->cfg->nagents; i++) {
+            const struct cfg_agent *ag = &ap->cfg->agents[i];
+            if (cfg_agent_in_group(ag, t->group) && ag->username != NULL)
+                buf_printf(&b, " @%s", ag->username);
+        }
+        rc = topic_say(ap, t->id, buf_str(&b));
+        buf_release(&b);
+    }
+    return rc;
+}
+
+static int apply_staff_message(struct apply *ap, const struct engine_event *ev)
+{
+    if (ev->topic_id == 0) {     /* an update that only moves the offset */
+        ap->res->ignored = true;
+        return 0;
+    }
+    struct ticket *t = NULL;
+    int rc = store_ticket_get_by_topic(ap->en->w, ev->topic_id, ap->a, &t, ap->e);
+    if (rc == ERR_NOTFOUND) {
+        err_clear(ap->e);
+        log_msg(LOG_INFO, "telegram.topic_unknown", "message in topic %" PRId64
+                " that belongs to no ticket: ignored", ev->topic_id);
+        ap->res->ignored = true;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    const struct cfg_agent *agent = cfg_agent_find_tg(ap->cfg, ev->customer.tg_user_id);
+    if (agent == NULL) {
+        struct log_line l;
+        log_begin(&l, LOG_WARN, "telegram.not_an_agent");
+        log_int(&l, "tg_user_id", ev->customer.tg_user_id);
+        log_int(&l, "ticket", t->id);
+        log_str(&l, "msg", "message in a ticket topic from someone who is not an agent: ignored");
+        log_end(&l);
+        ap->res->ignored = true;
+        return 0;
+    }
+    ap->res->ticket_id = t->id;
+    char actor[96];
+    snprintf(actor, sizeof actor, "agent:%s", agent->id);
+    struct command cmd;
+    command_parse(ev->text, &cmd);
+    char *arg = arena_strndup(ap->a, cmd.arg, cmd.arg_len);
+    struct engine_event sub = {.ticket_id = t->id, .agent_id = agent->id, .actor = actor,
+                               .tg_chat_id = ev->tg_chat_id, .tg_message_id = ev->tg_message_id};
+    switch (cmd.kind) {
+    case COMMAND_NONE:
+        sub.type = ENGINE_AGENT_REPLY;
+        sub.text = ev->text;
+        return topic_run(ap, t->id, apply_agent_message(ap, &sub));
+    case COMMAND_NOTE:
+        sub.type = ENGINE_AGENT_NOTE;
+        sub.text = arg;
+        return topic_run(ap, t->id, apply_agent_message(ap, &sub));
+    case COMMAND_STATUS:
+    case COMMAND_HOLD:
+    case COMMAND_RESOLVE:
+        sub.type = ENGINE_TICKET_UPDATE;
+        sub.set_status = true;
+        sub.status = cmd.kind == COMMAND_HOLD      ? TICKET_ON_HOLD
+                     : cmd.kind == COMMAND_RESOLVE ? TICKET_RESOLVED
+                                                   : cmd.status;
+        if (sub.status == t->status)
+            return topic_say(ap, t->id, arena_printf(ap->a, "The ticket is already %s.",
+                                                     ticket_status_name(t->status)));
+        return topic_run(ap, t->id, apply_ticket_update(ap, &sub));
+    case COMMAND_ASSIGN:
+        sub.type = ENGINE_TICKET_UPDATE;
+        sub.set_assignee = true;
+        sub.assignee = arg;
+        return topic_run(ap, t->id, apply_ticket_update(ap, &sub));
+    case COMMAND_ESCALATE:
+        return topic_run(ap, t->id, escalate(ap, t->id, actor, arg));
+    case COMMAND_TEMPLATE:
+        return topic_say(ap, t->id, "Canned responses (/r) are not available yet: they "
+                                    "arrive with the templates milestone.");
+    case COMMAND_UNKNOWN:
+    case COMMAND_BAD_ARGS:
+    default:
+        return topic_say(ap, t->id, arena_printf(ap->a, "Unknown command or bad argument: /%s\n\n%s",
+                                                 cmd.name, command_usage()));
+    }
+}
+
+/* ---- ENGINE_CUSTOMER_EDIT ------------------------------------------------------------ */
+
+static int apply_customer_edit(struct apply *ap, const struct engine_event *ev)
+{
+    if (blank(ev->text))
+        return err_field(ap->e, ERR_INVAL, "text", "text must not be empty");
+    struct customer *c = NULL;
+    int rc = store_customer_get_by_tg(ap->en->w, ev->customer.tg_user_id, ap->a, &c, ap->e);
+    struct ticket *t = NULL;
+    if (rc == 0)
+        rc = store_ticket_latest_for_customer(ap->en->w, c->id, ap->a, &t, ap->e);
+    if (rc == 0)
+        rc = store_thread_edit(ap->en->w, t->id, ev->tg_chat_id, ev->tg_message_id, ev->text,
+                               ap->now, ap->e);
+    if (rc == ERR_NOTFOUND) {     /* an edit of something we never recorded */
+        err_clear(ap->e);
+        ap->res->ignored = true;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    ap->res->ticket_id = t->id;
+    if (staff_chat(ap->cfg) == 0)
+        return 0;
+    char *text = arena_printf(ap->a, "\xE2\x9C\x8F %s edited a message: %s", c->first_name,
+                              ev->text);
+    return topic_say(ap, t->id, text ? text : "(edited)");
+}
+
+/* ---- ENGINE_OUTBOX_RESULT -------------------------------------------------------------- */
+
+/* Post the ticket's history into its freshly recreated topic. */
+static int post_history(struct apply *ap, const struct ticket *t)
+{
+    struct thread_entry *th = NULL;
+    size_t n = 0;
+    int rc = store_thread_list(ap->en->w, t->id, ap->a, &th, &n, ap->e);
+    if (rc != 0)
+        return rc;
+    struct buf b;
+    buf_init(&b, 0);
+    buf_printf(&b, "\xE2\x99\xBB The topic of ticket #%" PRId64 " was deleted and has been "
+               "recreated. History so far:\n", t->id);
+    for (size_t i = 0; i < n; i++) {
+        if (th[i].kind == THREAD_EVENT)
+            continue;
+        char at[CLOCK_ISO_LEN];
+        buf_printf(&b, "\n[%s] %s%s: %s", clock_fmt_iso(th[i].at, at),
+                   th[i].author_name ? th[i].author_name : thread_author_type_name(th[i].author_type),
+                   th[i].kind == THREAD_NOTE ? " (note)" : "", th[i].text ? th[i].text : "");
+    }
+    rc = topic_say(ap, t->id, buf_str(&b));
+    buf_release(&b);
+    return rc;
+}
+
+static int apply_outbox_result(struct apply *ap, const struct engine_event *ev)
+{
+    struct tg_outbox_row *row = NULL;
+    int rc = store_tg_outbox_get(ap->en->w, ev->outbox_id, ap->a, &row, ap->e);
+    if (rc != 0)
+        return rc;
+    if (strcmp(row->state, "pending") != 0) {     /* reported twice: first one counts */
+        ap->res->ignored = true;
+        return 0;
+    }
+    int attempts = row->attempts + 1;
+    const char *err = ev->error ? ev->error : "";
+    struct ticket *t = NULL;
+    if (row->ticket_id != 0) {
+        rc = load_ticket(ap, row->ticket_id, &t, NULL);
+        if (rc != 0)
+            return rc;
+        ap->res->ticket_id = t->id;
+    }
+    switch (ev->outcome) {
+    case OUTBOX_SENT:
+        rc = store_tg_outbox_update(ap->en->w, row->id, "sent", attempts, ap->now, NULL, NULL,
+                                    ap->e);
+        if (rc == 0 && t != NULL && strcmp(row->method, "createForumTopic") == 0) {
+            bool recreated = thread_has_event(ap, t->id, "topic_lost");
+            t->topic_id = ev->topic_id;
+            t->updated_at = ap->now;
+            rc = store_ticket_update(ap->en->w, t, ap->e);
+            if (rc == 0 && recreated)
+                rc = post_history(ap, t);
+        }
+        return rc;
+    case OUTBOX_RETRY:
+        return store_tg_outbox_update(ap->en->w, row->id, "pending", attempts,
+                                      ev->retry_at > ap->now ? ev->retry_at : ap->now, err,
+                                      NULL, ap->e);
+    case OUTBOX_THREAD_LOST:
+        rc = store_tg_outbox_update(ap->en->w, row->id, "pending", attempts, ap->now, err, NULL,
+                                    ap->e);
+        if (rc != 0 || t == NULL || t->topic_id == 0)
+            return rc;    /* already being recreated */
+        {
+            struct kv *d = kv2(ap, "topic_id", arena_printf(ap->a, "%" PRId64, t->topic_id),
+                               "error", err);
+            t->topic_id = 0;
+            t->updated_at = ap->now;
+            rc = d ? thread_event(ap, t, "topic_lost", "the ticket's topic was deleted; "
+                                  "recreating it", d, 2, "system")
+                   : err_set(ap->e, ERR_TOOBIG, "event too large");
+        }
+        if (rc == 0)
+            rc = store_ticket_update(ap->en->w, t, ap->e);
+        if (rc == 0) {
+            struct customer *c = NULL;
+            rc = store_customer_get(ap->en->w, t->customer_id, ap->a, &c, ap->e);
+            char name[TICKET_TOPIC_NAME_MAX];
+            if (rc == 0)
+                rc = outbox_create_topic(ap->en->w, staff_chat(ap->cfg), t->id,
+                                         ticket_topic_name(c->first_name, c->last_name, t->id, name),
+                                         ap->now, ap->e);
+        }
+        return rc;
+    case OUTBOX_BLOCKED:
+    case OUTBOX_FAILED:
+    default:
+        rc = store_tg_outbox_update(ap->en->w, row->id, "failed", attempts, ap->now, err, NULL,
+                                    ap->e);
+        if (rc != 0 || t == NULL)
+            return rc;
+        struct customer *c = NULL;
+        rc = store_customer_get(ap->en->w, t->customer_id, ap->a, &c, ap->e);
+        if (rc != 0)
+            return rc;
+        bool blocked = ev->outcome == OUTBOX_BLOCKED;
+        struct kv *d = kv2(ap, "method", row->method, "error", err);
+        if (d == NULL)
+            return err_set(ap->e, ERR_TOOBIG, "event too large");
+        rc = thread_event(ap, t, blocked ? "customer_blocked" : "delivery_failed",
+                          blocked ? "the customer blocked the bot; messages cannot be delivered"
+                                  : arena_printf(ap->a, "%s failed: %s", row->method, err),
+                          d, 2, "system");
+        t->updated_at = ap->now;
+        if (rc == 0)
+            rc = store_ticket_update(ap->en->w, t, ap->e);
+        if (rc == 0 && blocked && !c->blocked) {
+            c->blocked = true;
+            rc = store_customer_update(ap->en->w, c, ap->e);
+            if (rc == 0)
+                rc = domain_event(ap, "customer.blocked", t, c, NULL);
+        }
+        return rc;
+    }
+}
+
 /* ---- batches ---------------------------------------------------------------------- */
 
 static int apply_one(struct engine *en, const struct cfg *c, const struct engine_event *ev,
@@ -759,6 +1151,9 @@ static int apply_one(struct engine *en, const struct cfg *c, const struct engine
     case ENGINE_TICKET_UPDATE:      rc = apply_ticket_update(&ap, ev); break;
     case ENGINE_AGENT_AVAILABILITY: rc = apply_agent_availability(&ap, ev); break;
     case ENGINE_TIMERS_DUE:         rc = apply_timers(&ap); break;
+    case ENGINE_STAFF_MESSAGE:      rc = apply_staff_message(&ap, ev); break;
+    case ENGINE_CUSTOMER_EDIT:      rc = apply_customer_edit(&ap, ev); break;
+    case ENGINE_OUTBOX_RESULT:      rc = apply_outbox_result(&ap, ev); break;
     default:
         rc = err_set(&res->err, ERR_INVAL, "unknown event type %d", (int)ev->type);
     }
@@ -814,8 +1209,8 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
     rc = store_commit(en->w, e);
     if (rc != 0)
         goto out_rollback;
-    en->last_update_id = max_update;
     pthread_mutex_lock(&en->mu);
+    en->last_update_id = max_update;
     en->stats.batches++;
     for (size_t i = 0; i < n; i++) {
         if (res[i].duplicate)
@@ -1010,6 +1405,49 @@ int engine_submit(struct engine *en, const struct engine_event *ev,
         pthread_cond_wait(&en->done, &en->mu);
     pthread_mutex_unlock(&en->mu);
     return res->code;
+}
+
+int engine_submit_batch(struct engine *en, const struct engine_event *evs,
+                        struct engine_result *res, size_t n)
+{
+    if (n == 0)
+        return 0;
+    struct job *jobs = mem_alloc(n * sizeof *jobs);
+    pthread_mutex_lock(&en->mu);
+    if (!en->running || en->stopping) {
+        pthread_mutex_unlock(&en->mu);
+        mem_free(jobs);
+        for (size_t i = 0; i < n; i++) {
+            memset(&res[i], 0, sizeof res[i]);
+            res[i].code = err_set(&res[i].err, ERR_BUSY, "the engine is shutting down");
+        }
+        return ERR_BUSY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        jobs[i] = (struct job){.ev = &evs[i], .res = &res[i]};
+        if (en->tail != NULL)
+            en->tail->next = &jobs[i];
+        else
+            en->head = &jobs[i];
+        en->tail = &jobs[i];
+    }
+    pthread_cond_signal(&en->wake);
+    while (!jobs[n - 1].done)    /* FIFO: the last one done means all are */
+        pthread_cond_wait(&en->done, &en->mu);
+    pthread_mutex_unlock(&en->mu);
+    mem_free(jobs);
+    for (size_t i = 0; i < n; i++)
+        if (res[i].code != 0)
+            return res[i].code;
+    return 0;
+}
+
+int64_t engine_last_update_id(struct engine *en)
+{
+    pthread_mutex_lock(&en->mu);
+    int64_t v = en->last_update_id;
+    pthread_mutex_unlock(&en->mu);
+    return v;
 }
 
 void engine_set_cfg(struct engine *en, struct cfg *c)

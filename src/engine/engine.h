@@ -32,7 +32,29 @@ enum engine_event_type {
     ENGINE_AGENT_NOTE,           /* an internal note, never relayed */
     ENGINE_TICKET_UPDATE,        /* status / priority / group / assignee change */
     ENGINE_AGENT_AVAILABILITY,   /* an agent goes online / away / offline */
-    ENGINE_TIMERS_DUE            /* apply every timer due at the engine's now */
+    ENGINE_TIMERS_DUE,           /* apply every timer due at the engine's now */
+
+    /* --- from Telegram (ingest) --- */
+    ENGINE_STAFF_MESSAGE,        /* someone wrote in the staff group: agent reply,
+                                    topic command (/status, /resolve ...), or ignored */
+    ENGINE_CUSTOMER_EDIT,        /* a customer edited a message: thread entry updated */
+
+    /* --- from the Telegram outbox (bridge) --- */
+    ENGINE_OUTBOX_RESULT         /* what became of one tg_outbox row (see outbox_*) */
+};
+
+/*
+ * Outcome of one Bot API call from the Telegram outbox. The bridge never
+ * writes the store itself: it reports here and the engine updates the row
+ * and whatever the outcome means for the ticket, in one transaction.
+ */
+enum engine_outbox_outcome {
+    OUTBOX_SENT = 0,        /* done; for createForumTopic, topic_id links the ticket */
+    OUTBOX_RETRY,           /* transient (5xx, network, 429): try again at retry_at */
+    OUTBOX_FAILED,          /* permanent error: row failed, recorded on the ticket */
+    OUTBOX_BLOCKED,         /* 403 blocked by the user: customer marked blocked, row failed */
+    OUTBOX_THREAD_LOST      /* topic deleted: the ticket's topic is recreated, the row
+                               stays pending and goes out once the new topic exists */
 };
 
 /*
@@ -72,6 +94,20 @@ struct engine_event {
 
     /* ENGINE_AGENT_AVAILABILITY */
     enum agent_avail availability;
+
+    /* ENGINE_STAFF_MESSAGE: author is customer.tg_user_id (+ names), the
+     * topic is topic_id, text and tg ids as above.
+     * ENGINE_CUSTOMER_EDIT: customer.tg_user_id, tg_chat_id, tg_message_id,
+     * text (the new text). */
+    int64_t topic_id;
+
+    /* ENGINE_OUTBOX_RESULT */
+    int64_t outbox_id;
+    enum engine_outbox_outcome outcome;
+    int64_t retry_at;            /* OUTBOX_RETRY: when to try again (ms) */
+    int64_t tg_result_message_id;/* OUTBOX_SENT: message_id Telegram returned, 0 if none */
+    const char *error;           /* Bot API description for RETRY/FAILED/BLOCKED/THREAD_LOST */
+    /* topic_id (above): OUTBOX_SENT of createForumTopic: the new message_thread_id */
 };
 
 struct engine_result {
@@ -81,6 +117,8 @@ struct engine_result {
     bool created;                /* a new ticket was opened */
     bool reopened;               /* a resolved/closed ticket was reopened */
     bool duplicate;              /* the Telegram update was applied before: skipped */
+    bool ignored;                /* applied, but deliberately did nothing (logged):
+                                    e.g. a non-agent writing in the staff group */
     int32_t thread_seq;          /* seq of the thread entry written, 0 if none */
 };
 
@@ -124,6 +162,17 @@ int engine_submit(struct engine *en, const struct engine_event *ev,
  */
 int engine_apply_batch(struct engine *en, const struct engine_event *evs,
                        struct engine_result *res, size_t n, struct err *e);
+
+/*
+ * Submit n events and wait until all are committed, as one batch where
+ * possible (the ingest path: a getUpdates page at a time). res[i] gets each
+ * result; returns 0 or the first non-zero result code.
+ */
+int engine_submit_batch(struct engine *en, const struct engine_event *evs,
+                        struct engine_result *res, size_t n);
+
+/* Highest Telegram update_id applied so far (the getUpdates offset is this + 1). */
+int64_t engine_last_update_id(struct engine *en);
 
 /* Replace the configuration (SIGHUP). Events already queued see the new
  * one. Takes its own reference to c. */

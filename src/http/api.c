@@ -5,6 +5,8 @@
  * Everything under /v1/ needs a bearer token, checked before routing so an
  * unauthenticated caller learns nothing about which paths exist. /healthz
  * and /metrics are open: they are for load balancers and Prometheus.
+ * /telegram/webhook is authenticated by Telegram's secret-token header
+ * instead (api_telegram.c).
  */
 #include "http/api.h"
 #include "base/log.h"
@@ -32,6 +34,7 @@ static const struct router_route routes[] = {
     {"GET", "/v1/agents/{id}", api_agents_get, 0},
     {"PATCH", "/v1/agents/{id}", api_agents_update, 0},
     {"GET", "/v1/queues", api_queues_list, 0},
+    {"POST", "/telegram/webhook", api_telegram_webhook, 0},
     {"GET", "/v1/test/clock", api_test_clock_get, API_TEST_CLOCK},
     {"POST", "/v1/test/clock", api_test_clock_move, API_TEST_CLOCK},
 };

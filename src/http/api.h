@@ -28,6 +28,8 @@
 #include "http/http_server.h"
 #include "store/store.h"
 
+struct tg_ingest;
+
 /* Everything the handlers need; all borrowed, owned by serve. Shared by
  * every HTTP thread, so only thread-safe objects belong here. */
 struct api_ctx {
@@ -36,6 +38,8 @@ struct api_ctx {
     struct clock *clock;        /* the engine's clock */
     bool test_clock;            /* expose /v1/test/clock (serve --test-clock) */
     int64_t started_at_ms;      /* for uptime_ms in /healthz */
+    struct tg_ingest *tg;       /* webhook mode: takes POST /telegram/webhook;
+                                   NULL (polling mode) answers it 404 */
 };
 
 /* The http_handler for the whole API; `api_ctx` is a struct api_ctx *. */

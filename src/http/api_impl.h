@@ -96,6 +96,9 @@ void api_agents_update(struct http_req *, struct http_resp *,
 void api_queues_list(struct http_req *, struct http_resp *,
                      const struct router_params *, void *ctx);
 
+void api_telegram_webhook(struct http_req *, struct http_resp *,
+                          const struct router_params *, void *ctx);
+
 void api_test_clock_get(struct http_req *, struct http_resp *,
                         const struct router_params *, void *ctx);
 void api_test_clock_move(struct http_req *, struct http_resp *,

@@ -199,7 +199,8 @@ static void account(struct http_server *s, struct reqctx *rc, const char *method
     struct log_line l;
     log_begin(&l, LOG_INFO, "http.request");
     log_str(&l, "method", method);
-    log_str(&l, "path", path);
+    char safe[512];   /* the fake Telegram's paths carry bot tokens */
+    log_str(&l, "path", log_redact(path, safe, sizeof safe));
     log_int(&l, "status", status);
     log_int(&l, "ms", us / 1000);
     if (client != NULL)
@@ -365,6 +366,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     struct http_resp resp;
     resp_init(&resp, rc->arena);
     s->h(&req, &resp, s->ud);
+    if (resp.drop) {                                /* injected fault: no answer */
+        buf_release(&resp.body);
+        rc->answered = true;
+        account(s, rc, method, url, 0, req.client);
+        return MHD_NO;
+    }
     if (resp.status < 100 || resp.status > 599) {
         struct err e = {0};
         err_set(&e, ERR_INTERNAL, "handler left no response");
@@ -472,6 +479,17 @@ int http_server_start(const char *listen, int threads, size_t max_body,
                       http_handler h, void *ud, struct http_server **out,
                       struct err *e)
 {
+    struct http_server_opts o = {.listen = listen, .threads = threads,
+                                 .max_body = max_body};
+    return http_server_start_opts(&o, h, ud, out, e);
+}
+
+int http_server_start_opts(const struct http_server_opts *o, http_handler h, void *ud,
+                           struct http_server **out, struct err *e)
+{
+    const char *listen = o->listen;
+    int threads = o->thread_per_connection ? 1 : o->threads;
+    size_t max_body = o->max_body;
     *out = NULL;
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
@@ -490,6 +508,8 @@ int http_server_start(const char *listen, int threads, size_t max_body,
                                    "HTTP requests timed in the duration sum", "");
 
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (o->thread_per_connection)
+        flags |= MHD_USE_THREAD_PER_CONNECTION;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger goes first: MHD reports problems with later options

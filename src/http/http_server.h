@@ -69,6 +69,9 @@ struct http_resp {
     struct http_header headers[HTTP_RESP_MAX_HEADERS];
     size_t nheaders;
     struct arena *arena;         /* borrowed: the request arena (for header copies) */
+    bool drop;                   /* set by the handler: close the connection without
+                                  * answering (status, body and headers are ignored);
+                                  * for fault injection (fake-telegram partitions) */
 };
 
 /* The signature of the one handler the server calls per request. */
@@ -120,6 +123,26 @@ void http_resp_error(struct http_resp *resp, int status, const struct err *e);
 int http_server_start(const char *listen, int threads, size_t max_body,
                       http_handler h, void *ud, struct http_server **out,
                       struct err *e);
+
+/*
+ * Options of http_server_start_opts. Zero-initialise, then set what you need.
+ */
+struct http_server_opts {
+    const char *listen;          /* as for http_server_start; borrowed */
+    int threads;                 /* worker threads; ignored with thread_per_connection */
+    size_t max_body;             /* as for http_server_start */
+    bool thread_per_connection;  /* one thread per connection, so a handler may block
+                                  * (long polls, injected hangs) without stalling other
+                                  * connections — with a pool, a blocked worker also
+                                  * stalls every keep-alive connection it owns */
+};
+
+/*
+ * http_server_start with options (added for `tgcrm fake-telegram`, whose
+ * getUpdates long polls block in the handler). Same contract otherwise.
+ */
+int http_server_start_opts(const struct http_server_opts *o, http_handler h, void *ud,
+                           struct http_server **out, struct err *e);
 
 /* The TCP port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);

@@ -15,6 +15,8 @@
 #include "http/api.h"
 #include "http/http_server.h"
 #include "store/store.h"
+#include "telegram/tg_bridge.h"
+#include "telegram/tg_ingest.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -131,6 +133,12 @@ static int write_port_file(const char *path, int port)
 /* Settings a running daemon cannot change: say so on reload. */
 static void warn_restart_only(const struct cfg *old, const struct cfg *nc)
 {
+    if ((old->telegram.token == NULL) != (nc->telegram.token == NULL) ||
+        (old->telegram.token && nc->telegram.token &&
+         strcmp(old->telegram.token, nc->telegram.token) != 0) ||
+        old->telegram.staff_group_id != nc->telegram.staff_group_id)
+        log_msg(LOG_WARN, "config.restart_needed",
+                "telegram token and mode take effect after a restart");
     if (strcmp(old->http.listen, nc->http.listen) != 0 ||
         strcmp(old->store.driver, nc->store.driver) != 0 ||
         (old->store.path && nc->store.path && strcmp(old->store.path, nc->store.path) != 0))
@@ -187,6 +195,8 @@ int serve_main(int argc, char **argv)
     struct engine *en = NULL;
     struct store_pool *pool = NULL;
     struct http_server *srv = NULL;
+    struct tg_ingest *ingest = NULL;
+    struct tg_bridge *bridge = NULL;
 
     if (cfg_load(o.config, &c, &e) != 0) {
         fprintf(stderr, "tgcrm serve: %s\n", e.msg);
@@ -236,12 +246,28 @@ int serve_main(int argc, char **argv)
         goto out;
     }
 
+    /* The Telegram side runs only when a bot token is configured. */
+    bool webhook_mode = false;
+    if (c->telegram.token != NULL) {
+        webhook_mode = c->telegram.mode != NULL && strcmp(c->telegram.mode, "webhook") == 0;
+        if (tg_ingest_new(c, en, &ingest, &e) != 0 ||
+            (webhook_mode ? tg_ingest_set_webhook(ingest, &e) : tg_ingest_start(ingest, &e)) != 0) {
+            log_msg(LOG_ERROR, "telegram.start_failed", "%s", e.msg);
+            goto out;
+        }
+        if (tg_bridge_new(c, en, NULL, &bridge, &e) != 0 || tg_bridge_start(bridge, &e) != 0) {
+            log_msg(LOG_ERROR, "telegram.bridge_failed", "%s", e.msg);
+            goto out;
+        }
+    }
+
     struct api_ctx api = {
         .engine = en,
         .readers = pool,
         .clock = clk,
         .test_clock = o.test_clock,
         .started_at_ms = clock_now_ms(clk),
+        .tg = webhook_mode ? ingest : NULL,
     };
     if (http_server_start(c->http.listen, c->http.threads, (size_t)c->http.max_body,
                           api_handle, &api, &srv, &e) != 0) {
@@ -260,6 +286,7 @@ int serve_main(int argc, char **argv)
     log_int(&l, "port", port);
     log_str(&l, "store", c->store.driver);
     log_str(&l, "clock", o.test_clock ? "manual" : "real");
+    log_str(&l, "telegram", ingest == NULL ? "off" : webhook_mode ? "webhook" : "polling");
     log_int(&l, "pid", (int64_t)getpid());
     log_end(&l);
 
@@ -278,6 +305,8 @@ int serve_main(int argc, char **argv)
 
 out:
     http_server_free(&srv);     /* finish in-flight requests first */
+    tg_ingest_free(&ingest);    /* no new updates ... */
+    tg_bridge_free(&bridge);    /* ... and no more sends; pending rows stay queued */
     if (en != NULL)
         engine_stop(en);        /* then commit what is queued */
     store_pool_free(&pool);

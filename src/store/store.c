@@ -224,6 +224,26 @@ int store_tg_outbox_count(struct store *s, const char *state, int64_t *out,
     return s->ops->tg_outbox_count(s, state, out, e);
 }
 
+int store_tg_outbox_get(struct store *s, int64_t id, struct arena *a,
+                        struct tg_outbox_row **out, struct err *e)
+{
+    return s->ops->tg_outbox_get(s, id, a, out, e);
+}
+
+int store_tg_outbox_update(struct store *s, int64_t id, const char *state, int attempts,
+                           int64_t next_attempt_at, const char *last_error,
+                           const char *params, struct err *e)
+{
+    return s->ops->tg_outbox_update(s, id, state, attempts, next_attempt_at, last_error,
+                                    params, e);
+}
+
+int store_tg_outbox_pending(struct store *s, int64_t now, int limit, struct arena *a,
+                            struct tg_outbox_row **out, size_t *n, struct err *e)
+{
+    return s->ops->tg_outbox_pending(s, now, limit, a, out, n, e);
+}
+
 int store_event_push(struct store *s, struct event_row *r, struct err *e)
 {
     return s->ops->event_push(s, r, e);

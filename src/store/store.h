@@ -192,6 +192,23 @@ int store_load_by_agent(struct store *s, struct arena *a, struct agent_load **ou
 int store_tg_outbox_push(struct store *s, struct tg_outbox_row *r, struct err *e);
 int store_tg_outbox_count(struct store *s, const char *state, int64_t *out,
                           struct err *e);
+/*
+ * Rows in state "pending", ascending id, at most limit (> 0), whether due
+ * or not (next_attempt_at may be after now): the Telegram bridge needs the
+ * rows waiting for a retry as well, so a chat's later rows never overtake
+ * them. *out is an arena array of *n rows. `now` is the caller's time,
+ * for backends that lease rows; SQLite does not need it.
+ */
+int store_tg_outbox_pending(struct store *s, int64_t now, int limit, struct arena *a,
+                            struct tg_outbox_row **out, size_t *n, struct err *e);
+/* One row by id (ERR_NOTFOUND). */
+int store_tg_outbox_get(struct store *s, int64_t id, struct arena *a,
+                        struct tg_outbox_row **out, struct err *e);
+/* Set a row's state ("pending" | "sent" | "failed"), attempts, next attempt
+ * time and last error; params replaces the stored params unless NULL. */
+int store_tg_outbox_update(struct store *s, int64_t id, const char *state, int attempts,
+                           int64_t next_attempt_at, const char *last_error,
+                           const char *params, struct err *e);
 /* Append; sets r->id. */
 int store_event_push(struct store *s, struct event_row *r, struct err *e);
 /* Events with id > after_id, ascending, at most limit. */

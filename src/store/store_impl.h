@@ -79,6 +79,14 @@ struct store_ops {
                           struct err *e);
     int (*tg_outbox_count)(struct store *s, const char *state, int64_t *out,
                            struct err *e);
+    int (*tg_outbox_pending)(struct store *s, int64_t now, int limit,
+                             struct arena *a, struct tg_outbox_row **out,
+                             size_t *n, struct err *e);
+    int (*tg_outbox_get)(struct store *s, int64_t id, struct arena *a,
+                         struct tg_outbox_row **out, struct err *e);
+    int (*tg_outbox_update)(struct store *s, int64_t id, const char *state, int attempts,
+                            int64_t next_attempt_at, const char *last_error,
+                            const char *params, struct err *e);
     int (*event_push)(struct store *s, struct event_row *r, struct err *e);
     int (*event_list)(struct store *s, int64_t after_id, int limit,
                       struct arena *a, struct event_row **out, size_t *n,

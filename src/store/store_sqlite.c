@@ -132,8 +132,19 @@
       "INSERT INTO tg_outbox (chat_id, thread_id, ticket_id, method, params, "    \
       "state, attempts, next_attempt_at, created_at, last_error) "                \
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")                         \
+    X(ST_OUTBOX_GET,                                                              \
+      "SELECT id, chat_id, thread_id, ticket_id, method, params, state, "         \
+      "attempts, next_attempt_at, created_at, last_error FROM tg_outbox "         \
+      "WHERE id = ?1")                                                            \
+    X(ST_OUTBOX_UPDATE,                                                           \
+      "UPDATE tg_outbox SET state = ?2, attempts = ?3, next_attempt_at = ?4, "    \
+      "last_error = ?5, params = coalesce(?6, params) WHERE id = ?1")             \
     X(ST_OUTBOX_COUNT_ALL, "SELECT count(*) FROM tg_outbox")                      \
     X(ST_OUTBOX_COUNT_STATE, "SELECT count(*) FROM tg_outbox WHERE state = ?1")   \
+    X(ST_OUTBOX_PENDING,                                                          \
+      "SELECT id, chat_id, thread_id, ticket_id, method, params, state, attempts, " \
+      "next_attempt_at, created_at, last_error FROM tg_outbox "                   \
+      "WHERE state = 'pending' ORDER BY id LIMIT ?1")                             \
     X(ST_EVENT_PUSH,                                                              \
       "INSERT INTO events (type, ticket_id, occurred_at, data) "                  \
       "VALUES (?1, ?2, ?3, ?4)")                                                  \
@@ -1535,6 +1546,75 @@ static int sq_tg_outbox_push(struct store *s, struct tg_outbox_row *r, struct er
     return rc;
 }
 
+/* One tg_outbox row from the column order of ST_OUTBOX_GET into r. */
+static int read_outbox_row(sqlite3_stmt *st, struct arena *a, struct tg_outbox_row *r,
+                           struct err *e)
+{
+    int rc;
+    r->id = sqlite3_column_int64(st, 0);
+    r->chat_id = sqlite3_column_int64(st, 1);
+    r->thread_id = sqlite3_column_int64(st, 2);
+    r->ticket_id = sqlite3_column_int64(st, 3);
+    r->attempts = sqlite3_column_int(st, 7);
+    r->next_attempt_at = sqlite3_column_int64(st, 8);
+    r->created_at = sqlite3_column_int64(st, 9);
+    if ((rc = col_str(st, 4, a, &r->method, e)) != 0 ||
+        (rc = col_str(st, 5, a, &r->params, e)) != 0 ||
+        (rc = col_str(st, 6, a, &r->state, e)) != 0 ||
+        (rc = col_str(st, 10, a, &r->last_error, e)) != 0)
+        return rc;
+    return 0;
+}
+
+static int sq_tg_outbox_get(struct store *s, int64_t id, struct arena *a,
+                            struct tg_outbox_row **out, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_OUTBOX_GET, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, id);
+    rc = step(q, st, "get telegram outbox row", e);
+    if (rc == 0) {
+        rc = err_set(e, ERR_NOTFOUND, "telegram outbox row %lld not found", (long long)id);
+    } else if (rc == 1) {
+        struct tg_outbox_row *r = arena_alloc(a, sizeof *r);
+        if (r == NULL)
+            rc = err_set(e, ERR_TOOBIG, "get telegram outbox row: arena exhausted");
+        else
+            rc = read_outbox_row(st, a, r, e);
+        if (rc == 0)
+            *out = r;
+    }
+    done(st);
+    return rc;
+}
+
+static int sq_tg_outbox_update(struct store *s, int64_t id, const char *state, int attempts,
+                               int64_t next_attempt_at, const char *last_error,
+                               const char *params, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (state == NULL)
+        return err_field(e, ERR_INVAL, "state", "outbox update needs a state");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_OUTBOX_UPDATE, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, id);
+    bind_text(q, st, 2, state);
+    bind_int(q, st, 3, attempts);
+    bind_int(q, st, 4, next_attempt_at);
+    bind_text(q, st, 5, last_error);
+    bind_text(q, st, 6, params);
+    rc = run(q, st, "update telegram outbox row", e);
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
+        rc = err_set(e, ERR_NOTFOUND, "telegram outbox row %lld not found", (long long)id);
+    return rc;
+}
+
 /* Run a "SELECT count(*)"-like statement that is already bound. */
 static int count_query(struct sq *q, sqlite3_stmt *st, const char *what, int64_t *out,
                        struct err *e)
@@ -1560,6 +1640,43 @@ static int sq_tg_outbox_count(struct store *s, const char *state, int64_t *out,
     if (state)
         bind_text(q, st, 1, state);
     return count_query(q, st, "count telegram outbox", out, e);
+}
+
+/*
+ * Every pending row, due or not, in id order: the bridge needs the rows
+ * still waiting for a retry too, to keep a chat's later rows behind them.
+ * `now` is not needed by SQLite (a leasing backend would use it).
+ */
+static int sq_tg_outbox_pending(struct store *s, int64_t now, int limit, struct arena *a,
+                                struct tg_outbox_row **out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    (void)now;
+    *out = NULL;
+    *n = 0;
+    if (limit <= 0)
+        return err_field(e, ERR_INVAL, "limit", "limit must be positive");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_OUTBOX_PENDING, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, limit);
+    struct vec v = {.size = sizeof(struct tg_outbox_row)};
+    while ((rc = step(q, st, "list pending telegram outbox", e)) == 1) {
+        rc = read_outbox_row(st, a, vec_push(&v), e);   /* same column order */
+        if (rc != 0)
+            break;
+    }
+    done(st);
+    if (rc != 0) {
+        mem_free(v.p);
+        return rc;
+    }
+    void *arr;
+    rc = vec_finish(&v, a, &arr, n, "list pending telegram outbox", e);
+    if (rc == 0)
+        *out = arr;
+    return rc;
 }
 
 static int sq_event_push(struct store *s, struct event_row *r, struct err *e)
@@ -1790,6 +1907,9 @@ static const struct store_ops sqlite_ops = {
     .load_by_agent = sq_load_by_agent,
     .tg_outbox_push = sq_tg_outbox_push,
     .tg_outbox_count = sq_tg_outbox_count,
+    .tg_outbox_pending = sq_tg_outbox_pending,
+    .tg_outbox_get = sq_tg_outbox_get,
+    .tg_outbox_update = sq_tg_outbox_update,
     .event_push = sq_event_push,
     .event_list = sq_event_list,
     .event_count = sq_event_count,

@@ -77,40 +77,9 @@ static const char *bin(void)
     return b && *b ? b : "build/tgcrm";
 }
 
-int daemon_start(struct daemon *d)
+/* Wait for the port file of a just-forked child; 0 or -1 if it exited. */
+static int wait_port(struct daemon *d, const char *portfile)
 {
-    char portfile[320], logfile[320];
-    snprintf(portfile, sizeof portfile, "%s/port", d->dir);
-    snprintf(logfile, sizeof logfile, "%s/serve.log", d->dir);
-    unlink(portfile);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
-    if (pid == 0) {
-        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        const char *argv[12];
-        int n = 0;
-        argv[n++] = bin();
-        argv[n++] = "serve";
-        argv[n++] = "--config";
-        argv[n++] = d->config;
-        argv[n++] = "--port-file";
-        argv[n++] = portfile;
-        if (d->test_clock) {
-            argv[n++] = "--test-clock";
-            argv[n++] = "--clock-start";
-            argv[n++] = "2026-01-05T09:00:00Z";
-        }
-        argv[n] = NULL;
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    d->pid = pid;
     for (int i = 0; i < 1000; i++) {   /* up to 10 s */
         FILE *f = fopen(portfile, "r");
         if (f != NULL) {
@@ -123,7 +92,7 @@ int daemon_start(struct daemon *d)
             }
         }
         int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
+        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
             d->pid = 0;
             return -1;
         }
@@ -131,6 +100,61 @@ int daemon_start(struct daemon *d)
         nanosleep(&ts, NULL);
     }
     return -1;
+}
+
+/* Fork and exec argv with stdout/stderr appended to logfile; sets d->pid. */
+static void spawn(struct daemon *d, const char *logfile, const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    d->pid = pid;
+}
+
+int daemon_start(struct daemon *d)
+{
+    char portfile[320], logfile[320];
+    snprintf(portfile, sizeof portfile, "%s/port", d->dir);
+    snprintf(logfile, sizeof logfile, "%s/serve.log", d->dir);
+    unlink(portfile);
+    const char *argv[12];
+    int n = 0;
+    argv[n++] = bin();
+    argv[n++] = "serve";
+    argv[n++] = "--config";
+    argv[n++] = d->config;
+    argv[n++] = "--port-file";
+    argv[n++] = portfile;
+    if (d->test_clock) {
+        argv[n++] = "--test-clock";
+        argv[n++] = "--clock-start";
+        argv[n++] = "2026-01-05T09:00:00Z";
+    }
+    argv[n] = NULL;
+    spawn(d, logfile, argv);
+    return wait_port(d, portfile);
+}
+
+int daemon_start_fake(struct daemon *d, const char *token)
+{
+    char portfile[320], logfile[320];
+    snprintf(portfile, sizeof portfile, "%s/fake-port", d->dir);
+    snprintf(logfile, sizeof logfile, "%s/fake.log", d->dir);
+    unlink(portfile);
+    const char *argv[] = {bin(), "fake-telegram", "--listen", "127.0.0.1:0", "--bot", token,
+                          "--port-file", portfile, NULL};
+    spawn(d, logfile, argv);
+    return wait_port(d, portfile);
 }
 
 int daemon_stop(struct daemon *d, int sig)

@@ -38,6 +38,10 @@ void daemon_init(struct daemon *d, const char *extra_yaml);
  * Returns 0, or -1 if it exited (see serve.log). */
 int daemon_start(struct daemon *d);
 
+/* Start `tgcrm fake-telegram --listen 127.0.0.1:0 --bot TOKEN` in d->dir
+ * (d from daemon_init) and wait for its port. 0 or -1. */
+int daemon_start_fake(struct daemon *d, const char *token);
+
 /* Send sig and wait for exit; returns the exit status (or 128+signal). */
 int daemon_stop(struct daemon *d, int sig);
 

@@ -32,9 +32,10 @@ expect "unknown command" 2 "unknown command 'frobnicate'" -- "$BIN" frobnicate
 for cmd in serve check sandbox fake-telegram sink version; do
   expect "$cmd --help" 0 "usage: tgcrm $cmd" -- "$BIN" "$cmd" --help
 done
-for cmd in check sandbox fake-telegram sink; do
+for cmd in check sandbox sink; do
   expect "$cmd not built yet" 2 "not built yet" -- "$BIN" "$cmd"
 done
+expect "fake-telegram needs --listen" 2 "usage: tgcrm fake-telegram" -- "$BIN" fake-telegram
 expect "serve needs --config" 2 "--config FILE is required" -- "$BIN" serve
 expect "serve bad flag" 2 "usage: tgcrm serve" -- "$BIN" serve --bogus
 expect "serve missing file" 2 "nope.yaml" -- "$BIN" serve --config "$tmp/nope.yaml"

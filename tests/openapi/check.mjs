@@ -129,6 +129,9 @@ await call('GET', '/v1/test/clock', undefined, { expect: 200 });
 await call('POST', '/v1/test/clock', { advance: '5m' }, { expect: 200 });
 await call('POST', '/v1/test/clock', { advance: 'soon' }, { expect: 400 });
 
+// Not in webhook mode here: the route answers 404 like an unknown path.
+await call('POST', '/telegram/webhook', { update_id: 1 }, { auth: false, expect: 404 });
+
 for (const o of ops) {
   if (!exercised.has(`${o.method} ${o.tmpl}`)) fail(`${o.method} ${o.tmpl}: documented but never exercised by this check`);
 }

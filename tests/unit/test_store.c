@@ -746,6 +746,47 @@ Test(store, tg_outbox_push_and_count)
     FAILS(ERR_INVAL, store_tg_outbox_push(s, &r, &e));
 }
 
+Test(store, tg_outbox_pending_in_id_order_due_or_not)
+{
+    struct tg_outbox_row r = {.chat_id = 501, .ticket_id = 7, .method = "sendMessage",
+                              .params = "{\"chat_id\":501,\"text\":\"one\"}",
+                              .next_attempt_at = 5000, .created_at = 1};
+    OK(store_tg_outbox_push(s, &r, &e));                  /* waiting for a retry */
+    int64_t first = r.id;
+    r.state = "sent";
+    OK(store_tg_outbox_push(s, &r, &e));                  /* not pending */
+    r.state = NULL;
+    r.chat_id = -100123;
+    r.method = "createForumTopic";
+    r.params = "{\"chat_id\":-100123,\"name\":\"x\"}";
+    r.next_attempt_at = 0;
+    r.attempts = 2;
+    r.last_error = "Internal Server Error";
+    OK(store_tg_outbox_push(s, &r, &e));
+    int64_t third = r.id;
+
+    struct tg_outbox_row *rows = NULL;
+    size_t n = 0;
+    OK(store_tg_outbox_pending(s, 1000, 10, a, &rows, &n, &e));
+    cr_assert_eq(n, 2);
+    cr_expect_eq(rows[0].id, first);
+    cr_expect_eq(rows[0].chat_id, 501);
+    cr_expect_eq(rows[0].ticket_id, 7);
+    cr_expect_eq(rows[0].next_attempt_at, 5000);   /* in the future, still listed */
+    cr_expect_str_eq(rows[0].method, "sendMessage");
+    cr_expect_str_eq(rows[0].params, "{\"chat_id\":501,\"text\":\"one\"}");
+    cr_expect_str_eq(rows[0].state, "pending");
+    cr_expect_null(rows[0].last_error);
+    cr_expect_eq(rows[1].id, third);
+    cr_expect_eq(rows[1].attempts, 2);
+    cr_expect_str_eq(rows[1].last_error, "Internal Server Error");
+
+    OK(store_tg_outbox_pending(s, 1000, 1, a, &rows, &n, &e));
+    cr_expect_eq(n, 1);
+    cr_expect_eq(rows[0].id, first);
+    FAILS(ERR_INVAL, store_tg_outbox_pending(s, 1000, 0, a, &rows, &n, &e));
+}
+
 Test(store, events_push_list_count)
 {
     int64_t ids[5];

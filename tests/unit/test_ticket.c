@@ -76,3 +76,24 @@ Test(ticket, field_lookup)
     cr_assert_str_eq(ticket_field(&t, "plan"), "pro");
     cr_assert_null(ticket_field(&t, "phone"));
 }
+
+Test(ticket, topic_name_fits_128_units)
+{
+    char out[TICKET_TOPIC_NAME_MAX];
+    cr_assert_str_eq(ticket_topic_name("Ann", "Smith", 42, out), "Ann Smith \xC2\xB7 #42");
+    cr_assert_str_eq(ticket_topic_name(NULL, NULL, 7, out), "Customer \xC2\xB7 #7");
+    char longname[300];
+    memset(longname, 'x', 299);
+    longname[299] = '\0';
+    ticket_topic_name(longname, NULL, 123456, out);
+    cr_assert_eq(strlen(out), 128 + 1, "128 units, '\xC2\xB7' is two bytes: %zu", strlen(out));
+    cr_assert(strstr(out, "#123456") != NULL);
+    /* emoji count two units each and are never split */
+    char emoji[400] = "";
+    for (int i = 0; i < 70; i++)
+        strcat(emoji, "\xF0\x9F\x98\x80");
+    ticket_topic_name(emoji, NULL, 1, out);
+    size_t bytes = strlen(out) - strlen(" \xC2\xB7 #1");
+    cr_assert_eq(bytes % 4, 0, "no emoji cut in half");
+    cr_assert_leq(bytes / 4 * 2 + 5, 128);
+}
