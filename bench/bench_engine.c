@@ -11,7 +11,6 @@
  *
  * Prints: bench engine_apply events_per_s=… ceiling_rows_per_s=… ratio=… rss_mb=…
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,50 +23,13 @@
 #include "engine/engine.h"
 #include "store/store.h"
 
+#include "bench_common.h"
+
 #define BATCH 512
-
-static double now_s(void)
-{
-    return (double)clock_mono_ns() / 1e9;
-}
-
-static double ceiling(const char *path, int n)
-{
-    sqlite3 *db;
-    sqlite3_open(path, &db);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "CREATE TABLE t(id INTEGER PRIMARY KEY, ticket_id INT, seq INT, kind TEXT,"
-                     " dir TEXT, author TEXT, text TEXT, chat INT, msg INT, at INT)", 0, 0, 0);
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "INSERT INTO t(ticket_id,seq,kind,dir,author,text,chat,msg,at)"
-                           " VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
-    double t0 = now_s();
-    for (int i = 0; i < n; i += BATCH) {
-        sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
-        for (int j = i; j < i + BATCH && j < n; j++) {
-            sqlite3_bind_int64(st, 1, j % (n / 10));
-            sqlite3_bind_int(st, 2, j / (n / 10));
-            sqlite3_bind_text(st, 3, "message", -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, "inbound", -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 5, "customer", -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 6, "Hello, I have a question about my invoice", -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 7, 100000 + j % (n / 10));
-            sqlite3_bind_int64(st, 8, j);
-            sqlite3_bind_int64(st, 9, 1767600000000LL + j);
-            sqlite3_step(st);
-            sqlite3_reset(st);
-        }
-        sqlite3_exec(db, "COMMIT", 0, 0, 0);
-    }
-    double dt = now_s() - t0;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n / dt;
-}
 
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 100000;
+    int n = argc > 2 ? atoi(argv[2]) : 100000;   /* argv[1]: the tgcrm binary (unused) */
     char dir[] = "/tmp/tgcrm-bench-XXXXXX";
     if (mkdtemp(dir) == NULL)
         return 1;
@@ -91,7 +53,7 @@ int main(int argc, char **argv)
     struct engine_result *res = mem_alloc(BATCH * sizeof *res);
     int customers = n / 10 > 0 ? n / 10 : 1;
     int failed = 0;
-    double t0 = now_s();
+    double t0 = bench_now();
     for (int i = 0; i < n; i += BATCH) {
         int m = 0;
         for (int j = i; j < i + BATCH && j < n; j++, m++) {
@@ -112,10 +74,10 @@ int main(int argc, char **argv)
             failed += res[j].code != 0;
         clock_manual_advance(k, 10);
     }
-    double rate = n / (now_s() - t0);
+    double rate = n / (bench_now() - t0);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double ceil_rate = ceiling(raw, n);
+    double ceil_rate = bench_sqlite_ceiling(raw, n, BATCH);
     printf("bench engine_apply events=%d failed=%d events_per_s=%.0f ceiling_rows_per_s=%.0f "
            "ratio=%.3f rss_mb=%.1f\n", n, failed, rate, ceil_rate, rate / ceil_rate,
            (double)ru.ru_maxrss / 1024.0);

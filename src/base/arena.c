@@ -39,6 +39,23 @@ void arena_free(struct arena **ap)
     *ap = NULL;
 }
 
+void arena_reset(struct arena *a)
+{
+    struct arena_chunk *keep = a->head;
+    if (keep == NULL)
+        return;
+    struct arena_chunk *c = keep->next;
+    while (c != NULL) {
+        struct arena_chunk *next = c->next;
+        mem_free(c);
+        c = next;
+    }
+    keep->next = NULL;
+    keep->off = 0;
+    a->used = keep->size + sizeof *keep;
+    a->exhausted = false;
+}
+
 void *arena_alloc(struct arena *a, size_t n)
 {
     size_t need = (n + 15u) & ~(size_t)15u;

@@ -28,6 +28,10 @@ struct arena *arena_new(size_t cap);
 /* Free every chunk and the arena itself; sets *ap to NULL. NULL is fine. */
 void arena_free(struct arena **ap);
 
+/* Forget everything allocated but keep the newest chunk for reuse, so a
+ * loop can use one arena per iteration without going back to malloc. */
+void arena_reset(struct arena *a);
+
 /* Zeroed, 16-byte aligned memory; NULL only when over the cap. */
 void *arena_alloc(struct arena *a, size_t n);
 

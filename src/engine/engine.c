@@ -1139,9 +1139,9 @@ static int apply_outbox_result(struct apply *ap, const struct engine_event *ev)
 /* ---- batches ---------------------------------------------------------------------- */
 
 static int apply_one(struct engine *en, const struct cfg *c, const struct engine_event *ev,
-                     int64_t now, struct engine_result *res)
+                     int64_t now, struct engine_result *res, struct arena *a)
 {
-    struct arena *a = arena_new(ENGINE_EVENT_ARENA);
+    arena_reset(a);   /* one arena per batch, emptied for each event */
     struct apply ap = {.en = en, .cfg = c, .a = a, .now = now, .e = &res->err, .res = res};
     int rc;
     switch (ev->type) {
@@ -1160,7 +1160,6 @@ static int apply_one(struct engine *en, const struct cfg *c, const struct engine
     if (rc == 0 && a->exhausted)
         rc = err_set(&res->err, ERR_TOOBIG, "event needs more than %u bytes of memory",
                      ENGINE_EVENT_ARENA);
-    arena_free(&a);
     return rc;
 }
 
@@ -1170,6 +1169,7 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
     struct cfg *c = cfg_get(en);
     int64_t now = clock_now_ms(en->clock);
     int64_t max_update = en->last_update_id;
+    struct arena *a = arena_new(ENGINE_EVENT_ARENA);
     int rc = store_begin(en->w, e);
     if (rc != 0)
         goto out_cfg;
@@ -1184,7 +1184,7 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
         rc = store_savepoint(en->w, e);
         if (rc != 0)
             goto out_rollback;
-        int erc = apply_one(en, c, &evs[i], now, &res[i]);
+        int erc = apply_one(en, c, &evs[i], now, &res[i], a);
         res[i].code = erc;
         if (erc == 0) {
             rc = store_release(en->w, e);
@@ -1238,6 +1238,7 @@ out_rollback:
         err_set(&res[i].err, rc, "%s", e && e->code ? e->msg : "the batch could not be committed");
     }
 out_cfg:
+    arena_free(&a);
     cfg_unref(&c);
     return rc;
 }

@@ -754,7 +754,7 @@ int store_sqlite_open(const struct cfg_store *cfg, enum store_mode mode,
          * into one checkpoint roughly double ingest throughput. */
         if ((rc = exec(q, "PRAGMA journal_mode = WAL", "set WAL mode", e)) != 0 ||
             (rc = exec(q, sync_sql, "set synchronous", e)) != 0 ||
-            (rc = exec(q, "PRAGMA cache_size = -65536", "set cache size", e)) != 0 ||
+            (rc = exec(q, "PRAGMA cache_size = -16384", "set cache size", e)) != 0 ||
             (rc = exec(q, "PRAGMA wal_autocheckpoint = 4000", "set checkpoint size", e)) != 0)
             goto out_close;
     }

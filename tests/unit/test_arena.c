@@ -43,3 +43,19 @@ Test(arena, strings)
     cr_assert_null(arena_strdup(a, NULL));
     arena_free(&a);
 }
+
+Test(arena, reset_keeps_one_chunk_and_clears_the_flag)
+{
+    struct arena *a = arena_new(64 * 1024);
+    cr_assert_not_null(arena_alloc(a, 1000));
+    cr_assert_not_null(arena_alloc(a, 20 * 1024));
+    cr_assert_null(arena_alloc(a, 60 * 1024));
+    cr_assert(a->exhausted);
+    arena_reset(a);
+    cr_assert_not(a->exhausted);
+    unsigned char *p = arena_alloc(a, 100);
+    cr_assert_not_null(p);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(p[i], 0, "memory handed out again is zeroed");
+    arena_free(&a);
+}
