@@ -6,9 +6,18 @@
 set -uo pipefail
 BIN=${1:?usage: valgrind.sh BIN}
 tmp=$(mktemp -d /tmp/tgcrm-vg-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 TOKEN=valgrind-token-0123456789
+# A fake Telegram, so the poller and the outbox sender run under valgrind too.
+"$BIN" fake-telegram --listen 127.0.0.1:0 --bot 1:vg-bot --port-file "$tmp/fake.port" > "$tmp/fake.log" 2>&1 &
+fake=$!
+trap 'kill $fake 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 1 100); do [ -s "$tmp/fake.port" ] && break; sleep 0.05; done
+FAKE="http://127.0.0.1:$(cat "$tmp/fake.port")"
+curl -s -XPOST "$FAKE/control/users" -d '{"id":5,"first_name":"Cust"}' >/dev/null
+curl -s -XPOST "$FAKE/control/users" -d '{"id":1,"first_name":"Alice"}' >/dev/null
+curl -s -XPOST "$FAKE/control/groups" -d '{"id":-1001000000001,"title":"S","is_forum":true,"members":[1]}' >/dev/null
 cat > "$tmp/tgcrm.yaml" <<YAML
+telegram: {token: '1:vg-bot', api_base: '$FAKE', staff_group_id: -1001000000001, poll_timeout: 1s}
 store: {path: $tmp/tgcrm.db}
 http:
   listen: 127.0.0.1:0
@@ -39,6 +48,11 @@ curl -s "${H[@]}" "$base/v1/queues" >/dev/null
 curl -s "${H[@]}" "$base/v1/agents" >/dev/null
 curl -s "${H[@]}" -d '{"advance":"5m"}' "$base/v1/test/clock" >/dev/null
 curl -s "$base/v1/tickets" >/dev/null
+curl -s -XPOST "$FAKE/control/messages" -d '{"from":5,"text":"hello from Telegram"}' >/dev/null
+for _ in $(seq 1 100); do
+  curl -s "$FAKE/control/sent?chat_id=-1001000000001" | grep -q copyMessage && break; sleep 0.1
+done
+curl -s "$FAKE/control/sent?chat_id=-1001000000001" | grep -q copyMessage || { echo "valgrind: the bridge did not run"; exit 1; }
 kill -HUP "$pid"; sleep 0.5
 kill -TERM "$pid"; wait "$pid"; rc=$?
 if [ "$rc" -ne 0 ]; then
