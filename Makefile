@@ -99,6 +99,7 @@ integration: $(BIN) $(INT_BIN)
 	@bash tests/integration/run-shell-tests.sh $(abspath $(BIN))
 	@bash tests/openapi/run.sh $(abspath $(BIN))
 	@bash tests/fake_tg_npm/run.sh $(abspath $(BIN))
+	@bash tests/webhook_npm/run.sh
 	@bash tests/integration/valgrind.sh $(abspath $(BIN))
 
 lint:
