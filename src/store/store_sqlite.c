@@ -558,6 +558,33 @@ static int vec_finish(struct vec *v, struct arena *a, void **arr, size_t *n,
     return rc;
 }
 
+/* One row of a result into the slot `row` (zeroed), strings into `a`. */
+typedef int (*row_fill)(sqlite3_stmt *st, struct arena *a, void *row, struct err *e);
+
+/*
+ * Step a bound statement to the end, filling one `size`-byte record per row
+ * with `fill`, and hand back the arena array (*out NULL when no rows). The
+ * statement is reset whatever happens.
+ */
+static int collect(struct sq *q, sqlite3_stmt *st, const char *what, struct arena *a,
+                   size_t size, row_fill fill, void **out, size_t *n, struct err *e)
+{
+    struct vec v = {.size = size};
+    int rc;
+    *out = NULL;
+    *n = 0;
+    while ((rc = step(q, st, what, e)) == 1)
+        if ((rc = fill(st, a, vec_push(&v), e)) != 0)
+            break;
+    done(st);
+    if (rc != 0) {
+        mem_free(v.p);
+        return rc;
+    }
+    return vec_finish(&v, a, out, n, what, e);
+}
+
+
 /* ---- schema version and migrations ----------------------------------------------------- */
 
 static int latest_version(void)
@@ -1319,6 +1346,11 @@ static int fill_entry(sqlite3_stmt *st, struct arena *a, struct thread_entry *te
     return 0;
 }
 
+static int fill_entry_row(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    return fill_entry(st, a, row, e);
+}
+
 static int sq_thread_list(struct store *s, int64_t ticket_id, struct arena *a,
                           struct thread_entry **out, size_t *n, struct err *e)
 {
@@ -1330,23 +1362,27 @@ static int sq_thread_list(struct store *s, int64_t ticket_id, struct arena *a,
     if (rc != 0)
         return rc;
     bind_int(q, st, 1, ticket_id);
-    struct vec v = {.size = sizeof(struct thread_entry)};
-    while ((rc = step(q, st, "list thread", e)) == 1)
-        if ((rc = fill_entry(st, a, vec_push(&v), e)) != 0)
-            break;
-    done(st);
-    if (rc != 0) {
-        mem_free(v.p);
-        return rc;
-    }
     void *arr;
-    rc = vec_finish(&v, a, &arr, n, "list thread", e);
-    if (rc == 0)
-        *out = arr;
+    rc = collect(q, st, "list thread", a, sizeof(struct thread_entry), fill_entry_row, &arr, n, e);
+    *out = arr;
     return rc;
 }
 
 /* ---- agents ------------------------------------------------------------------------------------------ */
+
+static int fill_agent_state(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    struct agent_state *as = row;
+    int rc = col_str(st, 0, a, &as->agent_id, e);
+    if (rc != 0)
+        return rc;
+    struct err pe = {0};
+    if (agent_avail_parse(col_peek(st, 1), &as->availability, &pe) != 0)
+        return err_set(e, ERR_DB, "agent '%s': %s", as->agent_id, pe.msg);
+    as->changed_at = sqlite3_column_int64(st, 2);
+    as->last_assigned_at = sqlite3_column_int64(st, 3);
+    return 0;
+}
 
 static int sq_agent_state_list(struct store *s, struct arena *a,
                                struct agent_state **out, size_t *n, struct err *e)
@@ -1358,28 +1394,10 @@ static int sq_agent_state_list(struct store *s, struct arena *a,
     int rc = stmt(q, ST_AGENT_LIST, &st, e);
     if (rc != 0)
         return rc;
-    struct vec v = {.size = sizeof(struct agent_state)};
-    while ((rc = step(q, st, "list agent state", e)) == 1) {
-        struct agent_state *as = vec_push(&v);
-        if ((rc = col_str(st, 0, a, &as->agent_id, e)) != 0)
-            break;
-        struct err pe = {0};
-        if (agent_avail_parse(col_peek(st, 1), &as->availability, &pe) != 0) {
-            rc = err_set(e, ERR_DB, "agent '%s': %s", as->agent_id, pe.msg);
-            break;
-        }
-        as->changed_at = sqlite3_column_int64(st, 2);
-        as->last_assigned_at = sqlite3_column_int64(st, 3);
-    }
-    done(st);
-    if (rc != 0) {
-        mem_free(v.p);
-        return rc;
-    }
     void *arr;
-    rc = vec_finish(&v, a, &arr, n, "list agent state", e);
-    if (rc == 0)
-        *out = arr;
+    rc = collect(q, st, "list agent state", a, sizeof(struct agent_state), fill_agent_state,
+                 &arr, n, e);
+    *out = arr;
     return rc;
 }
 
@@ -1486,6 +1504,13 @@ out_vec:
     return rc;
 }
 
+static int fill_agent_load(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    struct agent_load *l = row;
+    l->active = sqlite3_column_int64(st, 1);
+    return col_str(st, 0, a, &l->agent_id, e);
+}
+
 static int sq_load_by_agent(struct store *s, struct arena *a, struct agent_load **out,
                             size_t *n, struct err *e)
 {
@@ -1497,22 +1522,9 @@ static int sq_load_by_agent(struct store *s, struct arena *a, struct agent_load 
     if (rc != 0)
         return rc;
     bind_active(q, st);
-    struct vec v = {.size = sizeof(struct agent_load)};
-    while ((rc = step(q, st, "load by agent", e)) == 1) {
-        struct agent_load *l = vec_push(&v);
-        if ((rc = col_str(st, 0, a, &l->agent_id, e)) != 0)
-            break;
-        l->active = sqlite3_column_int64(st, 1);
-    }
-    done(st);
-    if (rc != 0) {
-        mem_free(v.p);
-        return rc;
-    }
     void *arr;
-    rc = vec_finish(&v, a, &arr, n, "load by agent", e);
-    if (rc == 0)
-        *out = arr;
+    rc = collect(q, st, "load by agent", a, sizeof(struct agent_load), fill_agent_load, &arr, n, e);
+    *out = arr;
     return rc;
 }
 
@@ -1647,6 +1659,11 @@ static int sq_tg_outbox_count(struct store *s, const char *state, int64_t *out,
  * still waiting for a retry too, to keep a chat's later rows behind them.
  * `now` is not needed by SQLite (a leasing backend would use it).
  */
+static int fill_outbox_row(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    return read_outbox_row(st, a, row, e);
+}
+
 static int sq_tg_outbox_pending(struct store *s, int64_t now, int limit, struct arena *a,
                                 struct tg_outbox_row **out, size_t *n, struct err *e)
 {
@@ -1661,21 +1678,10 @@ static int sq_tg_outbox_pending(struct store *s, int64_t now, int limit, struct 
     if (rc != 0)
         return rc;
     bind_int(q, st, 1, limit);
-    struct vec v = {.size = sizeof(struct tg_outbox_row)};
-    while ((rc = step(q, st, "list pending telegram outbox", e)) == 1) {
-        rc = read_outbox_row(st, a, vec_push(&v), e);   /* same column order */
-        if (rc != 0)
-            break;
-    }
-    done(st);
-    if (rc != 0) {
-        mem_free(v.p);
-        return rc;
-    }
     void *arr;
-    rc = vec_finish(&v, a, &arr, n, "list pending telegram outbox", e);
-    if (rc == 0)
-        *out = arr;
+    rc = collect(q, st, "list pending telegram outbox", a, sizeof(struct tg_outbox_row),
+                 fill_outbox_row, &arr, n, e);
+    *out = arr;
     return rc;
 }
 
@@ -1701,6 +1707,16 @@ static int sq_event_push(struct store *s, struct event_row *r, struct err *e)
     return rc;
 }
 
+static int fill_event(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    struct event_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->ticket_id = sqlite3_column_int64(st, 2);
+    r->occurred_at = sqlite3_column_int64(st, 3);
+    int rc = col_str(st, 1, a, &r->type, e);
+    return rc != 0 ? rc : col_str(st, 4, a, &r->data, e);
+}
+
 static int sq_event_list(struct store *s, int64_t after_id, int limit, struct arena *a,
                          struct event_row **out, size_t *n, struct err *e)
 {
@@ -1715,25 +1731,9 @@ static int sq_event_list(struct store *s, int64_t after_id, int limit, struct ar
         return rc;
     bind_int(q, st, 1, after_id);
     bind_int(q, st, 2, limit);
-    struct vec v = {.size = sizeof(struct event_row)};
-    while ((rc = step(q, st, "list events", e)) == 1) {
-        struct event_row *r = vec_push(&v);
-        r->id = sqlite3_column_int64(st, 0);
-        r->ticket_id = sqlite3_column_int64(st, 2);
-        r->occurred_at = sqlite3_column_int64(st, 3);
-        if ((rc = col_str(st, 1, a, &r->type, e)) != 0 ||
-            (rc = col_str(st, 4, a, &r->data, e)) != 0)
-            break;
-    }
-    done(st);
-    if (rc != 0) {
-        mem_free(v.p);
-        return rc;
-    }
     void *arr;
-    rc = vec_finish(&v, a, &arr, n, "list events", e);
-    if (rc == 0)
-        *out = arr;
+    rc = collect(q, st, "list events", a, sizeof(struct event_row), fill_event, &arr, n, e);
+    *out = arr;
     return rc;
 }
 
@@ -1783,6 +1783,16 @@ static int sq_timer_cancel(struct store *s, const char *kind, int64_t ticket_id,
     return run(q, st, "cancel timer", e);
 }
 
+static int fill_timer(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    struct timer_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->ticket_id = sqlite3_column_int64(st, 2);
+    r->due_at = sqlite3_column_int64(st, 3);
+    int rc = col_str(st, 1, a, &r->kind, e);
+    return rc != 0 ? rc : col_str(st, 4, a, &r->data, e);
+}
+
 static int sq_timer_due(struct store *s, int64_t now, int limit, struct arena *a,
                         struct timer_row **out, size_t *n, struct err *e)
 {
@@ -1797,25 +1807,9 @@ static int sq_timer_due(struct store *s, int64_t now, int limit, struct arena *a
         return rc;
     bind_int(q, st, 1, now);
     bind_int(q, st, 2, limit);
-    struct vec v = {.size = sizeof(struct timer_row)};
-    while ((rc = step(q, st, "list due timers", e)) == 1) {
-        struct timer_row *r = vec_push(&v);
-        r->id = sqlite3_column_int64(st, 0);
-        r->ticket_id = sqlite3_column_int64(st, 2);
-        r->due_at = sqlite3_column_int64(st, 3);
-        if ((rc = col_str(st, 1, a, &r->kind, e)) != 0 ||
-            (rc = col_str(st, 4, a, &r->data, e)) != 0)
-            break;
-    }
-    done(st);
-    if (rc != 0) {
-        mem_free(v.p);
-        return rc;
-    }
     void *arr;
-    rc = vec_finish(&v, a, &arr, n, "list due timers", e);
-    if (rc == 0)
-        *out = arr;
+    rc = collect(q, st, "list due timers", a, sizeof(struct timer_row), fill_timer, &arr, n, e);
+    *out = arr;
     return rc;
 }
 
