@@ -20,39 +20,74 @@ double bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-double bench_sqlite_ceiling(const char *path, int n, int batch)
+/* Run one statement; stop the benchmark on failure (a wrong ceiling is worse than none). */
+static void must(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "bench: %s: %s\n", sql, msg ? msg : "?");
+        exit(1);
+    }
+}
+
+struct table {
+    char name[64];
+    sqlite3_int64 lo, hi;       /* rowid range in the source */
+};
+
+double bench_sqlite_replay(const char *src, const char *dst, int commits, long *rows)
 {
     sqlite3 *db;
-    sqlite3_open(path, &db);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "CREATE TABLE t(id INTEGER PRIMARY KEY, ticket_id INT, seq INT, kind TEXT,"
-                     " dir TEXT, author TEXT, text TEXT, chat INT, msg INT, at INT)", 0, 0, 0);
+    if (sqlite3_open(dst, &db) != SQLITE_OK) {
+        fprintf(stderr, "bench: cannot open %s\n", dst);
+        exit(1);
+    }
+    must(db, "PRAGMA journal_mode=WAL");
+    must(db, "PRAGMA synchronous=FULL");
+    char sql[8192];
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS s", src);
+    must(db, sql);
+    /* the same tables and indexes, created from the source's own schema */
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "INSERT INTO t(ticket_id,seq,kind,dir,author,text,chat,msg,at)"
-                           " VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
-    int groups = n / 10 > 0 ? n / 10 : 1;
+    sqlite3_prepare_v2(db, "SELECT sql, type, name FROM s.sqlite_schema WHERE sql IS NOT NULL"
+                           " AND name NOT LIKE 'sqlite_%' ORDER BY type = 'index'", -1, &st, NULL);
+    struct table t[32];
+    int nt = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        must(db, (const char *)sqlite3_column_text(st, 0));
+        if (strcmp((const char *)sqlite3_column_text(st, 1), "table") == 0 && nt < 32)
+            snprintf(t[nt++].name, sizeof t[0].name, "%s", sqlite3_column_text(st, 2));
+    }
+    sqlite3_finalize(st);
+    *rows = 0;
+    for (int i = 0; i < nt; i++) {
+        snprintf(sql, sizeof sql, "SELECT coalesce(min(rowid),0), coalesce(max(rowid),-1), count(*)"
+                                  " FROM s.\"%s\"", t[i].name);
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        sqlite3_step(st);
+        t[i].lo = sqlite3_column_int64(st, 0);
+        t[i].hi = sqlite3_column_int64(st, 1);
+        *rows += (long)sqlite3_column_int64(st, 2);
+        sqlite3_finalize(st);
+    }
+    if (commits < 1)
+        commits = 1;
     double t0 = bench_now();
-    for (int i = 0; i < n; i += batch) {
-        sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
-        for (int j = i; j < i + batch && j < n; j++) {
-            sqlite3_bind_int64(st, 1, j % groups);
-            sqlite3_bind_int(st, 2, j / groups);
-            sqlite3_bind_text(st, 3, "message", -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, "inbound", -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 5, "customer", -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 6, "Hello, I have a question about my invoice", -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 7, 100000 + j % groups);
-            sqlite3_bind_int64(st, 8, j);
-            sqlite3_bind_int64(st, 9, 1767600000000LL + j);
-            sqlite3_step(st);
-            sqlite3_reset(st);
+    for (int c = 0; c < commits; c++) {
+        must(db, "BEGIN IMMEDIATE");
+        for (int i = 0; i < nt; i++) {
+            sqlite3_int64 span = t[i].hi - t[i].lo + 1;
+            sqlite3_int64 a = t[i].lo + span * c / commits, b = t[i].lo + span * (c + 1) / commits;
+            snprintf(sql, sizeof sql, "INSERT INTO main.\"%s\" SELECT * FROM s.\"%s\""
+                                      " WHERE rowid >= %lld AND rowid < %lld", t[i].name,
+                     t[i].name, (long long)a, (long long)b);
+            must(db, sql);
         }
-        sqlite3_exec(db, "COMMIT", 0, 0, 0);
+        must(db, "COMMIT");
     }
     double dt = bench_now() - t0;
-    sqlite3_finalize(st);
     sqlite3_close(db);
-    return n / dt;
+    return dt;
 }
 
 pid_t bench_spawn(const char *const *argv, const char *logfile, const char *portfile, int *port)

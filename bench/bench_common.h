@@ -12,11 +12,15 @@
 double bench_now(void);
 
 /*
- * The ceiling: rows per second for inserting n thread-sized rows into a
- * fresh SQLite file at `path` (WAL, synchronous=FULL), `batch` rows per
- * transaction, one prepared statement — what the store could do at best.
+ * The ceiling: the same rows a run wrote, written again raw. Creates the
+ * source database's tables and indexes in a fresh file `dst` (WAL,
+ * synchronous=FULL) and copies every row of `src` into it in `commits`
+ * transactions (each a slice of every table, as a run's batches are) with
+ * INSERT ... SELECT: no parsing, no application logic, only SQLite writing
+ * those rows with that durability. Returns the seconds it took; *rows gets
+ * how many rows were copied. Exits on any SQLite error.
  */
-double bench_sqlite_ceiling(const char *path, int n, int batch);
+double bench_sqlite_replay(const char *src, const char *dst, int commits, long *rows);
 
 /* Fork/exec argv with output to logfile; wait for a port in portfile.
  * Returns the pid (port in *port) or -1. */

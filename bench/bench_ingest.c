@@ -5,11 +5,13 @@
  * also produces its topic/copy outbox rows) drains them by long polling.
  * Measured until the fake has nothing left unconfirmed.
  *
- * Ceiling, same run: raw SQLite inserts of the same number of thread rows,
- * 100 per transaction (one getUpdates page), same durability.
+ * Ceiling, same run: the rows serve wrote (customers, tickets, thread,
+ * outbox, events, offset) written again raw into a fresh file, in one
+ * transaction per 100 updates (a getUpdates page), same durability —
+ * bench_sqlite_replay. "The raw SQLite insert rate for the same rows."
  *
- * Prints: bench ingest updates=… updates_per_s=… ceiling_rows_per_s=… ratio=…
- *         serve_rss_mb=… serve_peak_rss_mb=…
+ * Prints: bench ingest updates=… updates_per_s=… rows=… ceiling_updates_per_s=…
+ *         ratio=… serve_rss_mb=… serve_peak_rss_mb=…
  */
 #include <jansson.h>
 #include <signal.h>
@@ -105,11 +107,14 @@ int main(int argc, char **argv)
     kill(fake, SIGTERM);
     waitpid(fake, NULL, 0);
 
-    double ceiling = bench_sqlite_ceiling(raw, n, 100);
+    char db[300];
+    snprintf(db, sizeof db, "%s/tgcrm.db", dir);
+    long rows = 0;
+    double ceiling = n / bench_sqlite_replay(db, raw, (n + 99) / 100, &rows);
     double rate = n / dt;
-    printf("bench ingest updates=%d left=%ld updates_per_s=%.0f ceiling_rows_per_s=%.0f ratio=%.3f "
-           "serve_rss_mb=%.1f serve_peak_rss_mb=%.1f\n", n, left, rate, ceiling, rate / ceiling,
-           now, peak);
+    printf("bench ingest updates=%d left=%ld updates_per_s=%.0f rows=%ld ceiling_updates_per_s=%.0f "
+           "ratio=%.3f serve_rss_mb=%.1f serve_peak_rss_mb=%.1f\n", n, left, rate, rows, ceiling,
+           rate / ceiling, now, peak);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) == 0 && left == 0 ? 0 : 1;

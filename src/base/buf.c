@@ -77,30 +77,95 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return 0;
 }
 
+/* Bytes a JSON string body can carry as they are. */
+static int plain(unsigned char c)
+{
+    return c >= 0x20 && c != '"' && c != '\\';
+}
+
 int buf_json_escape(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int rc;
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && plain((unsigned char)s[run]))
+            run++;
+        int rc = buf_append(b, s + i, run - i);   /* one copy per run, not per byte */
+        if (rc != 0 || run == n)
+            return rc;
+        unsigned char c = (unsigned char)s[run];
         switch (c) {
         case '"':  rc = buf_append(b, "\\\"", 2); break;
         case '\\': rc = buf_append(b, "\\\\", 2); break;
         case '\n': rc = buf_append(b, "\\n", 2); break;
         case '\r': rc = buf_append(b, "\\r", 2); break;
         case '\t': rc = buf_append(b, "\\t", 2); break;
-        default:
-            if (c < 0x20) {
-                char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                rc = buf_append(b, u, 6);
-            } else {
-                rc = buf_append(b, &s[i], 1);
-            }
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            rc = buf_append(b, u, 6);
+        }
         }
         if (rc != 0)
             return rc;
+        i = run + 1;
     }
     return 0;
+}
+
+bool buf_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned cp, min;
+        if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; min = 0x80; }
+        else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; min = 0x800; }
+        else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; min = 0x10000; }
+        else return 0;
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+int buf_json_str(struct buf *b, const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    if (s == NULL || !buf_utf8_valid(s, n))
+        return buf_append(b, "null", 4);
+    int rc = buf_putc(b, '"');
+    if (rc == 0)
+        rc = buf_json_escape(b, s, n);
+    return rc != 0 ? rc : buf_putc(b, '"');
+}
+
+int buf_put_int(struct buf *b, long long v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    return buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 const char *buf_str(const struct buf *b)

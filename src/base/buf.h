@@ -8,6 +8,7 @@
 #ifndef TGCRM_BASE_BUF_H
 #define TGCRM_BASE_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct buf {
@@ -32,6 +33,17 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 /* Append s as the body of a JSON string (escaped, without quotes). */
 int buf_json_escape(struct buf *b, const char *s, size_t n);
+
+/* Append the NUL-terminated s as a quoted JSON string, or `null` when s is
+ * NULL or not valid UTF-8 (the same rule jansson applies to json_string). */
+int buf_json_str(struct buf *b, const char *s);
+
+/* Append v in decimal. */
+int buf_put_int(struct buf *b, long long v);
+
+/* True when s[0..n) is valid UTF-8 (no overlongs, surrogates or code
+ * points past U+10FFFF). */
+bool buf_utf8_valid(const char *s, size_t n);
 
 /* The contents as a C string ("" when empty); borrowed. */
 const char *buf_str(const struct buf *b);

@@ -74,6 +74,19 @@ struct ticket {
     int64_t last_agent_msg_at;
     int32_t thread_len;       /* entries in the thread; next seq is thread_len + 1 */
     int32_t reopen_count;
+
+    /* Store-private, not part of the record: the indexed columns as the
+     * store last read or wrote them (strings borrowed like the fields
+     * above). An update that leaves them alone then skips index upkeep,
+     * which was a fifth of the cost of applying a message. known == false
+     * (a zeroed struct) always takes the full update. */
+    struct {
+        bool known;
+        enum ticket_status status;
+        const char *group;
+        const char *assignee;
+        int64_t topic_id;
+    } stored;
 };
 
 /* Names as used in the API, config and store ("in_progress", "urgent"...). */

@@ -3,12 +3,13 @@
  *
  * One renderer per record, used by the REST API, the domain events the
  * engine writes (and so the webhook payloads) and the check framework, so a
- * ticket looks the same everywhere. Pure: builds jansson values only.
- * Every function returns a NEW reference (json_decref it), never NULL.
+ * ticket looks the same everywhere. Pure: builds jansson values or text.
+ * Every json_t function returns a NEW reference (json_decref it), never NULL.
  */
 #ifndef TGCRM_DESK_VIEW_H
 #define TGCRM_DESK_VIEW_H
 
+#include "base/buf.h"
 #include "base/jx.h"
 #include "desk/thread.h"
 #include "desk/ticket.h"
@@ -22,7 +23,16 @@ json_t *view_ticket(const struct ticket *t, const struct customer *c);
 /* The Entry object of docs/openapi.yaml. */
 json_t *view_entry(const struct thread_entry *te);
 
-/* {k: v, ...} from a kv array. */
+/* {k: v, ...} from a kv array (a key given twice keeps its first value). */
 json_t *view_kv(const struct kv *kv, size_t n);
+
+/*
+ * The same shapes appended to b as JSON text, without building jansson
+ * values (the engine writes a ticket snapshot into every domain event).
+ * b must have no maximum (buf_init(b, 0)): appends then cannot fail.
+ */
+void view_customer_write(struct buf *b, const struct customer *c);
+void view_kv_write(struct buf *b, const struct kv *kv, size_t n);
+void view_ticket_write(struct buf *b, const struct ticket *t, const struct customer *c);
 
 #endif

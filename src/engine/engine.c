@@ -162,18 +162,29 @@ static bool thread_has_event(struct apply *ap, int64_t ticket_id, const char *ev
 static int domain_event(struct apply *ap, const char *type, const struct ticket *t,
                         const struct customer *c, json_t *extra)
 {
-    json_t *data = extra != NULL ? extra : json_object();
-    if (t != NULL) {
-        json_object_set_new(data, "ticket", view_ticket(t, c));
-        json_object_set_new(data, "thread_seq", json_integer(t->thread_len));
-    }
     struct buf b;
     buf_init(&b, 0);
-    int rc = jx_dump(data, &b);
-    json_decref(data);
+    int rc = 0;
+    if (extra != NULL && json_object_size(extra) > 0)
+        rc = jx_dump(extra, &b);            /* "{...}": its '}' becomes ',' */
+    json_decref(extra);
     if (rc != 0) {
         buf_release(&b);
         return err_set(ap->e, ERR_INTERNAL, "cannot encode event %s", type);
+    }
+    if (b.len > 0 && t != NULL)
+        b.p[b.len - 1] = ',';
+    else if (b.len == 0)
+        buf_putc(&b, '{');
+    if (t != NULL) {
+        /* the snapshot is written as text: see view.h */
+        buf_puts(&b, "\"ticket\":");
+        view_ticket_write(&b, t, c);
+        buf_puts(&b, ",\"thread_seq\":");
+        buf_put_int(&b, t->thread_len);
+        buf_putc(&b, '}');
+    } else if (b.len == 1) {
+        buf_putc(&b, '}');
     }
     struct event_row r = {
         .type = type,

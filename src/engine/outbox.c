@@ -3,36 +3,40 @@
  */
 #include "engine/outbox.h"
 #include "base/arena.h"
-#include "base/jx.h"
-#include "base/mem.h"
+#include "base/buf.h"
 #include "desk/text.h"
 
-/* Serialise params (reference stolen) and push one row. */
+/*
+ * Params are written as JSON text straight into a buffer (not built as
+ * jansson objects and dumped): every customer message pushes at least one
+ * row, so this is on the ingest path. p holds `{...` without its closing
+ * brace; push closes it.
+ */
 static int push(struct store *w, const char *method, int64_t chat_id, int64_t ticket_id,
-                json_t *params, int64_t now, struct err *e)
+                struct buf *p, int64_t now, struct err *e)
 {
-    char *p = jx_dumps(params);
-    json_decref(params);
+    buf_putc(p, '}');
     struct tg_outbox_row row = {
         .chat_id = chat_id,
         .ticket_id = ticket_id,
         .method = method,
-        .params = p,
+        .params = buf_str(p),
         .next_attempt_at = now,
         .created_at = now,
     };
     int rc = store_tg_outbox_push(w, &row, e);
-    mem_free(p);
+    buf_release(p);
     return rc;
 }
 
-static json_t *base(int64_t chat_id, bool in_topic)
+/* {"chat_id":N[,"message_thread_id":"$topic"] — left open for more keys. */
+static void base(struct buf *p, int64_t chat_id, bool in_topic)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "chat_id", json_integer(chat_id));
+    buf_init(p, 0);
+    buf_puts(p, "{\"chat_id\":");
+    buf_put_int(p, chat_id);
     if (in_topic)
-        json_object_set_new(o, "message_thread_id", json_string(OUTBOX_TOPIC_PLACEHOLDER));
-    return o;
+        buf_puts(p, ",\"message_thread_id\":\"" OUTBOX_TOPIC_PLACEHOLDER "\"");
 }
 
 int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ticket_id,
@@ -43,9 +47,11 @@ int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ti
     size_t n = 0;
     int rc = text_split(text, OUTBOX_TEXT_MAX, a, &parts, &n, e);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        json_t *p = base(chat_id, in_topic);
-        json_object_set_new(p, "text", json_string(parts[i]));
-        rc = push(w, "sendMessage", chat_id, ticket_id, p, now, e);
+        struct buf p;
+        base(&p, chat_id, in_topic);
+        buf_puts(&p, ",\"text\":");
+        buf_json_str(&p, parts[i]);
+        rc = push(w, "sendMessage", chat_id, ticket_id, &p, now, e);
     }
     arena_free(&a);
     return rc;
@@ -54,23 +60,30 @@ int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ti
 int outbox_create_topic(struct store *w, int64_t staff_chat, int64_t ticket_id,
                         const char *name, int64_t now, struct err *e)
 {
-    json_t *p = base(staff_chat, false);
-    json_object_set_new(p, "name", json_string(name));
-    return push(w, "createForumTopic", staff_chat, ticket_id, p, now, e);
+    struct buf p;
+    base(&p, staff_chat, false);
+    buf_puts(&p, ",\"name\":");
+    buf_json_str(&p, name);
+    return push(w, "createForumTopic", staff_chat, ticket_id, &p, now, e);
 }
 
 int outbox_copy_to_topic(struct store *w, int64_t staff_chat, int64_t from_chat,
                          int64_t message_id, int64_t ticket_id, int64_t now,
                          struct err *e)
 {
-    json_t *p = base(staff_chat, true);
-    json_object_set_new(p, "from_chat_id", json_integer(from_chat));
-    json_object_set_new(p, "message_id", json_integer(message_id));
-    return push(w, "copyMessage", staff_chat, ticket_id, p, now, e);
+    struct buf p;
+    base(&p, staff_chat, true);
+    buf_puts(&p, ",\"from_chat_id\":");
+    buf_put_int(&p, from_chat);
+    buf_puts(&p, ",\"message_id\":");
+    buf_put_int(&p, message_id);
+    return push(w, "copyMessage", staff_chat, ticket_id, &p, now, e);
 }
 
 int outbox_topic_call(struct store *w, const char *method, int64_t staff_chat,
                       int64_t ticket_id, int64_t now, struct err *e)
 {
-    return push(w, method, staff_chat, ticket_id, base(staff_chat, true), now, e);
+    struct buf p;
+    base(&p, staff_chat, true);
+    return push(w, method, staff_chat, ticket_id, &p, now, e);
 }

@@ -127,7 +127,7 @@ int store_ticket_insert(struct store *s, struct ticket *t, struct err *e)
     return s->ops->ticket_insert(s, t, e);
 }
 
-int store_ticket_update(struct store *s, const struct ticket *t, struct err *e)
+int store_ticket_update(struct store *s, struct ticket *t, struct err *e)
 {
     return s->ops->ticket_update(s, t, e);
 }

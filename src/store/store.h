@@ -143,8 +143,9 @@ int store_customer_update(struct store *s, const struct customer *c, struct err 
 /* Insert; sets t->id. */
 int store_ticket_insert(struct store *s, struct ticket *t, struct err *e);
 /* Update every column but id/customer_id/created_at by id (fields and tags
- * replaced as a whole). ERR_NOTFOUND if the id does not exist. */
-int store_ticket_update(struct store *s, const struct ticket *t, struct err *e);
+ * replaced as a whole). ERR_NOTFOUND if the id does not exist. Writes
+ * t->stored (the store's note of the indexed columns) on success. */
+int store_ticket_update(struct store *s, struct ticket *t, struct err *e);
 int store_ticket_get(struct store *s, int64_t id, struct arena *a,
                      struct ticket **out, struct err *e);
 /* The customer's most recent ticket (highest id), any status. */

@@ -42,7 +42,7 @@ struct store_ops {
                            struct err *e);
 
     int (*ticket_insert)(struct store *s, struct ticket *t, struct err *e);
-    int (*ticket_update)(struct store *s, const struct ticket *t, struct err *e);
+    int (*ticket_update)(struct store *s, struct ticket *t, struct err *e);
     int (*ticket_get)(struct store *s, int64_t id, struct arena *a,
                       struct ticket **out, struct err *e);
     int (*ticket_latest_for_customer)(struct store *s, int64_t customer_id,

@@ -27,12 +27,14 @@
 #include "store/store_impl.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "base/jx.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "store/migrate.h"
 
@@ -90,6 +92,13 @@
     X(ST_TICKET_UPDATE,                                                           \
       "UPDATE tickets SET status = ?3, priority = ?4, grp = ?5, assignee = ?6, "  \
       "rule = ?7, subject = ?8, custom_fields = ?9, tags = ?10, topic_id = ?11, " \
+      "updated_at = ?13, first_response_at = ?14, resolved_at = ?15, "            \
+      "closed_at = ?16, last_customer_msg_at = ?17, last_agent_msg_at = ?18, "    \
+      "thread_len = ?19, reopen_count = ?20 WHERE id = ?1")                       \
+    /* without the indexed columns; unused ?N below ?20 still bind */        \
+    X(ST_TICKET_UPDATE_HOT,                                                       \
+      "UPDATE tickets SET priority = ?4, "                                        \
+      "rule = ?7, subject = ?8, custom_fields = ?9, tags = ?10, "                 \
       "updated_at = ?13, first_response_at = ?14, resolved_at = ?15, "            \
       "closed_at = ?16, last_customer_msg_at = ?17, last_agent_msg_at = ?18, "    \
       "thread_len = ?19, reopen_count = ?20 WHERE id = ?1")                       \
@@ -200,9 +209,12 @@ static const char *const list_conds[] = {
 };
 
 /* The connection. `base` must stay first: &q->base is the struct store *. */
+struct ckpt;
+
 struct sq {
     struct store base;
     sqlite3 *db;                            /* owned */
+    struct ckpt *ck;                        /* owned; the writer's checkpointer, or NULL */
     enum store_mode mode;
     char *path;                             /* owned copy, for messages */
     int brc;                                /* first failed bind since stmt() */
@@ -718,9 +730,116 @@ static int check_version(struct sq *q, struct err *e)
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
+/* ---- the writer's background checkpointer ---------------------------------------- */
+
+/*
+ * SQLite's automatic checkpoint runs inside the COMMIT that crosses the
+ * threshold: it copies thousands of pages into the database file and
+ * fsyncs it while the engine, the single writer, waits. The writer
+ * instead hands that work to a thread with its own connection, woken by
+ * the WAL hook; PASSIVE checkpoints never block the writer. Should the
+ * checkpointer fall far behind (a long-lived reader pins the WAL), the
+ * writer checkpoints inline as SQLite would, so the WAL stays bounded.
+ */
+#define CKPT_PAGES 4000             /* wake the checkpointer at this WAL size */
+#define CKPT_INLINE_PAGES 64000     /* ... and checkpoint inline past this */
+
+struct ckpt {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool due, stop;
+    sqlite3 *db;                    /* owned; used by the thread only */
+};
+
+static void *ckpt_main(void *arg)
+{
+    struct ckpt *ck = arg;
+    pthread_mutex_lock(&ck->mu);
+    for (;;) {
+        while (!ck->due && !ck->stop)
+            pthread_cond_wait(&ck->cv, &ck->mu);
+        if (ck->stop)
+            break;
+        ck->due = false;
+        pthread_mutex_unlock(&ck->mu);
+        int rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            log_msg(LOG_WARN, "store.checkpoint_failed", "background checkpoint: %s",
+                    sqlite3_errmsg(ck->db));
+        pthread_mutex_lock(&ck->mu);
+    }
+    pthread_mutex_unlock(&ck->mu);
+    return NULL;
+}
+
+/* sqlite3_wal_hook: called after every commit with the WAL's size. */
+static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    struct ckpt *ck = arg;
+    if (pages >= CKPT_INLINE_PAGES) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
+    if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&ck->mu);
+        ck->due = true;
+        pthread_cond_signal(&ck->cv);
+        pthread_mutex_unlock(&ck->mu);
+    }
+    return SQLITE_OK;
+}
+
+static void ckpt_stop(struct sq *q)
+{
+    struct ckpt *ck = q->ck;
+    if (ck == NULL)
+        return;
+    sqlite3_wal_hook(q->db, NULL, NULL);
+    pthread_mutex_lock(&ck->mu);
+    ck->stop = true;
+    pthread_cond_signal(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
+    pthread_join(ck->th, NULL);
+    sqlite3_close(ck->db);
+    pthread_cond_destroy(&ck->cv);
+    pthread_mutex_destroy(&ck->mu);
+    mem_free(ck);
+    q->ck = NULL;
+}
+
+static int ckpt_start(struct sq *q, int busy_ms, struct err *e)
+{
+    struct ckpt *ck = mem_alloc(sizeof *ck);
+    memset(ck, 0, sizeof *ck);
+    int rc = sqlite3_open_v2(q->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        rc = err_set(e, ERR_DB, "cannot open checkpoint connection to '%s': %s", q->path,
+                     ck->db ? sqlite3_errmsg(ck->db) : sqlite3_errstr(rc));
+        sqlite3_close(ck->db);
+        mem_free(ck);
+        return rc;
+    }
+    sqlite3_busy_timeout(ck->db, busy_ms);
+    pthread_mutex_init(&ck->mu, NULL);
+    pthread_cond_init(&ck->cv, NULL);
+    if (pthread_create(&ck->th, NULL, ckpt_main, ck) != 0) {
+        sqlite3_close(ck->db);
+        pthread_cond_destroy(&ck->cv);
+        pthread_mutex_destroy(&ck->mu);
+        mem_free(ck);
+        return err_set(e, ERR_INTERNAL, "cannot start the checkpoint thread");
+    }
+    q->ck = ck;
+    sqlite3_wal_hook(q->db, on_wal, ck);   /* replaces wal_autocheckpoint */
+    return 0;
+}
+
 static void sq_close(struct store *s)
 {
     struct sq *q = sq_of(s);
+    ckpt_stop(q);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(q->st[i]);
     for (int i = 0; i < LIST_VARIANTS; i++)
@@ -731,6 +850,13 @@ static void sq_close(struct store *s)
 }
 
 static const struct store_ops sqlite_ops;
+
+/* Before the first connection: no global allocation statistics, which
+ * SQLite otherwise keeps under a process-wide mutex on every malloc. */
+static void tune_library(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 
 /*
  * Open per cfg: path (default "tgcrm.db"), synchronous "full" (default) or
@@ -759,8 +885,13 @@ int store_sqlite_open(const struct cfg_store *cfg, enum store_mode mode,
     q->mode = mode;
     q->path = mem_strdup(path);
 
-    int flags = mode == STORE_RO ? SQLITE_OPEN_READONLY
-                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, tune_library);
+    /* A struct store is used by one thread at a time (store.h), so the
+     * connection needs none of SQLite's per-call mutex. */
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (mode == STORE_RO ? SQLITE_OPEN_READONLY
+                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(path, &q->db, flags, NULL);
     if (rc != SQLITE_OK) {
         if (mode == STORE_RO && (rc & 0xff) == SQLITE_CANTOPEN)
@@ -778,17 +909,19 @@ int store_sqlite_open(const struct cfg_store *cfg, enum store_mode mode,
          * savepoint: a page cache that holds a whole batch (no spills to the
          * WAL mid-transaction), savepoint journals in memory instead of a
          * temp file, and a WAL that folds repeated writes of hot index pages
-         * into one checkpoint roughly double ingest throughput. */
+         * into one checkpoint (taken in the background: ckpt_start) roughly
+         * double ingest throughput. */
         if ((rc = exec(q, "PRAGMA journal_mode = WAL", "set WAL mode", e)) != 0 ||
             (rc = exec(q, sync_sql, "set synchronous", e)) != 0 ||
-            (rc = exec(q, "PRAGMA cache_size = -16384", "set cache size", e)) != 0 ||
-            (rc = exec(q, "PRAGMA wal_autocheckpoint = 4000", "set checkpoint size", e)) != 0)
+            (rc = exec(q, "PRAGMA cache_size = -16384", "set cache size", e)) != 0)
             goto out_close;
     }
     if ((rc = exec(q, "PRAGMA foreign_keys = ON", "enable foreign keys", e)) != 0 ||
         (rc = exec(q, "PRAGMA temp_store = MEMORY", "set temp store", e)) != 0)
         goto out_close;
     rc = mode == STORE_RW ? migrate(q, e) : check_version(q, e);
+    if (rc == 0 && mode == STORE_RW)
+        rc = ckpt_start(q, busy_ms, e);
     if (rc != 0)
         goto out_close;
     *out = &q->base;
@@ -1002,6 +1135,21 @@ static int parse_status(const char *name, enum ticket_status *out, int64_t id,
 }
 
 /* Fill t from a row of TICKET_COLS. */
+/* Note the indexed columns as now stored (see ticket.stored). */
+static void remember_keys(struct ticket *t)
+{
+    t->stored.known = true;
+    t->stored.status = t->status;
+    t->stored.group = t->group;
+    t->stored.assignee = t->assignee;
+    t->stored.topic_id = t->topic_id;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 static int fill_ticket(sqlite3_stmt *st, struct arena *a, struct ticket *t, struct err *e)
 {
     int rc;
@@ -1030,6 +1178,7 @@ static int fill_ticket(sqlite3_stmt *st, struct arena *a, struct ticket *t, stru
     t->last_agent_msg_at = sqlite3_column_int64(st, 17);
     t->thread_len = sqlite3_column_int(st, 18);
     t->reopen_count = sqlite3_column_int(st, 19);
+    remember_keys(t);
     return 0;
 }
 
@@ -1101,6 +1250,14 @@ static void bind_ticket(struct sq *q, sqlite3_stmt *st, const struct ticket *t,
     bind_int(q, st, 20, t->reopen_count);
 }
 
+/* True when an update would leave every indexed column as stored. */
+static bool keys_unchanged(const struct ticket *t)
+{
+    return t->stored.known && t->stored.status == t->status &&
+           t->stored.topic_id == t->topic_id && same_str(t->stored.group, t->group) &&
+           same_str(t->stored.assignee, t->assignee);
+}
+
 /* Insert (insert == true, sets t->id) or update by id. */
 static int ticket_write(struct sq *q, struct ticket *t, bool insert, struct err *e)
 {
@@ -1112,8 +1269,10 @@ static int ticket_write(struct sq *q, struct ticket *t, bool insert, struct err 
         return rc;
     if ((rc = encode_tags(t->tags, t->ntags, &tags, e)) != 0)
         goto out_fields;
+    enum stmt_id id = insert ? ST_TICKET_INSERT
+                    : keys_unchanged(t) ? ST_TICKET_UPDATE_HOT : ST_TICKET_UPDATE;
     sqlite3_stmt *st;
-    if ((rc = stmt(q, insert ? ST_TICKET_INSERT : ST_TICKET_UPDATE, &st, e)) != 0)
+    if ((rc = stmt(q, id, &st, e)) != 0)
         goto out_tags;
     bind_ticket(q, st, t, fields, tags);
     rc = step(q, st, insert ? "insert ticket" : "update ticket", e);
@@ -1125,6 +1284,8 @@ static int ticket_write(struct sq *q, struct ticket *t, bool insert, struct err 
             rc = err_set(e, ERR_NOTFOUND, "ticket %lld not found", (long long)t->id);
     }
     done(st);
+    if (rc == 0)
+        remember_keys(t);
 out_tags:
     mem_free(tags);
 out_fields:
@@ -1137,10 +1298,9 @@ static int sq_ticket_insert(struct store *s, struct ticket *t, struct err *e)
     return ticket_write(sq_of(s), t, true, e);
 }
 
-static int sq_ticket_update(struct store *s, const struct ticket *t, struct err *e)
+static int sq_ticket_update(struct store *s, struct ticket *t, struct err *e)
 {
-    /* ticket_write only writes t->id when inserting. */
-    return ticket_write(sq_of(s), (struct ticket *)t, false, e);
+    return ticket_write(sq_of(s), t, false, e);
 }
 
 static int sq_ticket_get(struct store *s, int64_t id, struct arena *a,

@@ -41,3 +41,44 @@ Test(buf, json_escape)
     cr_assert_str_eq(buf_str(&b), "a\\\"b\\\\c\\n\\t\\u0001é");
     buf_release(&b);
 }
+
+Test(buf, json_str_quotes_or_nulls)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    cr_assert_eq(buf_json_str(&b, "plain"), 0);
+    cr_assert_eq(buf_json_str(&b, NULL), 0);
+    cr_assert_eq(buf_json_str(&b, "a\"\x1f"), 0);
+    cr_assert_eq(buf_json_str(&b, "\xc3\x28"), 0);          /* broken sequence */
+    cr_assert_eq(buf_json_str(&b, "\xed\xa0\x80"), 0);      /* a lone surrogate */
+    cr_assert_eq(buf_json_str(&b, "\xc0\xaf"), 0);          /* overlong '/' */
+    cr_assert_eq(buf_json_str(&b, "\xf4\x90\x80\x80"), 0);  /* past U+10FFFF */
+    cr_assert_eq(buf_json_str(&b, "\xf0\x9f\x98\x80"), 0);  /* 😀 is fine */
+    cr_assert_str_eq(buf_str(&b),
+                     "\"plain\"null\"a\\\"\\u001f\"nullnullnullnull\"\xf0\x9f\x98\x80\"");
+    buf_release(&b);
+}
+
+Test(buf, put_int_extremes)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_put_int(&b, 0);
+    buf_putc(&b, ' ');
+    buf_put_int(&b, -42);
+    buf_putc(&b, ' ');
+    buf_put_int(&b, 9223372036854775807LL);
+    buf_putc(&b, ' ');
+    buf_put_int(&b, -9223372036854775807LL - 1);
+    cr_assert_str_eq(buf_str(&b), "0 -42 9223372036854775807 -9223372036854775808");
+    buf_release(&b);
+}
+
+Test(buf, json_escape_keeps_the_limit)
+{
+    struct buf b;
+    buf_init(&b, 4);
+    cr_assert_eq(buf_json_escape(&b, "ab\ncd", 5), ERR_TOOBIG);
+    cr_assert(b.len <= 4);
+    buf_release(&b);
+}

@@ -2,6 +2,8 @@
  * test_clock.c — manual clock, ISO-8601 and durations.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "base/clock.h"
 #include "base/err.h"
@@ -72,4 +74,33 @@ Test(clock, durations)
     cr_assert_eq(clock_parse_duration("1h30", &ms), ERR_INVAL);
     cr_assert_eq(clock_parse_duration("", &ms), ERR_INVAL);
     cr_assert_eq(clock_parse_duration(NULL, &ms), ERR_INVAL);
+}
+
+/* The formatter does its own calendar arithmetic; check it against libc's
+ * gmtime_r over leap days, century years, before the epoch and far ahead. */
+Test(clock, iso_matches_gmtime)
+{
+    static const int64_t at[] = {
+        0, 1, 999, 1000, -1, -999, -1000, -1001, -86400000, -86400001,
+        951782400000LL,      /* 2000-02-29 */
+        951868799999LL,      /* 2000-02-29T23:59:59.999 */
+        4107542400000LL,     /* 2100-03-01 */
+        253402300799999LL,   /* 9999-12-31T23:59:59.999 */
+        -62135596800000LL,   /* 0001-01-01 */
+    };
+    char got[CLOCK_ISO_LEN], want[64];
+    for (int64_t i = 0; i < 20000; i++) {
+        int64_t ms = i < (int64_t)(sizeof at / sizeof at[0]) ? at[i]
+                   : (i * 7919LL * 86400000LL / 13) % 253402300799999LL - 2208988800000LL + i;
+        time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        int frac = (int)(ms - (int64_t)secs * 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+        cr_assert_str_eq(clock_fmt_iso(ms, got), want, "ms=%lld", (long long)ms);
+        int64_t back;
+        cr_assert_eq(clock_parse_iso(got, &back), 0, "%s", got);
+        cr_assert_eq(back, ms, "%s", got);
+    }
 }

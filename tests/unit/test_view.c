@@ -54,3 +54,42 @@ Test(view, entry_with_and_without_telegram)
     free(s);
     json_decref(v);
 }
+
+/* The text writer and the json_t form are one definition: the text must
+ * parse, equal the json_t form, and survive hostile strings. */
+Test(view, ticket_text_is_the_json_form)
+{
+    struct customer c = {.id = 1, .tg_user_id = 5, .first_name = "A \"quoted\"\n\\name",
+                         .username = "bad\xc3\x28utf8"};
+    struct kv f[] = {{"k", "v1"}, {"k", "v2"}, {"ctl", "\x01\x1f"}};
+    const char *tags[] = {"x", "привет"};
+    struct ticket t = {.id = 9, .group = "general", .subject = "\xed\xa0\x80", .fields = f,
+                       .nfields = 3, .tags = tags, .ntags = 2, .topic_id = 77,
+                       .created_at = -1, .thread_len = 2};
+    struct buf b;
+    buf_init(&b, 0);
+    view_ticket_write(&b, &t, &c);
+    json_t *from_text = NULL;
+    cr_assert_eq(jx_parse(buf_str(&b), b.len, &from_text, NULL), 0, "%s", buf_str(&b));
+    json_t *v = view_ticket(&t, &c);
+    cr_assert(json_equal(v, from_text));
+    json_t *cust = json_object_get(v, "customer");
+    cr_assert_str_eq(json_string_value(json_object_get(cust, "first_name")),
+                     "A \"quoted\"\n\\name");
+    cr_assert(json_is_null(json_object_get(cust, "username")));      /* invalid UTF-8 */
+    cr_assert(json_is_null(json_object_get(v, "subject")));          /* lone surrogate */
+    json_t *cf = json_object_get(v, "custom_fields");
+    cr_assert_eq(json_object_size(cf), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(cf, "k")), "v1");
+    cr_assert_str_eq(json_string_value(json_object_get(cf, "ctl")), "\x01\x1f");
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(v, "tags"), 1)), "привет");
+    cr_assert_str_eq(json_string_value(json_object_get(v, "created_at")),
+                     "1969-12-31T23:59:59.999Z");
+    cr_assert_eq(json_integer_value(json_object_get(v, "topic_id")), 77);
+    json_decref(v);
+    json_decref(from_text);
+    buf_release(&b);
+    v = view_ticket(&t, NULL);
+    cr_assert(json_is_null(json_object_get(v, "customer")));
+    json_decref(v);
+}
