@@ -1136,6 +1136,41 @@ static int apply_outbox_result(struct apply *ap, const struct engine_event *ev)
     }
 }
 
+/* ---- idempotency keys (engine_event.idem_key) ------------------------------------ */
+
+/* 1 when `key` was recorded by an earlier event (res then carries that
+ * event's result), 0 when it is new, or a store error. */
+static int idem_seen(struct engine *en, const char *key, struct arena *a,
+                     struct engine_result *res)
+{
+    int status = 0;
+    const char *body = NULL;
+    int rc = store_idem_get(en->w, key, a, &status, &body, &res->err);
+    if (rc == ERR_NOTFOUND) {
+        err_clear(&res->err);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    json_t *v = NULL;
+    if (body != NULL && jx_parse_object(body, strlen(body), &v, NULL) == 0) {
+        res->ticket_id = (int64_t)json_integer_value(json_object_get(v, "ticket_id"));
+        res->thread_seq = (int32_t)json_integer_value(json_object_get(v, "thread_seq"));
+    }
+    json_decref(v);
+    res->duplicate = true;
+    return 1;
+}
+
+static int idem_record(struct engine *en, const char *key, int64_t now,
+                       struct engine_result *res)
+{
+    char body[80];
+    snprintf(body, sizeof body, "{\"ticket_id\":%" PRId64 ",\"thread_seq\":%" PRId32 "}",
+             res->ticket_id, res->thread_seq);
+    return store_idem_put(en->w, key, 0, body, now, &res->err);
+}
+
 /* ---- batches ---------------------------------------------------------------------- */
 
 static int apply_one(struct engine *en, const struct cfg *c, const struct engine_event *ev,
@@ -1181,10 +1216,19 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
         }
         if (evs[i].update_id > max_update)
             max_update = evs[i].update_id;
+        if (evs[i].idem_key != NULL) {
+            int seen = idem_seen(en, evs[i].idem_key, a, &res[i]);
+            if (seen < 0)
+                res[i].code = seen;
+            if (seen != 0)
+                continue;
+        }
         rc = store_savepoint(en->w, e);
         if (rc != 0)
             goto out_rollback;
         int erc = apply_one(en, c, &evs[i], now, &res[i], a);
+        if (erc == 0 && evs[i].idem_key != NULL)
+            erc = idem_record(en, evs[i].idem_key, now, &res[i]);
         res[i].code = erc;
         if (erc == 0) {
             rc = store_release(en->w, e);
