@@ -543,13 +543,15 @@ static int load_ticket(struct apply *ap, int64_t id, struct ticket **t, struct c
     return rc;
 }
 
-static int known_agent(struct apply *ap, const char *id, const struct cfg_agent **out)
+/* `field` is the input that named the agent ("agent", "assignee"). */
+static int known_agent(struct apply *ap, const char *field, const char *id,
+                       const struct cfg_agent **out)
 {
     if (blank(id))
-        return err_field(ap->e, ERR_INVAL, "agent", "agent must not be empty");
+        return err_field(ap->e, ERR_INVAL, field, "%s must not be empty", field);
     *out = cfg_agent_find(ap->cfg, id);
     if (*out == NULL)
-        return err_field(ap->e, ERR_UNPROCESSABLE, "agent", "unknown agent '%s'", id);
+        return err_field(ap->e, ERR_UNPROCESSABLE, field, "unknown agent '%s'", id);
     return 0;
 }
 
@@ -557,7 +559,7 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
 {
     bool note = ev->type == ENGINE_AGENT_NOTE;
     const struct cfg_agent *agent = NULL;
-    int rc = known_agent(ap, ev->agent_id, &agent);
+    int rc = known_agent(ap, "agent", ev->agent_id, &agent);
     if (rc != 0)
         return rc;
     if (blank(ev->text))
@@ -683,7 +685,7 @@ static int apply_ticket_update(struct apply *ap, const struct engine_event *ev)
         assignee = ev->assignee;
     if (ev->set_assignee && assignee != NULL) {
         const struct cfg_agent *agent = NULL;
-        rc = known_agent(ap, assignee, &agent);
+        rc = known_agent(ap, "assignee", assignee, &agent);
         if (rc != 0)
             return rc;
         if (!cfg_agent_in_group(agent, group))
@@ -776,7 +778,7 @@ out:
 static int apply_agent_availability(struct apply *ap, const struct engine_event *ev)
 {
     const struct cfg_agent *agent = NULL;
-    int rc = known_agent(ap, ev->agent_id, &agent);
+    int rc = known_agent(ap, "agent", ev->agent_id, &agent);
     if (rc != 0)
         return rc;
     if ((unsigned)ev->availability >= AGENT_AVAIL_COUNT)
