@@ -38,18 +38,6 @@ static int nested_str(json_t *obj, const char *where, const char *key, const cha
     return 0;
 }
 
-/* Required string that is not empty or only whitespace. */
-static int nonempty_str(json_t *obj, const char *key, const char **out, struct err *e)
-{
-    int rc = jx_get_str(obj, key, true, out, e);
-    if (rc != 0)
-        return rc;
-    for (const char *p = *out; *p; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-            return 0;
-    return err_field(e, ERR_INVAL, key, "field '%s' must not be empty", key);
-}
-
 void api_tickets_event(const struct hook_inbound_cmd *cmd, struct engine_event *ev)
 {
     static const enum engine_event_type types[HOOK_INBOUND_TYPE_COUNT] = {
@@ -144,7 +132,7 @@ void api_tickets_customer_message(struct http_req *req, struct http_resp *resp,
     if (rc == 0)
         rc = nested_str(cust, "customer.", "tier", &ev.customer.tier, &e);
     if (rc == 0)
-        rc = nonempty_str(body, "text", &ev.text, &e);
+        rc = jx_get_text(body, "text", &ev.text, &e);
     if (rc != 0) {
         json_decref(body);
         api_error(resp, &e);

@@ -46,22 +46,6 @@ static int check_id(const char *id, struct err *e)
     return 0;
 }
 
-/* Whole Unix seconds as the Standard Webhooks spec has them: digits only. */
-static bool parse_seconds(const char *s, int64_t *out)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 18)
-        return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
 int hook_inbound_verify(const struct cfg_webhook *w, const struct hook_sign_headers *h,
                         const char *body, size_t len, int64_t now, struct err *e)
 {
@@ -74,7 +58,7 @@ int hook_inbound_verify(const struct cfg_webhook *w, const struct hook_sign_head
     if (rc != 0)
         return rc;
     int64_t ts = 0;
-    if (!parse_seconds(h->timestamp, &ts))
+    if (!hook_sign_timestamp(h->timestamp, &ts))
         return err_field(e, ERR_INVAL, "webhook-timestamp",
                          "header 'webhook-timestamp' must be a Unix time in whole seconds, "
                          "got '%.32s'", h->timestamp);
@@ -99,18 +83,6 @@ int hook_inbound_verify(const struct cfg_webhook *w, const struct hook_sign_head
 }
 
 /* ---- fields ------------------------------------------------------------------- */
-
-/* Required string that is not empty or only whitespace. */
-static int nonblank(json_t *obj, const char *key, const char **out, struct err *e)
-{
-    int rc = jx_get_str(obj, key, true, out, e);
-    if (rc != 0)
-        return rc;
-    for (const char *p = *out; *p; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-            return 0;
-    return err_field(e, ERR_INVAL, key, "field '%s' must not be empty", key);
-}
 
 /* Optional string member that may also be null (*out NULL then). */
 static int str_or_null(json_t *obj, const char *key, bool *present, const char **out,
@@ -161,8 +133,8 @@ int hook_inbound_update_parse(json_t *obj, struct hook_inbound_update *out, stru
 int hook_inbound_message_parse(json_t *obj, const char **agent, const char **text,
                                struct err *e)
 {
-    int rc = nonblank(obj, "agent", agent, e);
-    return rc != 0 ? rc : nonblank(obj, "text", text, e);
+    int rc = jx_get_text(obj, "agent", agent, e);
+    return rc != 0 ? rc : jx_get_text(obj, "text", text, e);
 }
 
 /* ---- the whole body ------------------------------------------------------------ */

@@ -11,7 +11,6 @@
  */
 #define _GNU_SOURCE   /* strcasestr */
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -66,20 +65,6 @@ static json_t *api(const char *method, const char *path, const char *body, long 
     return v;
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *ud)
-{
-    struct http_reply *r = ud;   /* body when headers is NULL-initialised separately */
-    size_t add = size * n;
-    char *p = realloc(r->body, r->len + add + 1);
-    if (p == NULL)
-        return 0;
-    memcpy(p + r->len, data, add);
-    r->len += add;
-    p[r->len] = '\0';
-    r->body = p;
-    return add;
-}
-
 /* The three Standard Webhooks headers; NULL members are not sent. */
 struct hooks {
     const char *id, *ts, *sig;
@@ -91,42 +76,23 @@ struct hooks {
 static void post_raw(const char *endpoint, const struct hooks *h, const char *body, size_t len,
                      struct http_reply *out)
 {
-    memset(out, 0, sizeof *out);
-    struct http_reply head = {0};
-    CURL *c = curl_easy_init();
-    cr_assert_not_null(c);
-    char url[256], line[512];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/inbound/%s", D.port, endpoint);
-    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
-    hl = curl_slist_append(hl, "Expect:");
+    char path[128], lines[4][512];
+    const char *list[5];
+    size_t n = 0;
     const char *names[] = {"webhook-id", "webhook-timestamp", "webhook-signature"};
     const char *values[] = {h->id, h->ts, h->sig};
     for (int i = 0; i < 3; i++) {
         if (values[i] == NULL)
             continue;
-        snprintf(line, sizeof line, "%s: %s", names[i], values[i]);
-        hl = curl_slist_append(hl, line);
+        snprintf(lines[n], sizeof lines[n], "%s: %s", names[i], values[i]);
+        list[n] = lines[n];
+        n++;
     }
     if (h->extra != NULL)
-        hl = curl_slist_append(hl, h->extra);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
-    cr_assert_eq(rc, CURLE_OK, "POST %s: %s", url, curl_easy_strerror(rc));
-    out->headers = head.body ? head.body : strdup("");
-    if (out->body == NULL)
-        out->body = strdup("");
+        list[n++] = h->extra;
+    list[n] = NULL;
+    snprintf(path, sizeof path, "/v1/inbound/%s", endpoint);
+    cr_assert_eq(daemon_http_raw(&D, "POST", path, list, body, len, out), 0, "POST %s", path);
 }
 
 /* Sign `body` at Unix time ts with `secret` and POST it under `id`. */
@@ -166,6 +132,15 @@ static json_t *inbound_ok(const char *body)
     cr_expect_str_eq(json_string_value(json_object_get(v, "webhook_id")), id);
     reply_free(&r);
     return v;
+}
+
+/* inbound_ok, keeping only the answer's seq. */
+static json_int_t inbound_seq(const char *body)
+{
+    json_t *v = inbound_ok(body);
+    json_int_t seq = json_integer_value(json_object_get(v, "seq"));
+    json_decref(v);
+    return seq;
 }
 
 static void expect_error(const struct http_reply *r, long status, const char *code,
@@ -259,15 +234,21 @@ static int occurrences(const char *hay, const char *needle)
     return n;
 }
 
-static void up(void)
+/* Start serve on the manual clock and read it; ids start again. */
+static void start_serve(void)
 {
-    daemon_init(&D, endpoints_yaml);
-    D.test_clock = true;
     cr_assert_eq(daemon_start(&D), 0, "serve did not start:\n%s", daemon_log_tail(&D));
     json_t *clk = api("GET", "/v1/test/clock", NULL, 200);
     NOW = (long long)(json_integer_value(json_object_get(clk, "now_ms")) / 1000);
     json_decref(clk);
     SEQ = 0;
+}
+
+static void up(void)
+{
+    daemon_init(&D, endpoints_yaml);
+    D.test_clock = true;
+    start_serve();
 }
 
 static void down(void)
@@ -300,15 +281,11 @@ Test(inbound, update_note_and_reply_are_applied, .init = up, .fini = down)
     snprintf(body, sizeof body,
              "{\"type\":\"ticket.note\",\"ticket_id\":%lld,\"agent\":\"bob\","
              "\"text\":\"customer called, see CRM-12\"}", (long long)id);
-    r = inbound_ok(body);
-    json_int_t note_seq = json_integer_value(json_object_get(r, "seq"));
-    json_decref(r);
+    json_int_t note_seq = inbound_seq(body);
     snprintf(body, sizeof body,
              "{\"type\":\"ticket.reply\",\"ticket_id\":%lld,\"agent\":\"alice\","
              "\"text\":\"Your invoice is corrected. Привет 👋\"}", (long long)id);
-    r = inbound_ok(body);
-    json_int_t reply_seq = json_integer_value(json_object_get(r, "seq"));
-    json_decref(r);
+    json_int_t reply_seq = inbound_seq(body);
 
     json_t *th = thread(id);
     bool saw_status = false;
@@ -346,9 +323,7 @@ Test(inbound, update_note_and_reply_are_applied, .init = up, .fini = down)
     snprintf(body, sizeof body, "{\"type\":\"ticket.update\",\"ticket_id\":%lld,"
              "\"priority\":\"high\"}", (long long)id);
     char *before = snapshot(id);
-    r = inbound_ok(body);
-    cr_expect_eq(json_integer_value(json_object_get(r, "seq")), 0);
-    json_decref(r);
+    cr_expect_eq(inbound_seq(body), 0);
     char *after = snapshot(id);
     cr_expect_str_eq(after, before);
     free(before);
@@ -786,11 +761,7 @@ static void up_telegram(void)
                "  staff_group_id: " STAFF "\n  poll_timeout: 1s\n", F.port);
     fclose(f);
     D.test_clock = true;
-    cr_assert_eq(daemon_start(&D), 0, "serve did not start:\n%s", daemon_log_tail(&D));
-    json_t *clk = api("GET", "/v1/test/clock", NULL, 200);
-    NOW = (long long)(json_integer_value(json_object_get(clk, "now_ms")) / 1000);
-    json_decref(clk);
-    SEQ = 0;
+    start_serve();
 }
 
 static void down_telegram(void)

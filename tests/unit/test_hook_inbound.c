@@ -336,7 +336,7 @@ Test(hook_inbound, verify_refuses_malformed_ids_and_timestamps)
     longid[HOOK_INBOUND_ID_MAX] = '\0';   /* exactly the maximum: well formed */
     cr_expect_eq(verify(&w, longid, "1767603600", sig, BODY, NOW), ERR_AUTH);
 
-    const char *stamps[] = {"soon", "-1767603600", "1767603600.5", " 1767603600",
+    const char *stamps[] = {"soon", "--1", "1767603600.5", " 1767603600", "+1767603600",
                             "0x69", "9999999999999999999"};
     for (size_t i = 0; i < sizeof stamps / sizeof stamps[0]; i++) {
         cr_expect_eq(verify(&w, "msg_1", stamps[i], sig, BODY, NOW), ERR_INVAL, "ts %zu", i);
@@ -355,6 +355,8 @@ Test(hook_inbound, verify_tolerates_five_minutes_either_way)
     cr_expect_str_eq(e.field, "webhook-timestamp");
     cr_expect_str_eq(e.msg, "stale timestamp: webhook-timestamp is 301 s behind the server "
                             "clock (tolerance 300 s)");
+    cr_expect_eq(verify(&w, "msg_1", "-1767603600", sig, BODY, NOW), ERR_AUTH, "well formed, "
+                 "but 112 years behind");
     cr_expect_eq(verify(&w, "msg_1", "1767603600", sig, BODY, NOW - 3600), ERR_AUTH);
     cr_expect_str_eq(e.msg, "stale timestamp: webhook-timestamp is 3600 s ahead of the server "
                             "clock (tolerance 300 s)");
