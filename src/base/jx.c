@@ -98,6 +98,17 @@ int jx_get_bool(json_t *obj, const char *key, bool required, bool *out,
     return 0;
 }
 
+int jx_get_text(json_t *obj, const char *key, const char **out, struct err *e)
+{
+    int rc = jx_get_str(obj, key, true, out, e);
+    if (rc != 0)
+        return rc;
+    for (const char *p = *out; *p; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            return 0;
+    return err_field(e, ERR_INVAL, key, "field '%s' must not be empty", key);
+}
+
 int jx_dump(const json_t *v, struct buf *b)
 {
     /* One json_dumps and one append: jansson's callback interface calls

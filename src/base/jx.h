@@ -47,6 +47,10 @@ int jx_get_int(json_t *obj, const char *key, bool required, int64_t *out,
                struct err *e);
 int jx_get_bool(json_t *obj, const char *key, bool required, bool *out,
                 struct err *e);
+/* A required string that is not empty or only whitespace (spaces, tabs,
+ * line breaks): ERR_INVAL "field 'k' must not be empty" otherwise, or as
+ * jx_get_str for a missing or non-string member. */
+int jx_get_text(json_t *obj, const char *key, const char **out, struct err *e);
 
 /* Serialise compactly (keys in insertion order) and append to b. */
 int jx_dump(const json_t *v, struct buf *b);

@@ -554,13 +554,15 @@ static int load_ticket(struct apply *ap, int64_t id, struct ticket **t, struct c
     return rc;
 }
 
-static int known_agent(struct apply *ap, const char *id, const struct cfg_agent **out)
+/* `field` is the input that named the agent ("agent", "assignee"). */
+static int known_agent(struct apply *ap, const char *field, const char *id,
+                       const struct cfg_agent **out)
 {
     if (blank(id))
-        return err_field(ap->e, ERR_INVAL, "agent", "agent must not be empty");
+        return err_field(ap->e, ERR_INVAL, field, "%s must not be empty", field);
     *out = cfg_agent_find(ap->cfg, id);
     if (*out == NULL)
-        return err_field(ap->e, ERR_UNPROCESSABLE, "agent", "unknown agent '%s'", id);
+        return err_field(ap->e, ERR_UNPROCESSABLE, field, "unknown agent '%s'", id);
     return 0;
 }
 
@@ -568,7 +570,7 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
 {
     bool note = ev->type == ENGINE_AGENT_NOTE;
     const struct cfg_agent *agent = NULL;
-    int rc = known_agent(ap, ev->agent_id, &agent);
+    int rc = known_agent(ap, "agent", ev->agent_id, &agent);
     if (rc != 0)
         return rc;
     if (blank(ev->text))
@@ -694,7 +696,7 @@ static int apply_ticket_update(struct apply *ap, const struct engine_event *ev)
         assignee = ev->assignee;
     if (ev->set_assignee && assignee != NULL) {
         const struct cfg_agent *agent = NULL;
-        rc = known_agent(ap, assignee, &agent);
+        rc = known_agent(ap, "assignee", assignee, &agent);
         if (rc != 0)
             return rc;
         if (!cfg_agent_in_group(agent, group))
@@ -787,7 +789,7 @@ out:
 static int apply_agent_availability(struct apply *ap, const struct engine_event *ev)
 {
     const struct cfg_agent *agent = NULL;
-    int rc = known_agent(ap, ev->agent_id, &agent);
+    int rc = known_agent(ap, "agent", ev->agent_id, &agent);
     if (rc != 0)
         return rc;
     if ((unsigned)ev->availability >= AGENT_AVAIL_COUNT)
@@ -1147,6 +1149,41 @@ static int apply_outbox_result(struct apply *ap, const struct engine_event *ev)
     }
 }
 
+/* ---- idempotency keys (engine_event.idem_key) ------------------------------------ */
+
+/* 1 when `key` was recorded by an earlier event (res then carries that
+ * event's result), 0 when it is new, or a store error. */
+static int idem_seen(struct engine *en, const char *key, struct arena *a,
+                     struct engine_result *res)
+{
+    int status = 0;
+    const char *body = NULL;
+    int rc = store_idem_get(en->w, key, a, &status, &body, &res->err);
+    if (rc == ERR_NOTFOUND) {
+        err_clear(&res->err);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    json_t *v = NULL;
+    if (body != NULL && jx_parse_object(body, strlen(body), &v, NULL) == 0) {
+        res->ticket_id = (int64_t)json_integer_value(json_object_get(v, "ticket_id"));
+        res->thread_seq = (int32_t)json_integer_value(json_object_get(v, "thread_seq"));
+    }
+    json_decref(v);
+    res->duplicate = true;
+    return 1;
+}
+
+static int idem_record(struct engine *en, const char *key, int64_t now,
+                       struct engine_result *res)
+{
+    char body[80];
+    snprintf(body, sizeof body, "{\"ticket_id\":%" PRId64 ",\"thread_seq\":%" PRId32 "}",
+             res->ticket_id, res->thread_seq);
+    return store_idem_put(en->w, key, 0, body, now, &res->err);
+}
+
 /* ---- batches ---------------------------------------------------------------------- */
 
 static int apply_one(struct engine *en, const struct cfg *c, const struct engine_event *ev,
@@ -1192,10 +1229,19 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
         }
         if (evs[i].update_id > max_update)
             max_update = evs[i].update_id;
+        if (evs[i].idem_key != NULL) {
+            int seen = idem_seen(en, evs[i].idem_key, a, &res[i]);
+            if (seen < 0)
+                res[i].code = seen;
+            if (seen != 0)
+                continue;
+        }
         rc = store_savepoint(en->w, e);
         if (rc != 0)
             goto out_rollback;
         int erc = apply_one(en, c, &evs[i], now, &res[i], a);
+        if (erc == 0 && evs[i].idem_key != NULL)
+            erc = idem_record(en, evs[i].idem_key, now, &res[i]);
         res[i].code = erc;
         if (erc == 0) {
             rc = store_release(en->w, e);

@@ -77,6 +77,15 @@ struct engine_event {
     int64_t tg_message_id;
     int64_t update_id;           /* Telegram update id, 0 if not from Telegram */
 
+    /* Idempotency key (an inbound webhook-id, namespaced by the caller), or
+     * NULL. An event whose key is already recorded is not applied again:
+     * its result is marked duplicate and carries the first application's
+     * ticket_id and thread_seq. An applied event records the key in its own
+     * savepoint (table idempotency: status 0, body {"ticket_id","thread_seq"}),
+     * so the change and the record commit together or not at all. A
+     * refused event records nothing: it changed nothing. */
+    const char *idem_key;
+
     /* ticket the event is about (reply, note, update); 0 for customer messages */
     int64_t ticket_id;
 
@@ -116,7 +125,8 @@ struct engine_result {
     int64_t ticket_id;           /* ticket created or changed, 0 if none */
     bool created;                /* a new ticket was opened */
     bool reopened;               /* a resolved/closed ticket was reopened */
-    bool duplicate;              /* the Telegram update was applied before: skipped */
+    bool duplicate;              /* the Telegram update or the idem_key was applied
+                                    before: skipped */
     bool ignored;                /* applied, but deliberately did nothing (logged):
                                     e.g. a non-agent writing in the staff group */
     int32_t thread_seq;          /* seq of the thread entry written, 0 if none */

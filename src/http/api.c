@@ -6,7 +6,8 @@
  * unauthenticated caller learns nothing about which paths exist. /healthz
  * and /metrics are open: they are for load balancers and Prometheus.
  * /telegram/webhook is authenticated by Telegram's secret-token header
- * instead (api_telegram.c).
+ * instead (api_telegram.c), and /v1/inbound/{endpoint} by the help desk's
+ * Standard Webhooks signature (api_inbound.c).
  */
 #include "http/api.h"
 #include "base/log.h"
@@ -37,6 +38,7 @@ static const struct router_route routes[] = {
     {"POST", "/telegram/webhook", api_telegram_webhook, 0},
     {"GET", "/v1/test/clock", api_test_clock_get, API_TEST_CLOCK},
     {"POST", "/v1/test/clock", api_test_clock_move, API_TEST_CLOCK},
+    {"POST", "/v1/inbound/{endpoint}", api_inbound_post, 0},
 };
 
 /* ---- the error funnel and replies ------------------------------------------- */
@@ -235,7 +237,9 @@ static int authenticate(struct api_ctx *ctx, struct http_req *req, struct err *e
 void api_handle(struct http_req *req, struct http_resp *resp, void *api_ctx)
 {
     struct api_ctx *ctx = api_ctx;
-    if (strncmp(req->path, "/v1/", 4) == 0 || strcmp(req->path, "/v1") == 0) {
+    static const char inbound[] = "/v1/inbound/";   /* signed instead, see above */
+    if ((strncmp(req->path, "/v1/", 4) == 0 || strcmp(req->path, "/v1") == 0) &&
+        strncmp(req->path, inbound, sizeof inbound - 1) != 0) {
         struct err e = {0};
         if (authenticate(ctx, req, &e) != 0) {
             api_error(resp, &e);

@@ -16,6 +16,7 @@
 #include "http/api.h"
 #include "http/api_json.h"
 #include "http/router.h"
+#include "webhook/hook_inbound.h"
 
 /* ---- api.c: helpers -------------------------------------------------------- */
 
@@ -85,6 +86,10 @@ void api_tickets_reply(struct http_req *, struct http_resp *,
                        const struct router_params *, void *ctx);
 void api_tickets_note(struct http_req *, struct http_resp *,
                       const struct router_params *, void *ctx);
+/* The engine event for a ticket command (REST or inbound): type, ticket
+ * and the command's fields; strings are borrowed from cmd. The caller sets
+ * actor (and idem_key) itself. */
+void api_tickets_event(const struct hook_inbound_cmd *cmd, struct engine_event *ev);
 
 void api_agents_list(struct http_req *, struct http_resp *,
                      const struct router_params *, void *ctx);
@@ -98,6 +103,9 @@ void api_queues_list(struct http_req *, struct http_resp *,
 
 void api_telegram_webhook(struct http_req *, struct http_resp *,
                           const struct router_params *, void *ctx);
+
+void api_inbound_post(struct http_req *, struct http_resp *,
+                      const struct router_params *, void *ctx);
 
 void api_test_clock_get(struct http_req *, struct http_resp *,
                         const struct router_params *, void *ctx);

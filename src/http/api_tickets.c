@@ -11,6 +11,9 @@
  *
  * Writes become engine events; after the engine commits, the response is
  * read back through a reader handle so it shows exactly what was stored.
+ * The bodies of the three ticket writes are parsed by hook_inbound.c and
+ * turned into events by api_tickets_event, which the inbound webhook
+ * (api_inbound.c) uses as well: one set of rules for both doors.
  */
 #include "http/api_impl.h"
 
@@ -35,32 +38,28 @@ static int nested_str(json_t *obj, const char *where, const char *key, const cha
     return 0;
 }
 
-/* Required string that is not empty or only whitespace. */
-static int nonempty_str(json_t *obj, const char *key, const char **out, struct err *e)
+void api_tickets_event(const struct hook_inbound_cmd *cmd, struct engine_event *ev)
 {
-    int rc = jx_get_str(obj, key, true, out, e);
-    if (rc != 0)
-        return rc;
-    for (const char *p = *out; *p; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-            return 0;
-    return err_field(e, ERR_INVAL, key, "field '%s' must not be empty", key);
-}
-
-/* Optional string member that may also be null (*out NULL then). */
-static int str_or_null(json_t *obj, const char *key, bool *present, const char **out,
-                       struct err *e)
-{
-    json_t *v = json_object_get(obj, key);
-    *present = v != NULL;
-    if (v == NULL || json_is_null(v)) {
-        *out = NULL;
-        return 0;
-    }
-    if (!json_is_string(v))
-        return err_field(e, ERR_INVAL, key, "field '%s' must be a string or null", key);
-    *out = json_string_value(v);
-    return 0;
+    static const enum engine_event_type types[HOOK_INBOUND_TYPE_COUNT] = {
+        [HOOK_INBOUND_UPDATE] = ENGINE_TICKET_UPDATE,
+        [HOOK_INBOUND_REPLY] = ENGINE_AGENT_REPLY,
+        [HOOK_INBOUND_NOTE] = ENGINE_AGENT_NOTE,
+    };
+    const struct hook_inbound_update *u = &cmd->update;
+    memset(ev, 0, sizeof *ev);
+    ev->type = types[cmd->type];
+    ev->ticket_id = cmd->ticket_id;
+    ev->agent_id = cmd->agent;
+    ev->text = cmd->text;
+    ev->set_status = u->set_status;
+    ev->status = u->status;
+    ev->set_priority = u->set_priority;
+    ev->priority = u->priority;
+    ev->set_group = u->group != NULL;
+    ev->group = u->group;
+    ev->set_assignee = u->set_assignee;
+    ev->assignee = u->assignee;
+    ev->reason = u->reason;
 }
 
 /* Reply with {"ticket": <Ticket>, ...extra} read back after a write. */
@@ -133,7 +132,7 @@ void api_tickets_customer_message(struct http_req *req, struct http_resp *resp,
     if (rc == 0)
         rc = nested_str(cust, "customer.", "tier", &ev.customer.tier, &e);
     if (rc == 0)
-        rc = nonempty_str(body, "text", &ev.text, &e);
+        rc = jx_get_text(body, "text", &ev.text, &e);
     if (rc != 0) {
         json_decref(body);
         api_error(resp, &e);
@@ -367,36 +366,15 @@ void api_tickets_update(struct http_req *req, struct http_resp *resp,
     if (api_body(req, resp, fields, &body) != 0)
         return;
 
-    struct engine_event ev = {.type = ENGINE_TICKET_UPDATE, .ticket_id = id};
-    const char *status = NULL, *priority = NULL;
-    bool has_reason = false;
-    int rc = jx_get_str(body, "status", false, &status, &e);
-    if (rc == 0 && status != NULL) {
-        rc = ticket_status_parse(status, &ev.status, &e);
-        ev.set_status = true;
-    }
-    if (rc == 0)
-        rc = jx_get_str(body, "priority", false, &priority, &e);
-    if (rc == 0 && priority != NULL) {
-        rc = ticket_priority_parse(priority, &ev.priority, &e);
-        ev.set_priority = true;
-    }
-    if (rc == 0)
-        rc = jx_get_str(body, "group", false, &ev.group, &e);
-    ev.set_group = ev.group != NULL;
-    if (rc == 0)
-        rc = str_or_null(body, "assignee", &ev.set_assignee, &ev.assignee, &e);
-    if (rc == 0)
-        rc = str_or_null(body, "reason", &has_reason, &ev.reason, &e);
-    if (rc == 0 && !ev.set_status && !ev.set_priority && !ev.set_group && !ev.set_assignee)
-        rc = err_set(&e, ERR_INVAL,
-                     "nothing to change: give at least one of status, priority, group, "
-                     "assignee");
+    struct hook_inbound_cmd cmd = {.type = HOOK_INBOUND_UPDATE, .ticket_id = id};
+    int rc = hook_inbound_update_parse(body, &cmd.update, &e);
     if (rc != 0) {
         json_decref(body);
         api_error(resp, &e);
         return;
     }
+    struct engine_event ev;
+    api_tickets_event(&cmd, &ev);
     ev.actor = api_actor(req);
 
     struct engine_result res;
@@ -413,7 +391,7 @@ void api_tickets_update(struct http_req *req, struct http_resp *resp,
 
 static void agent_message(struct http_req *req, struct http_resp *resp,
                           const struct router_params *params, struct api_ctx *ctx,
-                          enum engine_event_type type)
+                          enum hook_inbound_type type)
 {
     static const char *const fields[] = {"agent", "text", NULL};
     struct err e = {0};
@@ -425,15 +403,15 @@ static void agent_message(struct http_req *req, struct http_resp *resp,
     json_t *body = NULL;
     if (api_body(req, resp, fields, &body) != 0)
         return;
-    struct engine_event ev = {.type = type, .ticket_id = id};
-    int rc = nonempty_str(body, "agent", &ev.agent_id, &e);
-    if (rc == 0)
-        rc = nonempty_str(body, "text", &ev.text, &e);
+    struct hook_inbound_cmd cmd = {.type = type, .ticket_id = id};
+    int rc = hook_inbound_message_parse(body, &cmd.agent, &cmd.text, &e);
     if (rc != 0) {
         json_decref(body);
         api_error(resp, &e);
         return;
     }
+    struct engine_event ev;
+    api_tickets_event(&cmd, &ev);
     ev.actor = api_actor(req);
 
     struct engine_result res;
@@ -451,11 +429,11 @@ static void agent_message(struct http_req *req, struct http_resp *resp,
 void api_tickets_reply(struct http_req *req, struct http_resp *resp,
                        const struct router_params *params, void *ud)
 {
-    agent_message(req, resp, params, ud, ENGINE_AGENT_REPLY);
+    agent_message(req, resp, params, ud, HOOK_INBOUND_REPLY);
 }
 
 void api_tickets_note(struct http_req *req, struct http_resp *resp,
                       const struct router_params *params, void *ud)
 {
-    agent_message(req, resp, params, ud, ENGINE_AGENT_NOTE);
+    agent_message(req, resp, params, ud, HOOK_INBOUND_NOTE);
 }

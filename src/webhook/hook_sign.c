@@ -149,8 +149,7 @@ int hook_sign_header(const char *secret, const char *previous_secret,
     return hook_sign_one(previous_secret, id, ts, body, len, out + n + 1, e);
 }
 
-/* Strict decimal seconds (an optional '-' aside, digits only, <= 18 of them). */
-static bool parse_ts(const char *s, int64_t *out)
+bool hook_sign_timestamp(const char *s, int64_t *out)
 {
     bool neg = false;
     if (*s == '-') {
@@ -179,7 +178,7 @@ int hook_sign_verify(const char *const *secrets, size_t nsecrets,
     if (tolerance_s <= 0)
         tolerance_s = HOOK_SIGN_TOLERANCE_S;
     int64_t ts = 0;
-    if (!parse_ts(h->timestamp, &ts) || ts < now - tolerance_s || ts > now + tolerance_s)
+    if (!hook_sign_timestamp(h->timestamp, &ts) || ts < now - tolerance_s || ts > now + tolerance_s)
         return err_set(e, ERR_AUTH, "stale timestamp");
     if (check_id(h->id, NULL) != 0)
         return err_set(e, ERR_AUTH, "bad signature");

@@ -20,6 +20,7 @@
 #ifndef TGCRM_WEBHOOK_HOOK_SIGN_H
 #define TGCRM_WEBHOOK_HOOK_SIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,5 +83,12 @@ int hook_sign_header(const char *secret, const char *previous_secret,
 int hook_sign_verify(const char *const *secrets, size_t nsecrets,
                      const struct hook_sign_headers *h, const char *body,
                      size_t len, int64_t now, int64_t tolerance_s, struct err *e);
+
+/*
+ * Parse a webhook-timestamp header the way hook_sign_verify does: strict
+ * decimal seconds (an optional '-', then 1 to 18 digits, nothing else).
+ * False, leaving *out alone, for anything else.
+ */
+bool hook_sign_timestamp(const char *s, int64_t *out);
 
 #endif

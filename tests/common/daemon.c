@@ -218,9 +218,10 @@ static size_t collect(char *data, size_t size, size_t n, void *ud)
     return add;
 }
 
-int daemon_http(struct daemon *d, const char *method, const char *path,
-                const char *token, const char *content_type, const char *body,
-                struct http_reply *r)
+/* One request; `lines` are extra raw header lines (may be NULL). */
+static int perform(struct daemon *d, const char *method, const char *path, const char *token,
+                   const char *content_type, const char *const *lines, const char *body,
+                   size_t len, struct http_reply *r)
 {
     memset(r, 0, sizeof *r);
     CURL *c = curl_easy_init();
@@ -239,8 +240,10 @@ int daemon_http(struct daemon *d, const char *method, const char *path,
                  content_type ? content_type : "application/json");
         h = curl_slist_append(h, line);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
     }
+    for (size_t i = 0; lines != NULL && lines[i] != NULL; i++)
+        h = curl_slist_append(h, lines[i]);
     h = curl_slist_append(h, "Expect:");
     struct sink sb = {0}, sh = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -261,6 +264,21 @@ int daemon_http(struct daemon *d, const char *method, const char *path,
     r->len = sb.len;
     r->headers = sh.p ? sh.p : strdup("");
     return rc == CURLE_OK ? 0 : -1;
+}
+
+int daemon_http(struct daemon *d, const char *method, const char *path,
+                const char *token, const char *content_type, const char *body,
+                struct http_reply *r)
+{
+    return perform(d, method, path, token, content_type, NULL, body,
+                   body != NULL ? strlen(body) : 0, r);
+}
+
+int daemon_http_raw(struct daemon *d, const char *method, const char *path,
+                    const char *const *lines, const char *body, size_t len,
+                    struct http_reply *r)
+{
+    return perform(d, method, path, NULL, NULL, lines, body, len, r);
 }
 
 int daemon_get(struct daemon *d, const char *path, struct http_reply *r)

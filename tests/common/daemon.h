@@ -60,6 +60,16 @@ int daemon_http(struct daemon *d, const char *method, const char *path,
                 const char *token, const char *content_type, const char *body,
                 struct http_reply *r);
 
+/*
+ * A request with extra raw header lines ("Name: value", NULL-terminated;
+ * NULL for none) and a body of len bytes (NULL for none; sent as
+ * application/json), without an Authorization header unless a line adds
+ * one. For requests authenticated otherwise (signed webhooks).
+ */
+int daemon_http_raw(struct daemon *d, const char *method, const char *path,
+                    const char *const *lines, const char *body, size_t len,
+                    struct http_reply *r);
+
 /* Shorthands with the standard token. */
 int daemon_get(struct daemon *d, const char *path, struct http_reply *r);
 int daemon_send(struct daemon *d, const char *method, const char *path,

@@ -380,3 +380,86 @@ Test(engine, threaded_submit_from_many_threads, .init = setup, .fini = teardown)
     struct engine_result res;
     cr_expect_eq(engine_submit(E, &ev, &res), ERR_BUSY, "no submits after stop");
 }
+
+/* ---- idempotency keys (inbound webhooks) ------------------------------------------ */
+
+Test(engine, idem_key_applies_once_and_answers_like_the_first_time, .init = setup,
+     .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(520, "help")).ticket_id;
+    struct engine_event r = {.type = ENGINE_AGENT_REPLY, .ticket_id = id, .agent_id = "alice",
+                             .text = "fixed", .idem_key = "inbound:helpdesk:msg_1"};
+    struct engine_result first = apply1(r);
+    cr_assert_eq(first.code, 0, "%s", first.err.msg);
+    cr_expect_not(first.duplicate);
+    struct thread_entry *th;
+    size_t len = thread_of(id, &th);
+
+    clock_manual_advance(K, 60000);
+    struct engine_result again = apply1(r);
+    cr_expect_eq(again.code, 0);
+    cr_expect(again.duplicate);
+    cr_expect_eq(again.ticket_id, first.ticket_id);
+    cr_expect_eq(again.thread_seq, first.thread_seq);
+    cr_expect_eq(thread_of(id, &th), len, "the replay wrote nothing");
+    int64_t pending = 0;
+    struct err e = {0};
+    cr_assert_eq(store_tg_outbox_count(R, "pending", &pending, &e), 0);
+    cr_expect_eq(pending, 1, "the customer gets the reply once");
+    cr_expect_eq(count_events("message.created"), 2, "the customer's and the reply");
+
+    /* the key is in the store, committed with the reply */
+    int status = -1;
+    const char *body = NULL;
+    cr_assert_eq(store_idem_get(R, "inbound:helpdesk:msg_1", A, &status, &body, &e), 0, "%s",
+                 e.msg);
+    cr_expect_eq(status, 0);
+    cr_expect_not_null(strstr(body, "\"thread_seq\":"));
+
+    /* another key is another request */
+    r.idem_key = "inbound:helpdesk:msg_2";
+    struct engine_result other = apply1(r);
+    cr_expect_not(other.duplicate);
+    cr_expect_gt(other.thread_seq, first.thread_seq);
+}
+
+Test(engine, idem_key_twice_in_one_batch, .init = setup, .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(521, "help")).ticket_id;
+    struct thread_entry *th;
+    size_t len = thread_of(id, &th);
+    struct engine_event n = {.type = ENGINE_AGENT_NOTE, .ticket_id = id, .agent_id = "bob",
+                             .text = "note", .idem_key = "k"};
+    struct engine_event evs[2] = {n, n};
+    struct engine_result res[2];
+    struct err e = {0};
+    cr_assert_eq(engine_apply_batch(E, evs, res, 2, &e), 0, "%s", e.msg);
+    cr_expect_eq(res[0].code, 0);
+    cr_expect_not(res[0].duplicate);
+    cr_expect(res[1].duplicate);
+    cr_expect_eq(res[1].thread_seq, res[0].thread_seq);
+    cr_expect_eq(thread_of(id, &th), len + 1, "one note");
+}
+
+Test(engine, refused_event_records_no_key, .init = setup, .fini = teardown)
+{
+    int64_t id = apply1(customer_msg(522, "help")).ticket_id;
+    struct engine_event u = {.type = ENGINE_TICKET_UPDATE, .ticket_id = id, .set_status = true,
+                             .status = TICKET_RESOLVED, .actor = "inbound:helpdesk",
+                             .idem_key = "inbound:helpdesk:msg_9"};
+    struct engine_result res = apply1(u);
+    cr_expect_eq(res.code, ERR_CONFLICT, "open → resolved is not a transition");
+    int status = 0;
+    const char *body = NULL;
+    struct err e = {0};
+    cr_expect_eq(store_idem_get(R, "inbound:helpdesk:msg_9", A, &status, &body, &e),
+                 ERR_NOTFOUND);
+
+    /* once the ticket is in progress the same request is legal and applies */
+    cr_assert_eq(set_status(id, TICKET_IN_PROGRESS).code, 0);
+    res = apply1(u);
+    cr_expect_eq(res.code, 0, "%s", res.err.msg);
+    cr_expect_not(res.duplicate);
+    cr_expect_eq(ticket(id)->status, TICKET_RESOLVED);
+    cr_expect(apply1(u).duplicate);
+}

@@ -69,3 +69,28 @@ Test(jx, typed_getters)
     cr_assert_str_eq(e.msg, "missing required field 'missing'");
     json_decref(v);
 }
+
+Test(jx, text_must_not_be_blank)
+{
+    json_t *v;
+    struct err e = {0};
+    const char *s = "{\"ok\":\" hi \",\"blank\":\" \\t\\r\\n\",\"empty\":\"\",\"num\":1}";
+    cr_assert_eq(jx_parse_object(s, strlen(s), &v, &e), 0);
+    const char *t = NULL;
+    cr_assert_eq(jx_get_text(v, "ok", &t, &e), 0);
+    cr_assert_str_eq(t, " hi ", "kept as given, not trimmed");
+    const char *keys[] = {"blank", "empty"};
+    for (size_t i = 0; i < 2; i++) {
+        err_clear(&e);
+        cr_assert_eq(jx_get_text(v, keys[i], &t, &e), ERR_INVAL);
+        cr_assert_str_eq(e.field, keys[i]);
+        cr_assert(strstr(e.msg, "must not be empty") != NULL, "%s", e.msg);
+    }
+    err_clear(&e);
+    cr_assert_eq(jx_get_text(v, "num", &t, &e), ERR_INVAL);
+    cr_assert_str_eq(e.msg, "field 'num' must be a string");
+    err_clear(&e);
+    cr_assert_eq(jx_get_text(v, "absent", &t, &e), ERR_INVAL);
+    cr_assert_str_eq(e.msg, "missing required field 'absent'");
+    json_decref(v);
+}

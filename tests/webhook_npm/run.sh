@@ -39,4 +39,5 @@ node "$here/verify.mjs" < "$tmp/cases.jsonl" || status=1
 
 build/webhook_npm/payload_cases "$tmp/payload.db" > "$tmp/bodies.jsonl" || { echo "webhook-schema: payload_cases failed"; exit 1; }
 node "$here/schema.mjs" "$root/docs/webhook-payload.schema.json" < "$tmp/bodies.jsonl" || status=1
+node "$here/inbound.mjs" "$root/build/tgcrm" "$root/docs/inbound-payload.schema.json" || status=1
 exit $status
