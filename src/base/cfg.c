@@ -1361,6 +1361,9 @@ static int map_each(struct ld *l, struct fy_node *n, struct cfg_pos fb, const ch
     return 0;
 }
 
+/* Targets are bounded so that deadlines on a calendar are found quickly. */
+#define SLA_TARGET_MAX_MS (366 * 86400000LL)
+
 /* A target: a duration > 0, or "off" where allowed; *set says if written. */
 static int m_target(struct map *m, const char *key, bool off_ok, int64_t *out, bool *set)
 {
@@ -1377,7 +1380,14 @@ static int m_target(struct map *m, const char *key, bool off_ok, int64_t *out, b
             return 0;
         }
     }
-    return m_dur(m, key, true, out);
+    int rc = m_dur(m, key, true, out);
+    if (rc == 0 && *out > SLA_TARGET_MAX_MS) {
+        struct fy_node *n;
+        struct cfg_pos p;
+        (void)m_get(m, key, &n, &p);
+        return fail(m->l, p, "'%s' must be at most 366d", key);
+    }
+    return rc;
 }
 
 /* first_response, next_response (default: first_response), resolution. */

@@ -369,6 +369,8 @@ static void expand(struct tz *z, size_t *cap, const struct posix *x, int64_t fro
         return;             /* the offset of the last transition (or std) holds */
     if (from < 1800)
         from = 1800;
+    if (from > TZ_RULE_LAST_YEAR)
+        return;
     size_t count = (size_t)(TZ_RULE_LAST_YEAR - from + 1) * 2;
     struct change *c = mem_alloc(count * sizeof *c);
     size_t k = 0;
@@ -498,7 +500,7 @@ int tz_parse(const char *name, const void *data, size_t len, struct tz **out, st
         memcpy(spec, foot + 1, sl);
         spec[sl] = '\0';
     }
-    struct posix x;
+    struct posix x = { 0 };
     if (spec[0] != '\0' && posix_parse(spec, &x, e) != 0)
         return ERR_INVAL;
 
