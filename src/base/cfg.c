@@ -1598,6 +1598,23 @@ static int add_windows(struct ld *l, struct hours_ctx *h, const char *key, unsig
     return 0;
 }
 
+/* One "09:00-17:00[, ...]" value of 'days'. */
+static int add_scalar(struct ld *l, struct hours_ctx *h, const char *key, unsigned days,
+                      struct fy_node *v, struct cfg_pos p)
+{
+    if (is_null(v) || fy_node_get_type(v) != FYNT_SCALAR)
+        return fail(l, p, "opening hours for '%s' must be a string such as \"09:00-17:00\" "
+                    "or a list of them, not %s", key, kind(v));
+    size_t len = 0;
+    const char *t = fy_node_get_scalar(v, &len);
+    char buf[256];
+    if (len >= sizeof buf)
+        return fail(l, p, "opening hours for '%s' are too long", key);
+    memcpy(buf, t, len);
+    buf[len] = '\0';
+    return add_windows(l, h, key, days, buf, p);
+}
+
 static int days_pair(struct ld *l, const char *key, struct cfg_pos kp, struct fy_node *v,
                      struct cfg_pos vp, void *ctx)
 {
@@ -1615,34 +1632,12 @@ static int days_pair(struct ld *l, const char *key, struct cfg_pos kp, struct fy
         snprintf(h->keys[d], sizeof h->keys[d], "%s", key);
         h->given[d] = h->keys[d];
     }
-    if (fy_node_get_type(v) == FYNT_SCALAR) {
-        size_t len = 0;
-        const char *t = fy_node_get_scalar(v, &len);
-        char buf[256];
-        if (len >= sizeof buf)
-            return fail(l, vp, "opening hours for '%s' are too long", key);
-        memcpy(buf, t, len);
-        buf[len] = '\0';
-        return add_windows(l, h, key, days, buf, vp);
-    }
     if (fy_node_get_type(v) != FYNT_SEQUENCE)
-        return fail(l, vp, "opening hours for '%s' must be a string such as \"09:00-17:00\" "
-                    "or a list of them, not %s", key, kind(v));
+        return add_scalar(l, h, key, days, v, vp);
     void *it = NULL;
     struct fy_node *item;
     while ((item = fy_node_sequence_iterate(v, &it)) != NULL) {
-        struct cfg_pos ip = node_pos(item, vp);
-        if (is_null(item) || fy_node_get_type(item) != FYNT_SCALAR)
-            return fail(l, ip, "opening hours for '%s' must be strings such as "
-                        "\"09:00-17:00\", not %s", key, kind(item));
-        size_t len = 0;
-        const char *t = fy_node_get_scalar(item, &len);
-        char buf[256];
-        if (len >= sizeof buf)
-            return fail(l, ip, "opening hours for '%s' are too long", key);
-        memcpy(buf, t, len);
-        buf[len] = '\0';
-        int rc = add_windows(l, h, key, days, buf, ip);
+        int rc = add_scalar(l, h, key, days, item, node_pos(item, vp));
         if (rc)
             return rc;
     }
