@@ -11,7 +11,12 @@ PKGS=(
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev
   libpq-dev libfyaml-dev libpcre2-dev libssl-dev libcriterion-dev
   sqlite3 curl valgrind cppcheck clang-tidy
+  tzdata
 )
+
+# tzdata: the IANA time zones (/usr/share/zoneinfo) that SLA business hours
+# are computed in; base/tz.c reads them at config load. Minimal Debian
+# images leave it out.
 
 # Node.js runs the independent checkers (OpenAPI conformance, and later
 # npm client libraries against the fake Telegram); any node >= 18 will do,

@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/tz.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -71,8 +72,13 @@ static const char *const k_rule[] = {
 };
 static const char *const k_sla[] = {
     "name", "priority", "tier", "group", "first_response", "next_response",
-    "resolution", "warn_before", NULL
+    "resolution", "warn_before", "targets", "pause", "business_hours", NULL
 };
+/* the SLA metrics in CFG_SLA_METRICS order: keys of targets and of pause */
+static const char *const k_sla_metrics[] = {
+    "first_response", "next_response", "resolution", NULL
+};
+static const char *const k_hours[] = { "timezone", "days", "holidays", NULL };
 static const char *const k_esc[] = {
     "name", "keywords", "on_sla", "no_reply", "tier", "set_priority", "raise_priority",
     "move_to_group", "notify", NULL
@@ -106,6 +112,12 @@ static const char *const v_level[] = { "debug", "info", "warn", "error", NULL };
 static const char *const v_format[] = { "auto", "text", "json", NULL };
 /* the same names as ticket_priority_parse, agent_avail_parse, workflow_reopen_parse */
 static const char *const v_priority[] = { "low", "normal", "high", "urgent", NULL };
+/* ticket_status_name order; only the active ones may pause SLA clocks */
+static const char *const v_status[] = {
+    "open", "in_progress", "on_hold", "resolved", "closed", NULL
+};
+static const char *const v_pausable[] = { "open", "in_progress", "on_hold", NULL };
+static const char *const v_days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL };
 static const char *const v_avail[] = { "online", "away", "offline", NULL };
 static const char *const v_on_closed[] = { "reopen", "new_ticket", NULL };
 static const char *const v_strategy[] = { "round_robin", "least_loaded", "none", NULL };
@@ -614,7 +626,10 @@ static int m_dur(struct map *m, const char *key, bool positive, int64_t *out)
     if (rc || t == NULL)
         return rc;
     int64_t v;
-    if (clock_parse_duration(t, &v) != 0)
+    if (t[0] == '-')
+        rc = fail(m->l, p, "'%s': invalid duration '%s' (a duration cannot be negative)",
+                  key, t);
+    else if (clock_parse_duration(t, &v) != 0)
         rc = fail(m->l, p, "'%s': invalid duration '%s' (use e.g. 30s, 2m, 1h30m)", key, t);
     else if (positive && v <= 0)
         rc = fail(m->l, p, "'%s' must be greater than 0", key);
@@ -1285,14 +1300,479 @@ static int rule_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos f
     return 0;
 }
 
+/* --- sla ------------------------------------------------------------------------ */
+
+static int name_index(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+/* One pair of a mapping whose keys are data (priorities, days). */
+typedef int (*pair_fn)(struct ld *l, const char *key, struct cfg_pos kp,
+                       struct fy_node *val, struct cfg_pos vp, void *ctx);
+
+/* Call fn for each pair of mapping n: keys are plain scalars, each once,
+ * and every value is present. `desc` names the mapping in messages. */
+static int map_each(struct ld *l, struct fy_node *n, struct cfg_pos fb, const char *desc,
+                    pair_fn fn, void *ctx)
+{
+    int rc = deref(l, &n, fb);
+    if (rc)
+        return rc;
+    struct cfg_pos mp = node_pos(n, fb);
+    if (is_null(n) || fy_node_get_type(n) != FYNT_MAPPING)
+        return fail(l, mp, "%s must be a mapping, not %s", desc, kind(n));
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(n, &it)) != NULL) {
+        struct fy_node *k = fy_node_pair_key(p);
+        struct cfg_pos kp = node_pos(k, mp);
+        if (k == NULL || is_null(k) || fy_node_get_type(k) != FYNT_SCALAR ||
+            fy_node_is_alias(k))
+            return fail(l, kp, "keys in %s must be plain names", desc);
+        size_t klen = 0;
+        const char *ks = fy_node_get_scalar(k, &klen);
+        char key[64];
+        if (klen >= sizeof key)
+            return fail(l, kp, "key '%.32s...' in %s is too long", ks, desc);
+        memcpy(key, ks, klen);
+        key[klen] = '\0';
+        void *it2 = NULL;
+        struct fy_node_pair *q;
+        while ((q = fy_node_mapping_iterate(n, &it2)) != p) {
+            size_t ql = 0;
+            const char *qs = fy_node_get_scalar(fy_node_pair_key(q), &ql);
+            if (qs != NULL && ql == klen && memcmp(qs, ks, klen) == 0)
+                return fail(l, kp, "duplicate key '%s' in %s (first at line %d)", key, desc,
+                            node_pos(fy_node_pair_key(q), mp).line);
+        }
+        struct fy_node *v = fy_node_pair_value(p);
+        struct cfg_pos vp = node_pos(v, kp);
+        if ((rc = deref(l, &v, vp)) != 0)
+            return rc;
+        if (is_null(v))
+            return fail(l, kp, "'%s' in %s has no value", key, desc);
+        if ((rc = fn(l, key, kp, v, vp, ctx)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Targets are bounded so that deadlines on a calendar are found quickly. */
+#define SLA_TARGET_MAX_MS (366 * 86400000LL)
+
+/* A target: a duration > 0, or "off" where allowed; *set says if written. */
+static int m_target(struct map *m, const char *key, bool off_ok, int64_t *out, bool *set)
+{
+    *set = m_has(m, key);
+    if (off_ok && *set) {
+        char *t;
+        int rc = m_text(m, key, "a duration or off", &t, NULL);
+        if (rc)
+            return rc;
+        bool off = strcmp(t, "off") == 0;
+        mem_free(t);
+        if (off) {
+            *out = 0;
+            return 0;
+        }
+    }
+    int rc = m_dur(m, key, true, out);
+    if (rc == 0 && *out > SLA_TARGET_MAX_MS) {
+        struct fy_node *n;
+        struct cfg_pos p;
+        (void)m_get(m, key, &n, &p);
+        return fail(m->l, p, "'%s' must be at most 366d", key);
+    }
+    return rc;
+}
+
+/* first_response, next_response (default: first_response), resolution. */
+static int read_targets(struct map *m, int64_t ms[CFG_SLA_METRICS])
+{
+    bool set;
+    int rc;
+    if ((rc = m_target(m, "first_response", false, &ms[0], &set)) ||
+        (rc = m_target(m, "next_response", true, &ms[1], &set)))
+        return rc;
+    if (!set)
+        ms[1] = ms[0];
+    return m_target(m, "resolution", false, &ms[2], &set);
+}
+
+static int targets_pair(struct ld *l, const char *key, struct cfg_pos kp, struct fy_node *v,
+                        struct cfg_pos vp, void *ctx)
+{
+    struct cfg_sla_policy *s = ctx;
+    int pi = name_index(v_priority, key);
+    char desc[128];
+    struct map m;
+    if (pi < 0)
+        return fail(l, kp, "unknown priority '%s' in 'targets' (one of %s)", key,
+                    join(v_priority, desc, sizeof desc));
+    snprintf(desc, sizeof desc, "targets.%s of SLA policy '%s'", key, s->name);
+    int rc = map_open(l, &m, v, vp, k_sla_metrics, false, desc);
+    if (rc)
+        return rc;
+    s->has_targets[pi] = true;
+    return read_targets(&m, s->targets_ms[pi]);
+}
+
+/* A list of statuses that pause a metric, as a mask of status bits. */
+static int pause_list(struct ld *l, struct map *m, const char *key, unsigned *mask)
+{
+    char **v = NULL;
+    size_t n = 0;
+    char list[128];
+    int rc = m_strlist(m, key, true, &v, &n);
+    if (rc == 0)
+        *mask = 0;
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        int st = name_index(v_status, v[k]);
+        if (st < 0)
+            rc = fail(l, m_item_pos(m, key, k), "unknown status '%s' (one of %s)", v[k],
+                      join(v_pausable, list, sizeof list));
+        else if (!in_list(v_pausable, v[k]))
+            rc = fail(l, m_item_pos(m, key, k), "status '%s' ends the SLA clocks, it cannot "
+                      "pause them (pause with %s)", v[k], join(v_pausable, list, sizeof list));
+        else
+            *mask |= 1u << st;
+    }
+    for (size_t k = 0; v != NULL && k < n; k++)
+        mem_free(v[k]);
+    mem_free(v);
+    return rc;
+}
+
+/* pause: [statuses] for every metric, or {metric: [statuses]}; on_hold by default. */
+static int sla_pause(struct ld *l, struct map *pm, struct cfg_sla_policy *s)
+{
+    struct fy_node *n;
+    struct cfg_pos p;
+    struct map m;
+    unsigned mask;
+    int rc = m_get(pm, "pause", &n, &p);
+    for (size_t k = 0; k < CFG_SLA_METRICS; k++)
+        s->pause[k] = 1u << name_index(v_status, "on_hold");
+    if (rc || n == NULL)
+        return rc;
+    if (fy_node_get_type(n) == FYNT_SEQUENCE) {
+        if ((rc = pause_list(l, pm, "pause", &mask)) != 0)
+            return rc;
+        for (size_t k = 0; k < CFG_SLA_METRICS; k++)
+            s->pause[k] = mask;
+        return 0;
+    }
+    if (fy_node_get_type(n) != FYNT_MAPPING)
+        return fail(l, p, "'pause' must be a list of statuses or a mapping from metric "
+                    "(first_response, next_response, resolution) to statuses");
+    if ((rc = map_open(l, &m, n, p, k_sla_metrics, false, "'pause'")) != 0)
+        return rc;
+    for (size_t k = 0; k < CFG_SLA_METRICS; k++)
+        if (m_has(&m, k_sla_metrics[k]) &&
+            (rc = pause_list(l, &m, k_sla_metrics[k], &s->pause[k])) != 0)
+            return rc;
+    return 0;
+}
+
+/* --- business hours ------------------------------------------------------------ */
+
+struct window {             /* an opening window while the calendar is read */
+    int day;
+    int64_t start, end;     /* as in struct cfg_hours */
+    struct cfg_pos pos;
+    char text[48];          /* "mon 22:00-06:00", for messages */
+};
+
+struct hours_ctx {
+    struct window *w;       /* owned by the ctx */
+    size_t n, cap;
+    const char *given[7];   /* the 'days' key that opened each weekday (borrowed) */
+    char keys[7][64];
+};
+
+/* "9:00", "09:30", "24:00" (only as an end). */
+static bool parse_hhmm(const char *s, size_t len, bool end, int64_t *ms)
+{
+    if (len < 4 || len > 5 || s[len - 3] != ':')
+        return false;
+    int h = 0;
+    for (size_t i = 0; i < len - 3; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+        h = h * 10 + (s[i] - '0');
+    }
+    if (!isdigit((unsigned char)s[len - 2]) || !isdigit((unsigned char)s[len - 1]))
+        return false;
+    int m = (s[len - 2] - '0') * 10 + (s[len - 1] - '0');
+    if (m > 59 || h > 24 || (h == 24 && (m != 0 || !end)))
+        return false;
+    *ms = ((int64_t)h * 60 + m) * 60000;
+    return true;
+}
+
+/* "09:00-17:00"; an end at or before the start runs into the next day. */
+static const char *parse_window(const char *s, size_t len, int64_t *start, int64_t *end)
+{
+    const char *dash = memchr(s, '-', len);
+    if (dash == NULL)
+        return "expected HH:MM-HH:MM";
+    size_t l1 = (size_t)(dash - s), l2 = len - l1 - 1;
+    if (!parse_hhmm(s, l1, false, start) || !parse_hhmm(dash + 1, l2, true, end))
+        return "expected HH:MM-HH:MM with hours 00-23 (24:00 only as an end)";
+    if (*end == *start)
+        return "the window is empty";
+    if (*end < *start)
+        *end += TZ_DAY_MS;          /* overnight: closes the next morning */
+    return NULL;
+}
+
+/* "mon", "mon-fri", "sat,sun", "fri-mon": weekday bits (bit 0 = Sunday). */
+static bool parse_day_set(const char *key, unsigned *mask)
+{
+    *mask = 0;
+    const char *p = key;
+    while (*p != '\0') {
+        size_t len = strcspn(p, ",");
+        char part[16];
+        if (len == 0 || len >= sizeof part)
+            return false;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        char *dash = strchr(part, '-');
+        if (dash != NULL)
+            *dash = '\0';
+        int a = name_index(v_days, part);
+        int b = dash != NULL ? name_index(v_days, dash + 1) : a;
+        if (a < 0 || b < 0)
+            return false;
+        for (int d = a;; d = (d + 1) % 7) {       /* "fri-mon" wraps over the weekend */
+            *mask |= 1u << d;
+            if (d == b)
+                break;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return *mask != 0;
+}
+
+static int add_windows(struct ld *l, struct hours_ctx *h, const char *key, unsigned days,
+                       const char *text, struct cfg_pos p)
+{
+    const char *s = text;
+    while (*s != '\0') {
+        size_t len = strcspn(s, ",");
+        const char *b = s, *e = s + len;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        int64_t start, end;
+        const char *why = parse_window(b, (size_t)(e - b), &start, &end);
+        if (why != NULL)
+            return fail(l, p, "invalid opening hours '%.*s' for '%s': %s (e.g. "
+                        "\"09:00-17:00\")", (int)(e - b), b, key, why);
+        for (int d = 0; d < 7; d++) {
+            if (!(days & (1u << d)))
+                continue;
+            if (h->n == h->cap) {
+                h->cap = h->cap ? h->cap * 2 : 16;
+                h->w = mem_realloc(h->w, h->cap * sizeof *h->w);
+            }
+            struct window *w = &h->w[h->n++];
+            w->day = d;
+            w->start = start;
+            w->end = end;
+            w->pos = p;
+            snprintf(w->text, sizeof w->text, "%s %.*s", v_days[d], (int)(e - b), b);
+        }
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+    return 0;
+}
+
+/* One "09:00-17:00[, ...]" value of 'days'. */
+static int add_scalar(struct ld *l, struct hours_ctx *h, const char *key, unsigned days,
+                      struct fy_node *v, struct cfg_pos p)
+{
+    if (is_null(v) || fy_node_get_type(v) != FYNT_SCALAR)
+        return fail(l, p, "opening hours for '%s' must be a string such as \"09:00-17:00\" "
+                    "or a list of them, not %s", key, kind(v));
+    size_t len = 0;
+    const char *t = fy_node_get_scalar(v, &len);
+    char buf[256];
+    if (len >= sizeof buf)
+        return fail(l, p, "opening hours for '%s' are too long", key);
+    memcpy(buf, t, len);
+    buf[len] = '\0';
+    return add_windows(l, h, key, days, buf, p);
+}
+
+static int days_pair(struct ld *l, const char *key, struct cfg_pos kp, struct fy_node *v,
+                     struct cfg_pos vp, void *ctx)
+{
+    struct hours_ctx *h = ctx;
+    unsigned days;
+    if (!parse_day_set(key, &days))
+        return fail(l, kp, "unknown day '%s' in 'days' (use mon, tue, wed, thu, fri, sat, "
+                    "sun, a range such as mon-fri or a list such as sat,sun)", key);
+    for (int d = 0; d < 7; d++) {
+        if (!(days & (1u << d)))
+            continue;
+        if (h->given[d] != NULL)
+            return fail(l, kp, "'%s' is given twice in 'days' (also in '%s')", v_days[d],
+                        h->given[d]);
+        snprintf(h->keys[d], sizeof h->keys[d], "%s", key);
+        h->given[d] = h->keys[d];
+    }
+    if (fy_node_get_type(v) != FYNT_SEQUENCE)
+        return add_scalar(l, h, key, days, v, vp);
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(v, &it)) != NULL) {
+        int rc = add_scalar(l, h, key, days, item, node_pos(item, vp));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int window_cmp(const void *a, const void *b)
+{
+    const struct window *x = a, *y = b;
+    int64_t kx = x->day * TZ_DAY_MS + x->start, ky = y->day * TZ_DAY_MS + y->start;
+    return kx < ky ? -1 : kx > ky;
+}
+
+static bool pos_before(struct cfg_pos a, struct cfg_pos b)
+{
+    return a.line < b.line || (a.line == b.line && a.column < b.column);
+}
+
+/* No two windows may overlap, overnight ones and Saturday → Sunday included. */
+static int windows_check(struct ld *l, struct window *w, size_t n)
+{
+    const int64_t week = 7 * TZ_DAY_MS;
+    qsort(w, n, sizeof *w, window_cmp);
+    for (size_t i = 0; i < n; i++) {
+        const struct window *a = &w[i], *b = &w[(i + 1) % n];
+        int64_t a_end = a->day * TZ_DAY_MS + a->end;
+        int64_t b_start = b->day * TZ_DAY_MS + b->start + (i + 1 == n ? week : 0);
+        if (n > 1 && b_start < a_end) {
+            const struct window *later = pos_before(a->pos, b->pos) ? b : a;
+            const struct window *other = later == a ? b : a;
+            return fail(l, later->pos, "opening hours '%s' overlap '%s'", later->text,
+                        other->text);
+        }
+    }
+    return 0;
+}
+
+/* "2026-12-25", or "12-25" for the same day every year. */
+static bool parse_holiday(const char *s, struct cfg_holiday *h)
+{
+    size_t len = strlen(s);
+    const char *md = s;
+    h->year = 0;
+    if (len == 10) {
+        for (int i = 0; i < 4; i++)
+            if (!isdigit((unsigned char)s[i]))
+                return false;
+        if (s[4] != '-')
+            return false;
+        h->year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+        if (h->year < 1970)
+            return false;
+        md = s + 5;
+    } else if (len != 5) {
+        return false;
+    }
+    if (!isdigit((unsigned char)md[0]) || !isdigit((unsigned char)md[1]) || md[2] != '-' ||
+        !isdigit((unsigned char)md[3]) || !isdigit((unsigned char)md[4]))
+        return false;
+    h->month = (md[0] - '0') * 10 + (md[1] - '0');
+    h->day = (md[3] - '0') * 10 + (md[4] - '0');
+    /* a yearly date may be Feb 29 (it is closed in leap years only) */
+    return h->day >= 1 && h->day <= tz_month_days(h->year ? h->year : 2000, h->month);
+}
+
+static int sla_hours(struct ld *l, struct map *pm, struct cfg_sla_policy *s, size_t i)
+{
+    struct fy_node *n, *dn;
+    struct cfg_pos p, tp, dp;
+    struct map m;
+    char desc[64];
+    char **hol = NULL;
+    size_t nhol = 0;
+    struct hours_ctx h;
+    struct err e = {0};
+    int rc = m_get(pm, "business_hours", &n, &p);
+    if (rc || n == NULL)
+        return rc;
+    memset(&h, 0, sizeof h);
+    snprintf(desc, sizeof desc, "sla[%zu].business_hours", i);
+    struct cfg_calendar *cal = mem_alloc(sizeof *cal);
+    s->calendar = cal;                  /* owned from here: freed with the cfg */
+    if ((rc = map_open(l, &m, n, p, k_hours, false, desc)) ||
+        (rc = m_need(&m, "timezone")) || (rc = m_need(&m, "days")) ||
+        (rc = m_str(&m, "timezone", &cal->timezone, &tp)))
+        return rc;
+    if (tz_load(cal->timezone, &cal->tz, &e) != 0)
+        return fail(l, tp, "%s", e.msg);
+    if ((rc = m_get(&m, "days", &dn, &dp)) ||
+        (rc = map_each(l, dn, dp, "'days'", days_pair, &h)))
+        goto out;
+    if (h.n == 0) {
+        rc = fail(l, dp, "business hours of SLA policy '%s' are never open ('days' is empty)",
+                  s->name);
+        goto out;
+    }
+    if ((rc = windows_check(l, h.w, h.n)))
+        goto out;
+    cal->hours = mem_alloc(h.n * sizeof *cal->hours);
+    cal->nhours = h.n;
+    for (size_t k = 0; k < h.n; k++)
+        cal->hours[k] = (struct cfg_hours){ h.w[k].day, h.w[k].start, h.w[k].end };
+    if ((rc = m_strlist(&m, "holidays", true, &hol, &nhol)) || nhol == 0)
+        goto out;
+    cal->holidays = mem_alloc(nhol * sizeof *cal->holidays);
+    cal->nholidays = nhol;
+    for (size_t k = 0; k < nhol; k++) {
+        if (!parse_holiday(hol[k], &cal->holidays[k])) {
+            rc = fail(l, m_item_pos(&m, "holidays", k), "invalid holiday '%s' (write a date "
+                      "such as 2026-12-25, or 12-25 for every year)", hol[k]);
+            goto out;
+        }
+    }
+out:
+    for (size_t k = 0; hol != NULL && k < nhol; k++)
+        mem_free(hol[k]);
+    mem_free(hol);
+    mem_free(h.w);
+    return rc;
+}
+
+static bool sla_unconditional(const struct cfg_sla_policy *s)
+{
+    return s->priority == NULL && s->tier == NULL && s->group == NULL;
+}
+
 static int sla_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb)
 {
     struct cfg *c = l->c;
     struct cfg_sla_policy *s = &c->sla[i];
     struct map m;
     char desc[64];
-    struct cfg_pos np, wp;
-    struct fy_node *wn;
+    struct cfg_pos np, wp, tp;
+    struct fy_node *wn, *tn;
+    int64_t flat[CFG_SLA_METRICS] = { 0 };
     int rc;
 
     snprintf(desc, sizeof desc, "sla[%zu]", i);
@@ -1301,23 +1781,39 @@ static int sla_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb
         (rc = m_str(&m, "name", &s->name, &np)))
         return rc;
     s->pos = np;
+    if (strlen(s->name) >= CFG_SLA_NAME_MAX)
+        return fail(l, np, "SLA policy name '%.24s...' is too long (at most %d bytes)",
+                    s->name, CFG_SLA_NAME_MAX - 1);
     for (size_t j = 0; j < i; j++)
         if (strcmp(c->sla[j].name, s->name) == 0)
             return fail(l, np, "duplicate SLA policy '%s' (first at line %d)", s->name,
                         c->sla[j].pos.line);
     if ((rc = m_enum(&m, "priority", v_priority, &s->priority, NULL)) ||
         (rc = m_str(&m, "tier", &s->tier, NULL)) ||
-        (rc = group_ref(l, &m, "group", "SLA policy", s->name, &s->group)) ||
-        (rc = m_dur(&m, "first_response", true, &s->first_response_ms)) ||
-        (rc = m_dur(&m, "next_response", true, &s->next_response_ms)) ||
-        (rc = m_dur(&m, "resolution", true, &s->resolution_ms)) ||
-        (rc = m_dur(&m, "warn_before", true, &s->warn_before_ms)))
+        (rc = group_ref(l, &m, "group", "SLA policy", s->name, &s->group)))
         return rc;
+    for (size_t j = 0; j < i; j++)
+        if (sla_unconditional(&c->sla[j]))
+            return fail(l, np, "SLA policy '%s' is never used: policy '%s' (line %d) has no "
+                        "conditions and matches every ticket first", s->name, c->sla[j].name,
+                        c->sla[j].pos.line);
+    if ((rc = read_targets(&m, flat)) ||
+        (rc = m_dur(&m, "warn_before", true, &s->warn_before_ms)) ||
+        (rc = m_get(&m, "targets", &tn, &tp)) ||
+        (tn != NULL && (rc = map_each(l, tn, tp, "'targets'", targets_pair, s))) ||
+        (rc = sla_pause(l, &m, s)) ||
+        (rc = sla_hours(l, &m, s, i)))
+        return rc;
+    s->first_response_ms = flat[0];
+    s->next_response_ms = flat[1];
+    s->resolution_ms = flat[2];
     int64_t smallest = 0;
-    const int64_t targets[] = { s->first_response_ms, s->next_response_ms, s->resolution_ms };
-    for (size_t k = 0; k < 3; k++)
-        if (targets[k] > 0 && (smallest == 0 || targets[k] < smallest))
-            smallest = targets[k];
+    for (int p = -1; p < CFG_PRIORITIES; p++) {
+        const int64_t *t = p < 0 ? flat : s->targets_ms[p];
+        for (size_t k = 0; k < CFG_SLA_METRICS; k++)
+            if (t[k] > 0 && (smallest == 0 || t[k] < smallest))
+                smallest = t[k];
+    }
     if (smallest == 0)
         return fail(l, np, "SLA policy '%s' has no target (first_response, next_response "
                     "or resolution)", s->name);
@@ -1719,6 +2215,14 @@ static void cfg_destroy(struct cfg *c)
         mem_free(c->sla[i].priority);
         mem_free(c->sla[i].tier);
         mem_free(c->sla[i].group);
+        struct cfg_calendar *cal = c->sla[i].calendar;
+        if (cal != NULL) {
+            mem_free(cal->timezone);
+            tz_free(&cal->tz);
+            mem_free(cal->hours);
+            mem_free(cal->holidays);
+            mem_free(cal);
+        }
     }
     mem_free(c->sla);
     for (size_t i = 0; i < c->nescalations; i++) {

@@ -102,15 +102,52 @@ struct cfg_rule {           /* routing rule, first match wins */
     struct cfg_pos pos;
 };
 
+/* SLA metrics are indexed in this order everywhere (desk/sla.h names them):
+ * 0 first_response, 1 next_response, 2 resolution. Priorities and statuses
+ * are indexed in the order of desk's enum ticket_priority and enum
+ * ticket_status (tests/unit/test_cfg.c checks that they stay in step). */
+#define CFG_SLA_METRICS 3
+#define CFG_PRIORITIES 4
+#define CFG_SLA_NAME_MAX 64     /* policy names are shorter: tickets store them */
+
+struct tz;
+
+struct cfg_hours {          /* one opening window of a business-hours calendar */
+    int day;                /* 0 = Sunday ... 6 = Saturday */
+    int64_t start_ms;       /* local time of day it opens, ms after midnight */
+    int64_t end_ms;         /* > start_ms; past 24h when it runs into the next day */
+};
+
+struct cfg_holiday {        /* a local calendar day on which nothing is open */
+    int year;               /* 0 = the same day every year */
+    int month;
+    int day;
+};
+
+struct cfg_calendar {       /* business hours: when SLA clocks count */
+    char *timezone;         /* IANA zone name */
+    struct tz *tz;          /* owned: the zone's transitions, loaded with the cfg */
+    struct cfg_hours *hours;        /* sorted by day, then start; never overlapping */
+    size_t nhours;
+    struct cfg_holiday *holidays;
+    size_t nholidays;
+};
+
 struct cfg_sla_policy {
-    char *name;
+    char *name;             /* shorter than CFG_SLA_NAME_MAX */
     char *priority;         /* condition: only tickets of this priority, or NULL */
     char *tier;             /* condition, or NULL */
     char *group;            /* condition (must exist), or NULL */
-    int64_t first_response_ms;  /* 0 = no target */
-    int64_t next_response_ms;
+    /* targets for priorities without their own entry; 0 = no target */
+    int64_t first_response_ms;
+    int64_t next_response_ms;   /* default: first_response_ms ("off" = none) */
     int64_t resolution_ms;
-    int64_t warn_before_ms;
+    /* targets: {urgent: {...}}: replace the targets above for that priority */
+    int64_t targets_ms[CFG_PRIORITIES][CFG_SLA_METRICS];
+    bool has_targets[CFG_PRIORITIES];
+    unsigned pause[CFG_SLA_METRICS];    /* bit s: status s pauses the metric */
+    int64_t warn_before_ms;     /* 0 = no warnings */
+    struct cfg_calendar *calendar;      /* owned; NULL = clocks always count */
     struct cfg_pos pos;
 };
 

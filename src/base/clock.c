@@ -5,6 +5,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/tz.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -144,17 +145,6 @@ char *clock_fmt_iso(int64_t ms, char *out)
     return out;
 }
 
-/* Days since the epoch for a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int digits(const char **p, int n, int *out)
 {
     int v = 0;
@@ -207,7 +197,7 @@ int clock_parse_iso(const char *s, int64_t *out_ms)
     }
     if (*p != '\0')
         return ERR_INVAL;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+    int64_t secs = tz_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
     *out_ms = secs * 1000 + ms;
     return 0;
 }

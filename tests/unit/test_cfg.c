@@ -550,6 +550,45 @@ static const struct bad bad_cases[] = {
     { MIN "sla:\n  - {name: s, first_response: 0s}\n", "t.yaml:6:31:", "'first_response' must be greater than 0" },
     { MIN "sla:\n  - {name: s, first_response: 2m, resolution: 10m, warn_before: 2m}\n", "t.yaml:6:65:", "'warn_before' (2m) must be shorter than the smallest target (2m)" },
     { MIN "sla:\n  - {name: s, tier: vip}\n", "t.yaml:6:12:", "SLA policy 's' has no target" },
+    /* sla: per-priority targets, pauses, business hours */
+#define SLA1 MIN "sla:\n  - name: s\n    first_response: 2m\n"
+    { SLA1 "    targets:\n      urgent: {resolution: -1h}\n", "t.yaml:9:28:", "'resolution': invalid duration '-1h' (a duration cannot be negative)" },
+    { SLA1 "    targets:\n      critical: {resolution: 1h}\n", "t.yaml:9:7:", "unknown priority 'critical' in 'targets' (one of low, normal, high or urgent)" },
+    { SLA1 "    targets:\n      urgent: {reply: 1h}\n", "t.yaml:9:16:", "unknown key 'reply' in targets.urgent of SLA policy 's'" },
+    { SLA1 "    targets:\n      urgent: {resolution: 1h}\n      urgent: {resolution: 2h}\n", "t.yaml:10:7:", "duplicate key 'urgent' in 'targets' (first at line 9)" },
+    { SLA1 "    targets: [urgent]\n", "t.yaml:8:15:", "'targets' must be a mapping, not a list" },
+    { MIN "sla:\n  - name: s\n    first_response: 1h\n    warn_before: 10m\n    targets:\n      urgent: {first_response: 5m}\n", "t.yaml:8:18:", "'warn_before' (10m) must be shorter than the smallest target (5m)" },
+    { SLA1 "    resolution: 400d\n", "t.yaml:8:17:", "'resolution' must be at most 366d" },
+    { SLA1 "    next_response: of\n", "t.yaml:8:20:", "'next_response': invalid duration 'of'" },
+    { SLA1 "    pause: [waiting]\n", "t.yaml:8:13:", "unknown status 'waiting' (one of open, in_progress or on_hold)" },
+    { SLA1 "    pause: {resolution: [on_hold, resolved]}\n", "t.yaml:8:35:", "status 'resolved' ends the SLA clocks, it cannot pause them" },
+    { SLA1 "    pause: {reply: [on_hold]}\n", "t.yaml:8:13:", "unknown key 'reply' in 'pause'" },
+    { SLA1 "    pause: yes\n", "t.yaml:8:12:", "'pause' must be a list of statuses or a mapping from metric" },
+    { SLA1 "    pause: [on_hold, on_hold]\n", "t.yaml:8:22:", "'pause' lists 'on_hold' twice" },
+#define BH SLA1 "    business_hours:\n      timezone: Europe/Berlin\n"
+    { SLA1 "    business_hours:\n      timezone: Europe/Berln\n      days: {mon: \"09:00-17:00\"}\n", "t.yaml:9:17:", "unknown time zone 'Europe/Berln'" },
+    { SLA1 "    business_hours:\n      timezone: ../../etc/passwd\n      days: {mon: \"09:00-17:00\"}\n", "t.yaml:9:17:", "unknown time zone '../../etc/passwd'" },
+    { SLA1 "    business_hours:\n      days: {mon: \"09:00-17:00\"}\n", "t.yaml:9:7:", "missing required key 'timezone' in sla[0].business_hours" },
+    { BH, "t.yaml:9:7:", "missing required key 'days' in sla[0].business_hours" },
+    { BH "      days: {mon-fri: \"9-17\"}\n", "t.yaml:10:23:", "invalid opening hours '9-17' for 'mon-fri': expected HH:MM-HH:MM" },
+    { BH "      days: {mon-fri: \"09:00-24:30\"}\n", "t.yaml:10:23:", "invalid opening hours '09:00-24:30'" },
+    { BH "      days: {mon-fri: \"24:00-02:00\"}\n", "t.yaml:10:23:", "(24:00 only as an end)" },
+    { BH "      days: {mon-fri: \"09:00-09:00\"}\n", "t.yaml:10:23:", "invalid opening hours '09:00-09:00' for 'mon-fri': the window is empty" },
+    { BH "      days: {mon-fry: \"09:00-17:00\"}\n", "t.yaml:10:14:", "unknown day 'mon-fry' in 'days'" },
+    { BH "      days: {mon-fri: \"09:00-17:00\", wed: \"18:00-20:00\"}\n", "t.yaml:10:38:", "'wed' is given twice in 'days' (also in 'mon-fri')" },
+    { BH "      days: {mon: [\"09:00-12:00\", \"11:00-13:00\"]}\n", "t.yaml:10:35:", "opening hours 'mon 11:00-13:00' overlap 'mon 09:00-12:00'" },
+    { BH "      days: {mon: \"22:00-06:00\", tue: \"05:00-09:00\"}\n", "t.yaml:10:39:", "opening hours 'tue 05:00-09:00' overlap 'mon 22:00-06:00'" },
+    { BH "      days: {sat: \"22:00-02:00\", sun: \"01:00-03:00\"}\n", "t.yaml:10:39:", "opening hours 'sun 01:00-03:00' overlap 'sat 22:00-02:00'" },
+    { BH "      days: {mon: 9}\n", "t.yaml:10:19:", "invalid opening hours '9' for 'mon'" },
+    { BH "      days: {mon: {from: 9}}\n", "t.yaml:10:20:", "opening hours for 'mon' must be a string such as \"09:00-17:00\" or a list of them, not a mapping" },
+    { BH "      days: {}\n", "t.yaml:10:7:", "business hours of SLA policy 's' are never open ('days' is empty)" },
+    { BH "      days: {mon: \"09:00-17:00\"}\n      holidays: [2026-02-30]\n", "t.yaml:11:18:", "invalid holiday '2026-02-30' (write a date such as 2026-12-25, or 12-25 for every year)" },
+    { BH "      days: {mon: \"09:00-17:00\"}\n      holidays: [12-25, 25.12.2026]\n", "t.yaml:11:25:", "invalid holiday '25.12.2026'" },
+    { BH "      days: {mon: \"09:00-17:00\"}\n      holidays: [2026-13-01]\n", "t.yaml:11:18:", "invalid holiday '2026-13-01'" },
+    { BH "      days: {mon: \"09:00-17:00\"}\n      holidays: [12-25, 12-25]\n", "t.yaml:11:25:", "'holidays' lists '12-25' twice" },
+    { BH "      days: {mon: \"09:00-17:00\"}\n      hollidays: []\n", "t.yaml:11:7:", "unknown key 'hollidays' in sla[0].business_hours (did you mean 'holidays'?)" },
+    { MIN "sla:\n  - {name: a, first_response: 1m}\n  - {name: b, tier: vip, first_response: 1m}\n", "t.yaml:7:12:", "SLA policy 'b' is never used: policy 'a' (line 6) has no conditions and matches every ticket first" },
+    { MIN "sla:\n  - {name: a234567890123456789012345678901234567890123456789012345678901234, first_response: 1m}\n", "t.yaml:6:12:", "is too long (at most 63 bytes)" },
     /* escalation */
     { MIN "escalation:\n  - {name: e, notify: true}\n", "t.yaml:6:12:", "escalation 'e' has no trigger" },
     { MIN "escalation:\n  - {name: e, keywords: [urgent]}\n", "t.yaml:6:12:", "escalation 'e' has no action" },
@@ -639,4 +678,113 @@ Test(cfg, syntax_error_is_quiet, .init = cr_redirect_stderr)
     cr_assert_eq(load("", &c, &e), ERR_CONFIG);
     fflush(stderr);
     cr_assert_stderr_eq_str("");
+}
+
+/* --- sla: targets per priority, pauses, business hours ------------------------ */
+
+Test(cfg, sla_every_field)
+{
+    struct cfg *c = load_ok(
+        MIN
+        "sla:\n"
+        "  - name: office\n"
+        "    tier: vip\n"
+        "    first_response: 1h\n"
+        "    resolution: 1d\n"
+        "    warn_before: 5m\n"
+        "    targets:\n"
+        "      urgent: {first_response: 10m, next_response: 20m, resolution: 4h}\n"
+        "      low: {first_response: 4h, next_response: off}\n"
+        "    pause:\n"
+        "      resolution: [on_hold, in_progress]\n"
+        "      next_response: []\n"
+        "    business_hours:\n"
+        "      timezone: America/New_York\n"
+        "      days:\n"
+        "        mon-thu: [\"09:00-12:00\", \"13:00-17:00\"]\n"
+        "        fri: \"9:00-15:30\"\n"
+        "        sat,sun: \"22:00-02:00\"\n"
+        "      holidays: [2026-07-03, 12-25, 02-29]\n"
+        "  - name: fallback\n"
+        "    first_response: 2m\n"
+        "    pause: [open]\n");
+    cr_assert_eq(c->nsla, 2);
+    const struct cfg_sla_policy *s = &c->sla[0];
+    cr_assert_eq(s->first_response_ms, 3600000);
+    cr_assert_eq(s->next_response_ms, 3600000, "next_response defaults to first_response");
+    cr_assert_eq(s->resolution_ms, 86400000);
+    cr_assert(s->has_targets[PRIORITY_URGENT]);
+    cr_assert(s->has_targets[PRIORITY_LOW]);
+    cr_assert_not(s->has_targets[PRIORITY_NORMAL]);
+    cr_assert_not(s->has_targets[PRIORITY_HIGH]);
+    cr_assert_eq(s->targets_ms[PRIORITY_URGENT][0], 600000);
+    cr_assert_eq(s->targets_ms[PRIORITY_URGENT][1], 1200000);
+    cr_assert_eq(s->targets_ms[PRIORITY_URGENT][2], 14400000);
+    cr_assert_eq(s->targets_ms[PRIORITY_LOW][0], 14400000);
+    cr_assert_eq(s->targets_ms[PRIORITY_LOW][1], 0, "off");
+    cr_assert_eq(s->targets_ms[PRIORITY_LOW][2], 0, "an entry replaces the flat targets");
+    cr_assert_eq(s->pause[0], 1u << TICKET_ON_HOLD, "metrics not listed keep on_hold");
+    cr_assert_eq(s->pause[1], 0u);
+    cr_assert_eq(s->pause[2], (1u << TICKET_ON_HOLD) | (1u << TICKET_IN_PROGRESS));
+    cr_assert_eq(c->sla[1].pause[2], 1u << TICKET_OPEN);
+    cr_assert_null(c->sla[1].calendar);
+
+    const struct cfg_calendar *cal = s->calendar;
+    cr_assert_not_null(cal);
+    cr_assert_str_eq(cal->timezone, "America/New_York");
+    cr_assert_not_null(cal->tz);
+    /* sorted by day (Sunday first), then start; overnight windows end past 24h */
+    static const struct cfg_hours want[] = {
+        { 0, 79200000, 93600000 },
+        { 1, 32400000, 43200000 }, { 1, 46800000, 61200000 },
+        { 2, 32400000, 43200000 }, { 2, 46800000, 61200000 },
+        { 3, 32400000, 43200000 }, { 3, 46800000, 61200000 },
+        { 4, 32400000, 43200000 }, { 4, 46800000, 61200000 },
+        { 5, 32400000, 55800000 },
+        { 6, 79200000, 93600000 },
+    };
+    cr_assert_eq(cal->nhours, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < cal->nhours; i++) {
+        cr_expect_eq(cal->hours[i].day, want[i].day, "window %zu", i);
+        cr_expect_eq(cal->hours[i].start_ms, want[i].start_ms, "window %zu", i);
+        cr_expect_eq(cal->hours[i].end_ms, want[i].end_ms, "window %zu", i);
+    }
+    cr_assert_eq(cal->nholidays, 3);
+    cr_assert_eq(cal->holidays[0].year, 2026);
+    cr_assert_eq(cal->holidays[0].month, 7);
+    cr_assert_eq(cal->holidays[0].day, 3);
+    cr_assert_eq(cal->holidays[1].year, 0, "every year");
+    cr_assert_eq(cal->holidays[2].month, 2);
+    cr_assert_eq(cal->holidays[2].day, 29);
+    cfg_unref(&c);
+}
+
+/* The statuses cfg accepts in pause lists are desk's, as bits in its order. */
+Test(cfg, sla_statuses_match_desk)
+{
+    static const char *const active[] = { "open", "in_progress", "on_hold" };
+    char buf[512];
+    for (size_t i = 0; i < 3; i++) {
+        enum ticket_status st;
+        cr_assert_eq(ticket_status_parse(active[i], &st, NULL), 0);
+        cr_assert(ticket_status_is_active(st));
+        snprintf(buf, sizeof buf, MIN "sla: [{name: s, first_response: 1m, pause: [%s]}]\n",
+                 active[i]);
+        struct cfg *c = load_ok(buf);
+        for (size_t m = 0; m < CFG_SLA_METRICS; m++)
+            cr_assert_eq(c->sla[0].pause[m], 1u << st, "%s", active[i]);
+        cfg_unref(&c);
+    }
+    for (int st = 0; st < TICKET_STATUS_COUNT; st++) {
+        if (ticket_status_is_active((enum ticket_status)st))
+            continue;
+        snprintf(buf, sizeof buf, MIN "sla: [{name: s, first_response: 1m, pause: [%s]}]\n",
+                 ticket_status_name((enum ticket_status)st));
+        struct cfg *c = NULL;
+        struct err e = {0};
+        cr_assert_eq(load(buf, &c, &e), ERR_CONFIG);
+        cr_assert(strstr(e.msg, "ends the SLA clocks") != NULL, "%s", e.msg);
+    }
+    cr_assert_eq(TICKET_STATUS_COUNT, 5);
+    cr_assert_eq(PRIORITY_COUNT, CFG_PRIORITIES);
 }
