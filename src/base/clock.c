@@ -93,20 +93,6 @@ int64_t clock_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Civil date of a day count since the epoch (Howard Hinnant's algorithm). */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static char *put_digits(char *p, int64_t v, int width)
 {
     for (int i = width - 1; i >= 0; i--, v /= 10)
@@ -122,7 +108,7 @@ char *clock_fmt_iso(int64_t ms, char *out)
     int64_t rest = ms - days * 86400000;          /* 0 .. 86399999 */
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    tz_civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999) {                      /* outside RFC 3339: clamp */
         y = y < 0 ? 0 : 9999;
     }

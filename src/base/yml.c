@@ -140,8 +140,8 @@ static int deref(struct conv *cv, struct fy_node **np, struct yml_pos p)
 static int convert_map(struct conv *cv, struct fy_node *n, struct yml_node *y, int depth)
 {
     size_t cnt = (size_t)fy_node_mapping_item_count(n);
-    y->keys = arena_alloc(cv->d->a, (cnt ? cnt : 1) * sizeof *y->keys);
-    y->items = arena_alloc(cv->d->a, (cnt ? cnt : 1) * sizeof *y->items);
+    y->keys = arena_alloc(cv->d->a, (cnt ? cnt : 1) * sizeof(struct yml_node *));
+    y->items = arena_alloc(cv->d->a, (cnt ? cnt : 1) * sizeof(struct yml_node *));
     if (y->keys == NULL || y->items == NULL)
         return err_set(cv->e, ERR_TOOBIG, "%s: the document is too large", cv->d->name);
     void *it = NULL;
@@ -217,7 +217,7 @@ static int convert(struct conv *cv, struct fy_node *n, struct yml_pos fb, int de
             if (y == NULL)
                 break;
             size_t cnt = (size_t)fy_node_sequence_item_count(n);
-            y->items = arena_alloc(cv->d->a, (cnt ? cnt : 1) * sizeof *y->items);
+            y->items = arena_alloc(cv->d->a, (cnt ? cnt : 1) * sizeof(struct yml_node *));
             if (y->items == NULL)
                 return err_set(cv->e, ERR_TOOBIG, "%s: the document is too large",
                                cv->d->name);
