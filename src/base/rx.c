@@ -10,8 +10,10 @@
  * where L and R are the word-edge guards ("not after / before a word
  * character, unless this edge is in a script written without spaces") or
  * nothing for an edge a '*' lifted, and each keyword is escaped so that
- * only its whitespace (→ \s+) has a meaning. Every compile uses the same
- * options, so the config loader's check and the rules' matching agree.
+ * only its whitespace (→ \s+) has a meaning. An equality test is the same
+ * alternation anchored at both ends instead of guarded. Every compile uses
+ * the same options, so the config loader's check and the rules' matching
+ * agree.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -22,6 +24,7 @@
 #include <pcre2.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Backtracking budget of one rx_find: ample for a 4096-character message
@@ -54,7 +57,7 @@ static int compile(const char *pattern, size_t nwords, struct rx **out, struct e
     if (code == NULL) {
         PCRE2_UCHAR msg[256];
         if (pcre2_get_error_message(ec, msg, sizeof msg) < 0)
-            strcpy((char *)msg, "invalid pattern");
+            snprintf((char *)msg, sizeof msg, "invalid pattern");
         return err_set(e, ERR_INVAL, "%s at offset %zu", (const char *)msg, (size_t)off);
     }
     /* JIT is an optimisation only: where it is unavailable the
@@ -106,21 +109,27 @@ static void put_literal(struct buf *b, const char *s, size_t n)
     }
 }
 
-int rx_compile_words(const char *const *words, size_t n, struct rx **out, size_t *bad,
-                     struct err *e)
+/*
+ * A list of literals as one alternation, one capturing group each. `words`
+ * reads '*' edges and puts word-edge guards around each alternative;
+ * otherwise the whole text must be one of them.
+ */
+static int compile_list(const char *const *items, size_t n, bool words, struct rx **out,
+                        size_t *bad, struct err *e)
 {
+    const char *what = words ? "keyword" : "value";
     size_t ignored;
     if (bad == NULL)
         bad = &ignored;
     *bad = n;
     *out = NULL;
     if (n == 0)
-        return err_set(e, ERR_INVAL, "no keywords");
+        return err_set(e, ERR_INVAL, "no %ss", what);
     struct buf b;
     buf_init(&b, 0);
-    (void)buf_puts(&b, "(?:");
+    (void)buf_puts(&b, words ? "(?:" : "^\\s*(?:");
     for (size_t i = 0; i < n; i++) {
-        const char *w = words[i] ? words[i] : "";
+        const char *w = items[i] ? items[i] : "";
         size_t len = strlen(w);
         while (len > 0 && is_space((unsigned char)w[len - 1]))
             len--;
@@ -128,34 +137,48 @@ int rx_compile_words(const char *const *words, size_t n, struct rx **out, size_t
             w++;
             len--;
         }
-        bool open_left = len > 0 && w[0] == '*';
+        bool open_left = words && len > 0 && w[0] == '*';
         if (open_left) {
             w++;
             len--;
         }
-        bool open_right = len > 0 && w[len - 1] == '*';
+        bool open_right = words && len > 0 && w[len - 1] == '*';
         if (open_right)
             len--;
         if (len == 0) {
             buf_release(&b);
             *bad = i;
-            return err_set(e, ERR_INVAL, "keyword '%s' has nothing to match",
-                           words[i] ? words[i] : "");
+            return err_set(e, ERR_INVAL, "%s '%s' has nothing to match", what,
+                           items[i] ? items[i] : "");
         }
         if (i > 0)
             (void)buf_putc(&b, '|');
-        if (!open_left)
+        if (words && !open_left)
             (void)buf_puts(&b, LEFT_EDGE);
-        (void)buf_putc(&b, '(');
+        /* an open edge takes in the rest of the word, so the hit is the
+         * whole word ("refunds" for "refund*"), which is what "why" quotes */
+        (void)buf_puts(&b, open_left ? "(\\w*" : "(");
         put_literal(&b, w, len);
-        (void)buf_putc(&b, ')');
-        if (!open_right)
+        (void)buf_puts(&b, open_right ? "\\w*)" : ")");
+        if (words && !open_right)
             (void)buf_puts(&b, RIGHT_EDGE);
     }
-    (void)buf_putc(&b, ')');
+    (void)buf_puts(&b, words ? ")" : ")\\s*$");
     int rc = compile(buf_str(&b), n, out, e);
     buf_release(&b);
     return rc;
+}
+
+int rx_compile_words(const char *const *words, size_t n, struct rx **out, size_t *bad,
+                     struct err *e)
+{
+    return compile_list(words, n, true, out, bad, e);
+}
+
+int rx_compile_exact(const char *const *values, size_t n, struct rx **out, size_t *bad,
+                     struct err *e)
+{
+    return compile_list(values, n, false, out, bad, e);
 }
 
 int rx_find(const struct rx *r, const char *text, size_t len, struct rx_hit *hit,
@@ -186,7 +209,7 @@ int rx_find(const struct rx *r, const char *text, size_t len, struct rx_hit *hit
     } else if (rc != PCRE2_ERROR_NOMATCH) {
         PCRE2_UCHAR msg[256];
         if (pcre2_get_error_message(rc, msg, sizeof msg) < 0)
-            strcpy((char *)msg, "match error");
+            snprintf((char *)msg, sizeof msg, "match error");
         out = err_set(e, ERR_INTERNAL, "matching failed: %s", (const char *)msg);
     }
     pcre2_match_data_free(md);

@@ -61,6 +61,15 @@ int rx_compile(const char *pattern, struct rx **out, struct err *e);
 int rx_compile_words(const char *const *words, size_t n, struct rx **out, size_t *bad,
                      struct err *e);
 
+/*
+ * Compile an equality test: a text matches when, apart from whitespace at
+ * its ends, it equals one of the n values ignoring case (Unicode simple
+ * folding, as keywords). For intake answers ("Billing" = "billing ").
+ * ERR_INVAL for an empty value, with its index in *bad.
+ */
+int rx_compile_exact(const char *const *values, size_t n, struct rx **out, size_t *bad,
+                     struct err *e);
+
 /* Where a match is: bytes [start, end) of the text, and for a keyword list
  * the index of the keyword that matched (0 for a pattern). */
 struct rx_hit {

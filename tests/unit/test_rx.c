@@ -175,3 +175,26 @@ Test(rx, catastrophic_backtracking_gives_up)
     rx_free(&r);
     rx_free(&r);
 }
+
+Test(rx, exact_values)
+{
+    const char *v[] = { "Billing", "Оплата", "two words" };
+    struct rx *r = NULL;
+    struct err e = {0};
+    cr_assert_eq(rx_compile_exact(v, 3, &r, NULL, &e), 0, "%s", e.msg);
+    struct rx_hit h;
+    static const struct { const char *text; int want; } cases[] = {
+        { "billing", 1 }, { "  BILLING \n", 1 }, { "оплата", 1 }, { "two  words", 1 },
+        { "billing please", 0 }, { "my billing", 0 }, { "", 0 }, { "bill", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_expect_eq(rx_find(r, cases[i].text, strlen(cases[i].text), &h, &e), cases[i].want,
+                     "'%s'", cases[i].text);
+    cr_assert_eq(rx_find(r, "ОПЛАТА", strlen("ОПЛАТА"), &h, &e), 1);
+    cr_expect_eq(h.word, 1);
+    rx_free(&r);
+    const char *empty[] = { "ok", " " };
+    size_t bad = 0;
+    cr_assert_eq(rx_compile_exact(empty, 2, &r, &bad, &e), ERR_INVAL);
+    cr_expect_eq(bad, 1);
+}
