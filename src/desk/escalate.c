@@ -426,6 +426,35 @@ static int finish(const struct escalate_set *es, struct escalate_decision *d,
 
 /* --- evaluation ------------------------------------------------------------- */
 
+/*
+ * Try policy p on in: 1 when it triggers and has an effect (d is the
+ * decision, texts built); 0 when not — then *triggered says whether it
+ * triggered, and if so d holds its (empty) plan; negative on error.
+ */
+static int try_policy(const struct escalate_set *es, const struct policy *p,
+                      const struct escalate_input *in, const struct route_agent *agents,
+                      size_t nagents, const struct route_cursor *cursors, size_t ncursors,
+                      struct arena *a, struct buf *warn, struct escalate_decision *d,
+                      bool *triggered, struct err *e)
+{
+    struct buf reason;
+    const char *kept_why;
+    bool effect = false;
+    int rc = 0;
+
+    buf_init(&reason, 0);
+    *triggered = fires(p, in, &reason, warn);
+    if (*triggered) {
+        memset(d, 0, sizeof *d);
+        d->trigger = in->trigger;
+        rc = plan(es, p, in, agents, nagents, cursors, ncursors, a, d, &effect, &kept_why, e);
+        if (rc == 0 && effect)
+            rc = finish(es, d, buf_str(&reason), kept_why, a, e);
+    }
+    buf_release(&reason);
+    return rc < 0 ? rc : effect;
+}
+
 static int manual(const struct escalate_set *es, const struct escalate_input *in,
                   const struct route_agent *agents, size_t nagents,
                   const struct route_cursor *cursors, size_t ncursors, struct arena *a,
@@ -452,37 +481,26 @@ static int manual(const struct escalate_set *es, const struct escalate_input *in
             return err_field(e, ERR_CONFLICT, "policy", "escalation '%s' is only for '%s' "
                              "customers", named->name, named->tier);
     }
-    struct buf reason, warn, nothing;
-    buf_init(&reason, 0);
+    struct buf warn, nothing;
     buf_init(&warn, 0);
     buf_init(&nothing, 0);
     int rc = 0;
-    bool found = false;
     size_t n = named ? 1 : es->has_manual ? es->n : 1;
-    for (size_t i = 0; rc == 0 && !found && i < n; i++) {
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct policy *p = named ? named : es->has_manual ? &es->p[i] : &es->builtin;
-        buf_release(&reason);
-        buf_init(&reason, 0);
-        if (!fires(p, in, &reason, &warn))
-            continue;
-        const char *kept_why;
-        memset(d, 0, sizeof *d);
-        d->trigger = ESCALATE_ON_MANUAL;
-        rc = plan(es, p, in, agents, nagents, cursors, ncursors, a, d, &found, &kept_why, e);
-        if (rc == 0 && found)
-            rc = finish(es, d, buf_str(&reason), kept_why, a, e);
-        else if (rc == 0 && nothing.len == 0)
+        bool triggered;
+        rc = try_policy(es, p, in, agents, nagents, cursors, ncursors, a, &warn, d, &triggered, e);
+        if (rc == 0 && triggered && nothing.len == 0)
             put_nothing(&nothing, d, p, t);
     }
-    if (rc == 0 && !found) {
+    if (rc == 0) {
         memset(d, 0, sizeof *d);
         rc = err_set(e, ERR_CONFLICT, "%s", nothing.len ? buf_str(&nothing) :
                      "no manual escalation policy applies to this ticket");
     }
     buf_release(&nothing);
     buf_release(&warn);
-    buf_release(&reason);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 int escalate_evaluate(const struct escalate_set *es, const struct escalate_input *in,
@@ -501,27 +519,16 @@ int escalate_evaluate(const struct escalate_set *es, const struct escalate_input
                                 ticket_status_name(t->status));
         return out->why ? 0 : err_set(e, ERR_TOOBIG, "escalation: the arena is exhausted");
     }
-    struct buf reason, warn;
-    buf_init(&reason, 0);
+    struct buf warn;
     buf_init(&warn, 0);
     int rc = 0;
-    bool found = false;
-    for (size_t i = 0; rc == 0 && !found && i < es->n; i++) {
-        const struct policy *p = &es->p[i];
-        if (applied(t, p->name))
-            continue;
-        buf_release(&reason);
-        buf_init(&reason, 0);
-        if (!fires(p, in, &reason, &warn))
-            continue;
-        const char *kept_why;
-        memset(out, 0, sizeof *out);
-        out->trigger = in->trigger;
-        rc = plan(es, p, in, agents, nagents, cursors, ncursors, a, out, &found, &kept_why, e);
-        if (rc == 0 && found)
-            rc = finish(es, out, buf_str(&reason), kept_why, a, e);
+    for (size_t i = 0; rc == 0 && i < es->n; i++) {
+        bool triggered;
+        if (!applied(t, es->p[i].name))
+            rc = try_policy(es, &es->p[i], in, agents, nagents, cursors, ncursors, a, &warn,
+                            out, &triggered, e);
     }
-    if (rc == 0 && !found) {
+    if (rc == 0) {
         memset(out, 0, sizeof *out);
         out->trigger = in->trigger;
         out->why = arena_printf(a, "no escalation policy applies (%s)%s%s",
@@ -531,8 +538,7 @@ int escalate_evaluate(const struct escalate_set *es, const struct escalate_input
             rc = err_set(e, ERR_TOOBIG, "escalation: the arena is exhausted");
     }
     buf_release(&warn);
-    buf_release(&reason);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 int64_t escalate_next_due(const struct escalate_set *es, const struct escalate_ticket *t)
