@@ -541,7 +541,8 @@ int escalate_evaluate(const struct escalate_set *es, const struct escalate_input
     return rc < 0 ? rc : 0;
 }
 
-int64_t escalate_next_due(const struct escalate_set *es, const struct escalate_ticket *t)
+int64_t escalate_next_due(const struct escalate_set *es, const struct escalate_ticket *t,
+                          int64_t after)
 {
     if (t->waiting_since <= 0 || (t->status != TICKET_OPEN && t->status != TICKET_IN_PROGRESS))
         return 0;
@@ -551,7 +552,7 @@ int64_t escalate_next_due(const struct escalate_set *es, const struct escalate_t
         if (p->no_reply_ms == 0 || applied(t, p->name) || !tier_ok(p, t))
             continue;
         int64_t at = t->waiting_since + p->no_reply_ms;
-        if (due == 0 || at < due)
+        if (at > after && (due == 0 || at < due))
             due = at;
     }
     return due;

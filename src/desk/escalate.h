@@ -143,12 +143,18 @@ int escalate_evaluate(const struct escalate_set *es, const struct escalate_input
                       struct arena *a, struct escalate_decision *out, struct err *e);
 
 /*
- * When the next no_reply policy would fire for t (ms), or 0 for never: the
- * engine keeps a timer at that time and calls escalate_evaluate with
- * ESCALATE_ON_NO_REPLY when it is due (and again whenever waiting_since,
- * the status, or the applied set changes).
+ * When the next no_reply policy comes due for t after `after` (ms), or 0
+ * for never. The engine keeps one timer per ticket at that time; when it is
+ * due it calls escalate_evaluate with ESCALATE_ON_NO_REPLY — and again,
+ * while a policy applies, since several may have come due together — then
+ * re-arms with escalate_next_due(es, t, now). Only times after `after`
+ * count, so a policy that came due with nothing to change (nobody else to
+ * take the ticket) is not retried in a loop; it comes due again when the
+ * customer starts waiting anew. Re-arm too whenever waiting_since, the
+ * status or the applied set changes.
  */
-int64_t escalate_next_due(const struct escalate_set *es, const struct escalate_ticket *t);
+int64_t escalate_next_due(const struct escalate_set *es, const struct escalate_ticket *t,
+                          int64_t after);
 
 /*
  * The facts of a decision as key/value pairs for the thread entry and the

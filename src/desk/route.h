@@ -262,10 +262,11 @@ struct route_move {
 
 /*
  * Hand out waiting tickets: in queue order, each that waits is offered to
- * its group by its strategy; the state (agents, cursors) is updated in
- * place as tickets go, so on return it is the state to store. *moves is an
- * arena array of *nmoves (only tickets that got an agent). t is reordered
- * (queue order). ERR_TOOBIG when the arena is exhausted.
+ * its group by its strategy; the state (agents, cursors, and each handed
+ * out ticket's assignee in t) is updated in place as tickets go, so on
+ * return it is the state to store. *moves is an arena array of *nmoves
+ * (only tickets that got an agent). t is reordered (queue order).
+ * ERR_TOOBIG when the arena is exhausted.
  */
 int route_drain(struct route_ticket *t, size_t n, struct route_agent *agents, size_t nagents,
                 struct route_cursor *cursors, size_t ncursors, int64_t now, struct arena *a,

@@ -356,17 +356,20 @@ Test(escalate, next_due)
                "  - {name: kw, keywords: [x], notify: true}\n");
     struct tcell tc;
     parse_ticket(&w, "waiting=0s", &tc, "due");
-    cr_expect_eq(escalate_next_due(w.es, &tc.t), NOW + 600000, "the sooner of 10m and 1h");
+    cr_expect_eq(escalate_next_due(w.es, &tc.t, NOW), NOW + 600000, "the sooner of 10m and 1h");
     tc.t.tier = "vip";
-    cr_expect_eq(escalate_next_due(w.es, &tc.t), NOW + 300000, "vip's own 5m");
+    cr_expect_eq(escalate_next_due(w.es, &tc.t, NOW), NOW + 300000, "vip's own 5m");
+    cr_expect_eq(escalate_next_due(w.es, &tc.t, NOW + 300000), NOW + 600000,
+                 "a time already passed is not due again: no timer loop");
     tc.applied[tc.t.napplied++] = "vip";
     tc.applied[tc.t.napplied++] = "fast";
-    cr_expect_eq(escalate_next_due(w.es, &tc.t), NOW + 3600000, "applied ones are done");
+    cr_expect_eq(escalate_next_due(w.es, &tc.t, NOW), NOW + 3600000, "applied ones are done");
+    cr_expect_eq(escalate_next_due(w.es, &tc.t, NOW + 3600000), 0, "nothing after the last");
     tc.t.status = TICKET_ON_HOLD;
-    cr_expect_eq(escalate_next_due(w.es, &tc.t), 0, "on hold: no timer");
+    cr_expect_eq(escalate_next_due(w.es, &tc.t, NOW), 0, "on hold: no timer");
     tc.t.status = TICKET_IN_PROGRESS;
     tc.t.waiting_since = 0;
-    cr_expect_eq(escalate_next_due(w.es, &tc.t), 0, "nobody waiting: no timer");
+    cr_expect_eq(escalate_next_due(w.es, &tc.t, NOW), 0, "nobody waiting: no timer");
 
     /* due exactly at the deadline, not a millisecond before */
     tc.t.waiting_since = NOW;
