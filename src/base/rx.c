@@ -8,8 +8,8 @@
  *     (?:L(kw0)R|L(kw1)R|...)
  *
  * where L and R are the word-edge guards ("not after / before a word
- * character, unless this edge is in a script written without spaces") or
- * nothing for an edge a '*' lifted, and each keyword is escaped so that
+ * character"), left out for an edge a '*' lifted or one written in a
+ * script without spaces, and each keyword is escaped so that
  * only its whitespace (→ \s+) has a meaning. An equality test is the same
  * alternation anchored at both ends instead of guarded. Every compile uses
  * the same options, so the config loader's check and the rules' matching
@@ -35,8 +35,8 @@
 
 /* Scripts without spaces between words: no edges to look for there. */
 #define NOSPACE "[\\p{Han}\\p{Hiragana}\\p{Katakana}\\p{Thai}\\p{Lao}\\p{Khmer}\\p{Myanmar}]"
-#define LEFT_EDGE  "(?:(?<!\\w)|(?=" NOSPACE "))"
-#define RIGHT_EDGE "(?:(?!\\w)|(?<=" NOSPACE "))"
+#define LEFT_EDGE  "(?<!\\w)"
+#define RIGHT_EDGE "(?!\\w)"
 
 static const uint32_t COMPILE_OPTS = PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP |
                                      PCRE2_MATCH_INVALID_UTF;
@@ -109,6 +109,27 @@ static void put_literal(struct buf *b, const char *s, size_t n)
     }
 }
 
+/* A pattern for looking at one keyword's edge characters; NULL if it
+ * cannot be compiled (then no edge counts as unspaced). */
+static pcre2_code *probe_new(const char *pattern)
+{
+    int ec;
+    PCRE2_SIZE off;
+    return pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, COMPILE_OPTS, &ec, &off,
+                         NULL);
+}
+
+/* Whether probe matches s[0, n): is that edge written in an unspaced script? */
+static bool probe_hit(const pcre2_code *probe, const char *s, size_t n)
+{
+    if (probe == NULL)
+        return false;
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(probe, NULL);
+    int rc = md ? pcre2_match(probe, (PCRE2_SPTR)s, n, 0, 0, md, NULL) : -1;
+    pcre2_match_data_free(md);
+    return rc > 0;
+}
+
 /*
  * A list of literals as one alternation, one capturing group each. `words`
  * reads '*' edges and puts word-edge guards around each alternative;
@@ -125,6 +146,12 @@ static int compile_list(const char *const *items, size_t n, bool words, struct r
     *out = NULL;
     if (n == 0)
         return err_set(e, ERR_INVAL, "no %ss", what);
+    /* Whether an edge is in an unspaced script is decided here, per keyword,
+     * rather than by a lookaround in the pattern: plain guards leave PCRE2
+     * able to skip to the positions where a keyword can start, which makes
+     * matching a long message many times faster. */
+    pcre2_code *first = words ? probe_new("^" NOSPACE) : NULL;
+    pcre2_code *last = words ? probe_new(NOSPACE "\\z") : NULL;
     struct buf b;
     buf_init(&b, 0);
     (void)buf_puts(&b, words ? "(?:" : "^\\s*(?:");
@@ -147,22 +174,26 @@ static int compile_list(const char *const *items, size_t n, bool words, struct r
             len--;
         if (len == 0) {
             buf_release(&b);
+            pcre2_code_free(first);
+            pcre2_code_free(last);
             *bad = i;
             return err_set(e, ERR_INVAL, "%s '%s' has nothing to match", what,
                            items[i] ? items[i] : "");
         }
         if (i > 0)
             (void)buf_putc(&b, '|');
-        if (words && !open_left)
+        if (words && !open_left && !probe_hit(first, w, len))
             (void)buf_puts(&b, LEFT_EDGE);
         /* an open edge takes in the rest of the word, so the hit is the
          * whole word ("refunds" for "refund*"), which is what "why" quotes */
         (void)buf_puts(&b, open_left ? "(\\w*" : "(");
         put_literal(&b, w, len);
         (void)buf_puts(&b, open_right ? "\\w*)" : ")");
-        if (words && !open_right)
+        if (words && !open_right && !probe_hit(last, w, len))
             (void)buf_puts(&b, RIGHT_EDGE);
     }
+    pcre2_code_free(first);
+    pcre2_code_free(last);
     (void)buf_puts(&b, words ? ")" : ")\\s*$");
     int rc = compile(buf_str(&b), n, out, e);
     buf_release(&b);
