@@ -540,3 +540,22 @@ Test(route, agent_helpers)
     cr_expect_eq(a.active, 3, "noting nobody changes nothing");
     cfg_unref(&c);
 }
+
+/* The shipped example compiles and routes the README's message. */
+Test(route, example_config)
+{
+    setenv("TGCRM_BOT_TOKEN", "123456:example-bot-token", 1);
+    setenv("TGCRM_API_TOKEN", "example-api-token-0123456789", 1);
+    setenv("TGCRM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+    struct world w;
+    world_load_file(&w, "examples/tgcrm.yaml");
+    struct route_input in = { .text = "My invoice is wrong", .now = 1772614800000LL };
+    struct route_decision d;
+    struct err e = {0};
+    cr_assert_eq(route_decide(w.rs, &in, w.agents, w.nagents, w.cursors, w.ncursors, w.a, &d,
+                              &e), 0, "%s", e.msg);
+    cr_expect_str_eq(d.rule, "billing");
+    cr_expect_str_eq(d.group, "billing");
+    cr_expect_not_null(d.assign.agent, "%s", d.why);
+    world_close(&w);
+}
