@@ -20,21 +20,19 @@
  * on_closed — are checked against local tables here, because base/ must not
  * include desk/; tests/unit/test_cfg.c checks that the two stay in step.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
-
 #include "base/cfg.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/tz.h"
+#include "base/rx.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libfyaml.h>
 #include <limits.h>
-#include <pcre2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,14 +59,16 @@ static const char *const k_http[] = { "listen", "api_tokens", "max_body", "threa
 static const char *const k_token[] = { "name", "token", NULL };
 static const char *const k_log[] = { "level", "format", NULL };
 static const char *const k_tickets[] = {
-    "general_group", "default_priority", "on_closed", NULL
+    "general_group", "default_priority", "on_closed", "reassign_on_offline",
+    "fallback_strategy", "utc_offset", NULL
 };
 static const char *const k_group[] = { "name", "title", "level", NULL };
 static const char *const k_agent[] = {
     "id", "name", "telegram_user_id", "username", "groups", "capacity", "availability", NULL
 };
 static const char *const k_rule[] = {
-    "name", "keywords", "regex", "tier", "language", "group", "strategy", "priority", NULL
+    "name", "keywords", "regex", "tier", "language", "group", "strategy", "priority",
+    "field", "days", "hours", "utc_offset", NULL
 };
 static const char *const k_sla[] = {
     "name", "priority", "tier", "group", "first_response", "next_response",
@@ -81,7 +81,7 @@ static const char *const k_sla_metrics[] = {
 static const char *const k_hours[] = { "timezone", "days", "holidays", NULL };
 static const char *const k_esc[] = {
     "name", "keywords", "on_sla", "no_reply", "tier", "set_priority", "raise_priority",
-    "move_to_group", "notify", NULL
+    "move_to_group", "notify", "regex", "manual", "next_level", "reassign", "strategy", NULL
 };
 static const char *const k_template[] = { "name", "text", NULL };
 static const char *const k_kb[] = { "id", "title", "url", "body", "keywords", NULL };
@@ -728,10 +728,59 @@ static struct cfg_pos m_item_pos(struct map *m, const char *key, size_t idx)
     return node_pos(item, p);
 }
 
+/* One non-empty string item of list `key` (written at ip), ${} expanded. */
+static int item_str(struct ld *l, struct fy_node *item, struct cfg_pos ip, const char *key,
+                    char **out)
+{
+    int rc;
+    if ((rc = deref(l, &item, ip)) != 0)
+        return rc;
+    if (is_null(item) || fy_node_get_type(item) != FYNT_SCALAR)
+        return fail(l, ip, "each item of '%s' must be a string, not %s", key, kind(item));
+    size_t len = 0;
+    const char *s = fy_node_get_scalar(item, &len);
+    if ((rc = expand(l, s ? s : "", s ? len : 0, ip, out)) != 0)
+        return rc;
+    if ((*out)[0] == '\0')
+        return fail(l, ip, "items of '%s' must not be empty", key);
+    return 0;
+}
+
 /*
- * A list of non-empty strings. *out and *n are set as soon as the array exists,
- * so the owner frees whatever was filled if a later item is wrong.
+ * Node n (a sequence of strings, or — when `scalar_ok` — one string standing
+ * for a list of one) as a string array. *out and *n are set as soon as the
+ * array exists, so the owner frees whatever was filled if a later item is
+ * wrong.
  */
+static int node_strs(struct ld *l, struct fy_node *n, struct cfg_pos p, const char *key,
+                     bool unique, char ***out, size_t *count)
+{
+    if (fy_node_get_type(n) == FYNT_SCALAR) {
+        *out = mem_alloc(sizeof **out);
+        *count = 1;
+        return item_str(l, n, p, key, &(*out)[0]);
+    }
+    int cnt = fy_node_sequence_item_count(n);
+    if (cnt <= 0)
+        return 0;
+    char **v = mem_alloc((size_t)cnt * sizeof *v);
+    *out = v;
+    *count = (size_t)cnt;
+    void *it = NULL;
+    struct fy_node *item;
+    for (size_t i = 0; (item = fy_node_sequence_iterate(n, &it)) != NULL && i < *count; i++) {
+        struct cfg_pos ip = node_pos(item, p);
+        int rc = item_str(l, item, ip, key, &v[i]);
+        if (rc)
+            return rc;
+        for (size_t j = 0; unique && j < i; j++)
+            if (strcmp(v[j], v[i]) == 0)
+                return fail(l, ip, "'%s' lists '%s' twice", key, v[i]);
+    }
+    return 0;
+}
+
+/* A list of non-empty strings (see node_strs); absent leaves *out NULL. */
 static int m_strlist(struct map *m, const char *key, bool unique, char ***out, size_t *n)
 {
     struct fy_node *seq;
@@ -740,29 +789,22 @@ static int m_strlist(struct map *m, const char *key, bool unique, char ***out, s
     int rc = m_list(m, key, &seq, &count, &p);
     if (rc || seq == NULL || count == 0)
         return rc;
-    char **v = mem_alloc(count * sizeof *v);
-    *out = v;
-    *n = count;
-    void *it = NULL;
-    struct fy_node *item;
-    for (size_t i = 0; (item = fy_node_sequence_iterate(seq, &it)) != NULL && i < count; i++) {
-        struct cfg_pos ip = node_pos(item, p);
-        if ((rc = deref(m->l, &item, ip)) != 0)
-            return rc;
-        if (is_null(item) || fy_node_get_type(item) != FYNT_SCALAR)
-            return fail(m->l, ip, "each item of '%s' must be a string, not %s", key,
-                        kind(item));
-        size_t len = 0;
-        const char *s = fy_node_get_scalar(item, &len);
-        if ((rc = expand(m->l, s ? s : "", s ? len : 0, ip, &v[i])) != 0)
-            return rc;
-        if (v[i][0] == '\0')
-            return fail(m->l, ip, "items of '%s' must not be empty", key);
-        for (size_t j = 0; unique && j < i; j++)
-            if (strcmp(v[j], v[i]) == 0)
-                return fail(m->l, ip, "'%s' lists '%s' twice", key, v[i]);
-    }
-    return 0;
+    return node_strs(m->l, seq, p, key, unique, out, n);
+}
+
+/* A string or a list of strings; *vp is where the value starts. */
+static int m_strs(struct map *m, const char *key, char ***out, size_t *n, struct cfg_pos *vp)
+{
+    struct fy_node *v;
+    int rc = m_get(m, key, &v, vp);
+    if (rc || v == NULL)
+        return rc;
+    if (fy_node_get_type(v) == FYNT_MAPPING)
+        return fail(m->l, *vp, "'%s' must be a string or a list of strings, not a mapping",
+                    key);
+    if (fy_node_get_type(v) == FYNT_SEQUENCE && fy_node_sequence_item_count(v) == 0)
+        return fail(m->l, *vp, "'%s' must not be an empty list (leave the key out)", key);
+    return node_strs(m->l, v, *vp, key, true, out, n);
 }
 
 /* Item idx of a list of mappings, for a per-item parser. */
@@ -894,21 +936,165 @@ static const char *braces_check(const char *t, size_t *at)
     return NULL;
 }
 
+/* Compile the pattern as the rules will (base/rx.h) and refuse it with
+ * PCRE2's message and offset. */
 static int regex_check(struct ld *l, const char *re, struct cfg_pos p)
 {
-    int ec;
-    PCRE2_SIZE off;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
-                                     PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP,
-                                     &ec, &off, NULL);
-    if (code == NULL) {
-        PCRE2_UCHAR msg[256];
-        if (pcre2_get_error_message(ec, msg, sizeof msg) < 0)
-            snprintf((char *)msg, sizeof msg, "error %d", ec);
-        return fail(l, p, "'regex': %s at offset %zu", (const char *)msg, (size_t)off);
-    }
-    pcre2_code_free(code);
+    struct err re_err = {0};
+    struct rx *r = NULL;
+    if (rx_compile(re, &r, &re_err) != 0)
+        return fail(l, p, "'regex': %s", re_err.msg);
+    rx_free(&r);
     return 0;
+}
+
+/* The same for a keyword list (of map m), at the offending keyword. */
+static int keywords_check(struct ld *l, struct map *m, char *const *words, size_t n)
+{
+    struct err kw_err = {0};
+    struct rx *r = NULL;
+    size_t bad = n;
+    if (n == 0)
+        return 0;
+    if (rx_compile_words((const char *const *)words, n, &r, &bad, &kw_err) != 0) {
+        struct fy_node *kn;
+        struct cfg_pos p = m->pos;
+        if (bad < n)
+            p = m_item_pos(m, "keywords", bad);
+        else
+            (void)m_get(m, "keywords", &kn, &p);
+        return fail(l, p, "'keywords': %s", kw_err.msg);
+    }
+    rx_free(&r);
+    return 0;
+}
+
+/* --- days and hours, shared by routing rules and business hours --------------- */
+
+static int name_index(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+/* "9:00", "09:30", "24:00" (only as an end). */
+static bool parse_hhmm(const char *s, size_t len, bool end, int64_t *ms)
+{
+    if (len < 4 || len > 5 || s[len - 3] != ':')
+        return false;
+    int h = 0;
+    for (size_t i = 0; i < len - 3; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+        h = h * 10 + (s[i] - '0');
+    }
+    if (!isdigit((unsigned char)s[len - 2]) || !isdigit((unsigned char)s[len - 1]))
+        return false;
+    int m = (s[len - 2] - '0') * 10 + (s[len - 1] - '0');
+    if (m > 59 || h > 24 || (h == 24 && (m != 0 || !end)))
+        return false;
+    *ms = ((int64_t)h * 60 + m) * 60000;
+    return true;
+}
+
+/* "09:00-17:00"; an end at or before the start runs into the next day. */
+static const char *parse_window(const char *s, size_t len, int64_t *start, int64_t *end)
+{
+    const char *dash = memchr(s, '-', len);
+    if (dash == NULL)
+        return "expected HH:MM-HH:MM";
+    size_t l1 = (size_t)(dash - s), l2 = len - l1 - 1;
+    if (!parse_hhmm(s, l1, false, start) || !parse_hhmm(dash + 1, l2, true, end))
+        return "expected HH:MM-HH:MM with hours 00-23 (24:00 only as an end)";
+    if (*end == *start)
+        return "the window is empty";
+    if (*end < *start)
+        *end += TZ_DAY_MS;          /* overnight: closes the next morning */
+    return NULL;
+}
+
+/* "mon", "mon-fri", "sat,sun", "fri-mon": weekday bits (bit 0 = Sunday). */
+static bool parse_day_set(const char *key, unsigned *mask)
+{
+    *mask = 0;
+    const char *p = key;
+    while (*p != '\0') {
+        size_t len = strcspn(p, ",");
+        char part[16];
+        if (len == 0 || len >= sizeof part)
+            return false;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        char *dash = strchr(part, '-');
+        if (dash != NULL)
+            *dash = '\0';
+        int a = name_index(v_days, part);
+        int b = dash != NULL ? name_index(v_days, dash + 1) : a;
+        if (a < 0 || b < 0)
+            return false;
+        for (int d = a;; d = (d + 1) % 7) {       /* "fri-mon" wraps over the weekend */
+            *mask |= 1u << d;
+            if (d == b)
+                break;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return *mask != 0;
+}
+
+/* Routing rules keep Monday as bit 0 (route.h); the day reader counts from Sunday. */
+static unsigned monday_first(unsigned sunday_first)
+{
+    return (sunday_first >> 1) | ((sunday_first & 1u) << 6);
+}
+
+/* A routing window in minutes of the day (struct cfg_window: to < from wraps). */
+static const char *rule_window(const char *s, struct cfg_window *w)
+{
+    int64_t start, end;
+    const char *why = parse_window(s, strlen(s), &start, &end);
+    if (why != NULL)
+        return why;
+    w->from_min = (int)(start / 60000);
+    w->to_min = (int)((end > TZ_DAY_MS ? end - TZ_DAY_MS : end) / 60000);
+    return NULL;
+}
+
+/* "+03:00", "-05:30", "UTC" into minutes east of UTC (-12:00 .. +14:00). */
+static bool parse_offset(const char *s, int *out)
+{
+    if (strcmp(s, "UTC") == 0 || strcmp(s, "Z") == 0) {
+        *out = 0;
+        return true;
+    }
+    int64_t ms;
+    if ((s[0] != '+' && s[0] != '-') || !parse_hhmm(s + 1, strlen(s + 1), true, &ms))
+        return false;
+    int min = (int)(ms / 60000);
+    if (s[0] == '-')
+        min = -min;
+    if (min < -12 * 60 || min > 14 * 60)
+        return false;
+    *out = min;
+    return true;
+}
+
+static int m_offset(struct map *m, const char *key, int *out)
+{
+    char *t = NULL;
+    struct cfg_pos p;
+    int rc = m_str(m, key, &t, &p);
+    if (rc || t == NULL)
+        return rc;
+    if (!parse_offset(t, out))
+        rc = fail(m->l, p, "'%s' must be an offset from UTC such as +03:00, -05:30 or UTC, "
+                  "from -12:00 to +14:00 (got '%s')", key, t);
+    mem_free(t);
+    return rc;
 }
 
 /* "1h30m", "250ms" — for messages. */
@@ -1110,11 +1296,15 @@ static int sec_tickets(struct ld *l, struct fy_node *n, struct cfg_pos fb,
     int rc;
 
     *gp = fb;
+    c->reassign_on_offline = true;
     if (n != NULL) {
         if ((rc = map_open(l, &m, n, fb, k_tickets, false, "section 'tickets'")) ||
             (rc = m_str(&m, "general_group", &c->general_group, gp)) ||
             (rc = m_enum(&m, "default_priority", v_priority, &c->default_priority, NULL)) ||
-            (rc = m_enum(&m, "on_closed", v_on_closed, &c->on_closed, NULL)))
+            (rc = m_enum(&m, "on_closed", v_on_closed, &c->on_closed, NULL)) ||
+            (rc = m_bool(&m, "reassign_on_offline", &c->reassign_on_offline)) ||
+            (rc = m_enum(&m, "fallback_strategy", v_strategy, &c->fallback_strategy, NULL)) ||
+            (rc = m_offset(&m, "utc_offset", &c->utc_offset_min)))
             return rc;
         if (c->general_group != NULL && !name_ok(c->general_group, "_-"))
             return fail(l, *gp, "'general_group' must match [a-z0-9_-]+ (got '%s')",
@@ -1126,6 +1316,8 @@ static int sec_tickets(struct ld *l, struct fy_node *n, struct cfg_pos fb,
         c->default_priority = mem_strdup("normal");
     if (c->on_closed == NULL)
         c->on_closed = mem_strdup("reopen");
+    if (c->fallback_strategy == NULL)
+        c->fallback_strategy = mem_strdup("none");
     return 0;
 }
 
@@ -1264,6 +1456,116 @@ static int group_ref(struct ld *l, struct map *m, const char *key, const char *o
     return 0;
 }
 
+static void strv_free(char **v, size_t n);
+
+/* field: {name: value | [values]} — conditions on intake answers. Whether
+ * each name is an intake question is checked once intake is read
+ * (rules_xref). */
+static int rule_fields(struct ld *l, struct map *m, struct cfg_rule *r)
+{
+    struct fy_node *n;
+    struct cfg_pos p;
+    int rc = m_get(m, "field", &n, &p);
+    if (rc || n == NULL)
+        return rc;
+    if (fy_node_get_type(n) != FYNT_MAPPING)
+        return fail(l, p, "'field' must be a mapping of intake field to value, e.g. "
+                    "{topic: billing}, not %s", kind(n));
+    int cnt = fy_node_mapping_item_count(n);
+    if (cnt <= 0)
+        return fail(l, p, "'field' must name at least one field");
+    r->fields = mem_alloc((size_t)cnt * sizeof *r->fields);
+    r->nfields = (size_t)cnt;
+    void *it = NULL;
+    struct fy_node_pair *pair;
+    for (size_t k = 0; k < r->nfields && (pair = fy_node_mapping_iterate(n, &it)); k++) {
+        struct cfg_field_cond *f = &r->fields[k];
+        struct fy_node *kn = fy_node_pair_key(pair);
+        struct fy_node *vn = fy_node_pair_value(pair);
+        f->pos = node_pos(kn, p);
+        size_t len = 0;
+        const char *ks = kn && fy_node_get_type(kn) == FYNT_SCALAR ?
+                         fy_node_get_scalar(kn, &len) : NULL;
+        if (ks == NULL || len == 0)
+            return fail(l, f->pos, "keys of 'field' must be field names");
+        f->name = mem_strndup(ks, len);
+        if (!name_ok(f->name, "_"))
+            return fail(l, f->pos, "field name must match [a-z0-9_]+ (got '%s')", f->name);
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(r->fields[j].name, f->name) == 0)
+                return fail(l, f->pos, "'field' names '%s' twice", f->name);
+        struct cfg_pos vp = node_pos(vn, f->pos);
+        if ((rc = deref(l, &vn, vp)))
+            return rc;
+        if (is_null(vn) || fy_node_get_type(vn) == FYNT_MAPPING)
+            return fail(l, vp, "field '%s' must be a value or a list of values, not %s",
+                        f->name, kind(vn));
+        if ((rc = node_strs(l, vn, vp, f->name, true, &f->values, &f->nvalues)))
+            return rc;
+        if (f->nvalues == 0)
+            return fail(l, vp, "field '%s' must list at least one value", f->name);
+        struct err ve = {0};
+        struct rx *rx = NULL;
+        if (rx_compile_exact((const char *const *)f->values, f->nvalues, &rx, NULL, &ve) != 0)
+            return fail(l, vp, "field '%s': %s", f->name, ve.msg);
+        rx_free(&rx);
+    }
+    return 0;
+}
+
+/* days: and hours: of a rule, in the local time of utc_offset. */
+static int rule_time(struct ld *l, struct map *m, struct cfg_rule *r)
+{
+    char **v = NULL;
+    size_t n = 0;
+    struct cfg_pos p;
+    int rc;
+
+    r->days = CFG_DAYS_ALL;
+    r->utc_offset_min = l->c->utc_offset_min;
+    if ((rc = m_strs(m, "days", &v, &n, &p)))
+        goto out;
+    if (n > 0)
+        r->days = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned mask;
+        if (!parse_day_set(v[k], &mask)) {
+            rc = fail(l, m_item_pos(m, "days", k), "'days': unknown day or range '%s' (use "
+                      "mon, tue, wed, thu, fri, sat, sun or a range such as mon-fri)", v[k]);
+            goto out;
+        }
+        r->days |= monday_first(mask);
+    }
+    strv_free(v, n);
+    v = NULL;
+    n = 0;
+    if ((rc = m_strs(m, "hours", &v, &n, &p)))
+        goto out;
+    if (n > 0) {
+        r->hours = mem_alloc(n * sizeof *r->hours);
+        r->nhours = n;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const char *why = rule_window(v[k], &r->hours[k]);
+        if (why != NULL) {
+            rc = fail(l, m_item_pos(m, "hours", k), "'hours': invalid window '%s' (%s)",
+                      v[k], why);
+            goto out;
+        }
+    }
+    if ((rc = m_offset(m, "utc_offset", &r->utc_offset_min)))
+        goto out;
+    if (m_has(m, "utc_offset") && !m_has(m, "days") && !m_has(m, "hours")) {
+        struct fy_node *on;
+        (void)m_get(m, "utc_offset", &on, &p);
+        rc = fail(l, p, "'utc_offset' sets the local time of 'days' and 'hours'; rule '%s' "
+                  "has neither", r->name);
+    }
+out:
+    strv_free(v, n);
+    return rc;
+}
+
 static int rule_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb)
 {
     struct cfg *c = l->c;
@@ -1284,31 +1586,27 @@ static int rule_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos f
             return fail(l, np, "duplicate routing rule '%s' (first at line %d)", r->name,
                         c->rules[j].pos.line);
     if ((rc = m_strlist(&m, "keywords", false, &r->keywords, &r->nkeywords)) ||
+        (rc = keywords_check(l, &m, r->keywords, r->nkeywords)) ||
         (rc = m_str(&m, "regex", &r->regex, &rp)) ||
         (r->regex != NULL && (rc = regex_check(l, r->regex, rp))) ||
         (rc = m_str(&m, "tier", &r->tier, NULL)) ||
         (rc = m_str(&m, "language", &r->language, NULL)) ||
+        (rc = rule_fields(l, &m, r)) ||
+        (rc = rule_time(l, &m, r)) ||
         (rc = group_ref(l, &m, "group", "rule", r->name, &r->group)) ||
         (rc = m_enum(&m, "strategy", v_strategy, &r->strategy, NULL)) ||
         (rc = m_enum(&m, "priority", v_priority, &r->priority, NULL)))
         return rc;
-    if (r->nkeywords == 0 && r->regex == NULL && r->tier == NULL && r->language == NULL)
-        return fail(l, np, "rule '%s' has no condition (keywords, regex, tier or language); "
-                    "use the general group as fallback", r->name);
+    if (r->nkeywords == 0 && r->regex == NULL && r->tier == NULL && r->language == NULL &&
+        r->nfields == 0 && r->nhours == 0 && r->days == CFG_DAYS_ALL)
+        return fail(l, np, "rule '%s' has no condition (keywords, regex, tier, language, "
+                    "field, days or hours); use the general group as fallback", r->name);
     if (r->strategy == NULL)
         r->strategy = mem_strdup("round_robin");
     return 0;
 }
 
 /* --- sla ------------------------------------------------------------------------ */
-
-static int name_index(const char *const *names, const char *s)
-{
-    for (int i = 0; names[i] != NULL; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
 
 /* One pair of a mapping whose keys are data (priorities, days). */
 typedef int (*pair_fn)(struct ld *l, const char *key, struct cfg_pos kp,
@@ -1493,73 +1791,6 @@ struct hours_ctx {
     const char *given[7];   /* the 'days' key that opened each weekday (borrowed) */
     char keys[7][64];
 };
-
-/* "9:00", "09:30", "24:00" (only as an end). */
-static bool parse_hhmm(const char *s, size_t len, bool end, int64_t *ms)
-{
-    if (len < 4 || len > 5 || s[len - 3] != ':')
-        return false;
-    int h = 0;
-    for (size_t i = 0; i < len - 3; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-        h = h * 10 + (s[i] - '0');
-    }
-    if (!isdigit((unsigned char)s[len - 2]) || !isdigit((unsigned char)s[len - 1]))
-        return false;
-    int m = (s[len - 2] - '0') * 10 + (s[len - 1] - '0');
-    if (m > 59 || h > 24 || (h == 24 && (m != 0 || !end)))
-        return false;
-    *ms = ((int64_t)h * 60 + m) * 60000;
-    return true;
-}
-
-/* "09:00-17:00"; an end at or before the start runs into the next day. */
-static const char *parse_window(const char *s, size_t len, int64_t *start, int64_t *end)
-{
-    const char *dash = memchr(s, '-', len);
-    if (dash == NULL)
-        return "expected HH:MM-HH:MM";
-    size_t l1 = (size_t)(dash - s), l2 = len - l1 - 1;
-    if (!parse_hhmm(s, l1, false, start) || !parse_hhmm(dash + 1, l2, true, end))
-        return "expected HH:MM-HH:MM with hours 00-23 (24:00 only as an end)";
-    if (*end == *start)
-        return "the window is empty";
-    if (*end < *start)
-        *end += TZ_DAY_MS;          /* overnight: closes the next morning */
-    return NULL;
-}
-
-/* "mon", "mon-fri", "sat,sun", "fri-mon": weekday bits (bit 0 = Sunday). */
-static bool parse_day_set(const char *key, unsigned *mask)
-{
-    *mask = 0;
-    const char *p = key;
-    while (*p != '\0') {
-        size_t len = strcspn(p, ",");
-        char part[16];
-        if (len == 0 || len >= sizeof part)
-            return false;
-        memcpy(part, p, len);
-        part[len] = '\0';
-        char *dash = strchr(part, '-');
-        if (dash != NULL)
-            *dash = '\0';
-        int a = name_index(v_days, part);
-        int b = dash != NULL ? name_index(v_days, dash + 1) : a;
-        if (a < 0 || b < 0)
-            return false;
-        for (int d = a;; d = (d + 1) % 7) {       /* "fri-mon" wraps over the weekend */
-            *mask |= 1u << d;
-            if (d == b)
-                break;
-        }
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    return *mask != 0;
-}
 
 static int add_windows(struct ld *l, struct hours_ctx *h, const char *key, unsigned days,
                        const char *text, struct cfg_pos p)
@@ -1832,7 +2063,8 @@ static int esc_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb
     struct cfg_escalation *x = &c->escalations[i];
     struct map m;
     char desc[64];
-    struct cfg_pos np, sp;
+    struct cfg_pos np, sp, rp, stp, lp = fb;
+    struct fy_node *ln;
     int rc;
 
     snprintf(desc, sizeof desc, "escalation[%zu]", i);
@@ -1846,24 +2078,52 @@ static int esc_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb
             return fail(l, np, "duplicate escalation '%s' (first at line %d)", x->name,
                         c->escalations[j].pos.line);
     if ((rc = m_strlist(&m, "keywords", false, &x->keywords, &x->nkeywords)) ||
+        (rc = keywords_check(l, &m, x->keywords, x->nkeywords)) ||
+        (rc = m_str(&m, "regex", &x->regex, &rp)) ||
+        (x->regex != NULL && (rc = regex_check(l, x->regex, rp))) ||
         (rc = m_enum(&m, "on_sla", v_on_sla, &x->on_sla, NULL)) ||
         (rc = m_dur(&m, "no_reply", true, &x->no_reply_ms)) ||
+        (rc = m_bool(&m, "manual", &x->manual)) ||
         (rc = m_str(&m, "tier", &x->tier, NULL)) ||
         (rc = m_enum(&m, "set_priority", v_priority, &x->set_priority, &sp)) ||
         (rc = m_bool(&m, "raise_priority", &x->raise_priority)) ||
         (rc = group_ref(l, &m, "move_to_group", "escalation", x->name, &x->move_to_group)) ||
+        (rc = m_bool(&m, "next_level", &x->next_level)) ||
+        (rc = m_bool(&m, "reassign", &x->reassign)) ||
+        (rc = m_enum(&m, "strategy", v_strategy, &x->strategy, &stp)) ||
         (rc = m_bool(&m, "notify", &x->notify)))
         return rc;
-    if (x->nkeywords == 0 && x->on_sla == NULL && x->no_reply_ms == 0 && x->tier == NULL)
-        return fail(l, np, "escalation '%s' has no trigger (keywords, on_sla, no_reply or "
-                    "tier)", x->name);
+    if (x->nkeywords == 0 && x->regex == NULL && x->on_sla == NULL && x->no_reply_ms == 0 &&
+        x->tier == NULL && !x->manual)
+        return fail(l, np, "escalation '%s' has no trigger (keywords, regex, on_sla, "
+                    "no_reply, tier or manual)", x->name);
     if (x->set_priority == NULL && !x->raise_priority && x->move_to_group == NULL &&
-        !x->notify)
+        !x->next_level && !x->reassign && !x->notify)
         return fail(l, np, "escalation '%s' has no action (set_priority, raise_priority, "
-                    "move_to_group or notify)", x->name);
+                    "move_to_group, next_level, reassign or notify)", x->name);
     if (x->set_priority != NULL && x->raise_priority)
         return fail(l, sp, "escalation '%s': set_priority and raise_priority exclude each "
                     "other", x->name);
+    if (m_has(&m, "next_level"))
+        (void)m_get(&m, "next_level", &ln, &lp);
+    if (x->next_level && x->move_to_group != NULL)
+        return fail(l, lp, "escalation '%s': move_to_group and next_level exclude each "
+                    "other", x->name);
+    if (x->next_level) {
+        int lo = INT_MAX, hi = INT_MIN;
+        for (size_t g = 0; g < c->ngroups; g++) {
+            lo = c->groups[g].level < lo ? c->groups[g].level : lo;
+            hi = c->groups[g].level > hi ? c->groups[g].level : hi;
+        }
+        if (lo == hi)
+            return fail(l, lp, "escalation '%s': next_level, but every group is at level %d "
+                        "(give a group a higher 'level')", x->name, lo);
+    }
+    if (x->strategy != NULL && x->move_to_group == NULL && !x->next_level && !x->reassign)
+        return fail(l, stp, "escalation '%s': 'strategy' picks the agent for move_to_group, "
+                    "next_level or reassign, and it has none of them", x->name);
+    if (x->strategy == NULL)
+        x->strategy = mem_strdup("round_robin");
     return 0;
 }
 
@@ -2103,6 +2363,38 @@ static int sec_list(struct ld *l, struct map *root, const char *key, void **arr,
     return each_item(l, seq, p, count, fn);
 }
 
+/*
+ * Routing rules may test intake answers; intake is read after routing (the
+ * section order is fixed), so those names are checked here: each must be a
+ * question's field, and a choice question can only hold one of its choices.
+ */
+static int rules_xref(struct ld *l)
+{
+    const struct cfg *c = l->c;
+    for (size_t i = 0; i < c->nrules; i++) {
+        const struct cfg_rule *r = &c->rules[i];
+        for (size_t k = 0; k < r->nfields; k++) {
+            const struct cfg_field_cond *f = &r->fields[k];
+            const struct cfg_intake_question *q = NULL;
+            for (size_t j = 0; j < c->nintake && q == NULL; j++)
+                if (strcmp(c->intake[j].field, f->name) == 0)
+                    q = &c->intake[j];
+            if (q == NULL)
+                return fail(l, f->pos, "rule '%s' tests field '%s', which is not an intake "
+                            "question's field", r->name, f->name);
+            for (size_t v = 0; q->nchoices > 0 && v < f->nvalues; v++) {
+                bool found = false;
+                for (size_t j = 0; j < q->nchoices && !found; j++)
+                    found = strcasecmp(q->choices[j], f->values[v]) == 0;
+                if (!found)
+                    return fail(l, f->pos, "rule '%s': field '%s' can never be '%s' (not one "
+                                "of its choices)", r->name, f->name, f->values[v]);
+            }
+        }
+    }
+    return 0;
+}
+
 static int load_root(struct ld *l, struct fy_node *top)
 {
     struct cfg *c = l->c;
@@ -2147,8 +2439,10 @@ static int load_root(struct ld *l, struct fy_node *top)
     if ((rc = m_get(&r, "intake", &n, &p)) || (rc = sec_intake(l, n, p)))
         return rc;
     arr = (void **)&c->webhooks;
-    return sec_list(l, &r, "webhooks", arr, &c->nwebhooks, sizeof *c->webhooks,
-                    webhook_item);
+    if ((rc = sec_list(l, &r, "webhooks", arr, &c->nwebhooks, sizeof *c->webhooks,
+                       webhook_item)))
+        return rc;
+    return rules_xref(l);
 }
 
 /* --- freeing ---------------------------------------------------------------- */
@@ -2198,6 +2492,7 @@ static void cfg_destroy(struct cfg *c)
     mem_free(c->general_group);
     mem_free(c->default_priority);
     mem_free(c->on_closed);
+    mem_free(c->fallback_strategy);
     for (size_t i = 0; i < c->nrules; i++) {
         struct cfg_rule *r = &c->rules[i];
         mem_free(r->name);
@@ -2208,6 +2503,12 @@ static void cfg_destroy(struct cfg *c)
         mem_free(r->group);
         mem_free(r->strategy);
         mem_free(r->priority);
+        for (size_t k = 0; r->fields != NULL && k < r->nfields; k++) {
+            mem_free(r->fields[k].name);
+            strv_free(r->fields[k].values, r->fields[k].nvalues);
+        }
+        mem_free(r->fields);
+        mem_free(r->hours);
     }
     mem_free(c->rules);
     for (size_t i = 0; i < c->nsla; i++) {
@@ -2229,6 +2530,8 @@ static void cfg_destroy(struct cfg *c)
         struct cfg_escalation *x = &c->escalations[i];
         mem_free(x->name);
         strv_free(x->keywords, x->nkeywords);
+        mem_free(x->regex);
+        mem_free(x->strategy);
         mem_free(x->on_sla);
         mem_free(x->tier);
         mem_free(x->set_priority);

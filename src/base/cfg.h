@@ -89,9 +89,26 @@ struct cfg_group {
 
 /* --- sections later issues give full meaning to; parsed and validated now --- */
 
+/* A condition on a custom field (an intake answer): equals one of values. */
+struct cfg_field_cond {
+    char *name;             /* an intake question's field */
+    char **values;          /* >= 1; compared case-insensitively */
+    size_t nvalues;
+    struct cfg_pos pos;     /* of the name, for errors found after intake is read */
+};
+
+/* A time-of-day window in local minutes: [from, to), to may be 1440 (24:00).
+ * from > to wraps past midnight and belongs to the day it starts on. */
+struct cfg_window {
+    int from_min;
+    int to_min;
+};
+
+#define CFG_DAYS_ALL 0x7fu  /* bit 0 = Monday ... bit 6 = Sunday */
+
 struct cfg_rule {           /* routing rule, first match wins */
     char *name;
-    char **keywords;        /* match any keyword (case-insensitive) */
+    char **keywords;        /* match any keyword (whole words, see base/rx.h) */
     size_t nkeywords;
     char *regex;            /* PCRE2 pattern or NULL */
     char *tier;             /* customer tier or NULL */
@@ -99,6 +116,12 @@ struct cfg_rule {           /* routing rule, first match wins */
     char *group;            /* target group (must exist) */
     char *strategy;         /* "round_robin" (default) | "least_loaded" | "none" */
     char *priority;         /* priority to set, or NULL */
+    struct cfg_field_cond *fields;  /* all must hold; none = no condition */
+    size_t nfields;
+    struct cfg_window *hours;       /* any may hold; none = all day */
+    size_t nhours;
+    unsigned days;          /* CFG_DAYS_ALL bits; default every day */
+    int utc_offset_min;     /* local time of hours/days; default tickets.utc_offset */
     struct cfg_pos pos;
 };
 
@@ -155,12 +178,17 @@ struct cfg_escalation {
     char *name;
     char **keywords;        /* trigger: any customer message with one of these */
     size_t nkeywords;
+    char *regex;            /* trigger: a customer message matching it, or NULL */
     char *on_sla;           /* trigger: "warning" | "breach" | NULL */
     int64_t no_reply_ms;    /* trigger: no agent reply for this long, 0 = off */
-    char *tier;             /* trigger: customer tier, or NULL */
+    bool manual;            /* trigger: /escalate or the API */
+    char *tier;             /* trigger alone; with other triggers, narrows them */
     char *set_priority;     /* action, or NULL */
     bool raise_priority;    /* action: one level up */
     char *move_to_group;    /* action (must exist), or NULL */
+    bool next_level;        /* action: move to the nearest group of a higher level */
+    bool reassign;          /* action: another agent of the (new) group */
+    char *strategy;         /* how that agent is picked; default "round_robin" */
     bool notify;            /* action: notify in the topic */
     struct cfg_pos pos;
 };
@@ -222,6 +250,9 @@ struct cfg {
     char *general_group;                /* fallback queue name, default "general" */
     char *default_priority;             /* default "normal" */
     char *on_closed;                    /* "reopen" (default) | "new_ticket" */
+    bool reassign_on_offline;           /* default true: see docs/config.md */
+    char *fallback_strategy;            /* general queue without a rule: default "none" */
+    int utc_offset_min;                 /* desk local time for routing hours, default 0 */
 
     struct cfg_rule *rules;             size_t nrules;
     struct cfg_sla_policy *sla;         size_t nsla;

@@ -540,7 +540,7 @@ static const struct bad bad_cases[] = {
       "t.yaml:6:67:", "'availability' must be one of online, away or offline" },
     /* routing */
     { MIN "routing:\n  - {name: r, group: general, regex: \"refund(\"}\n", "t.yaml:6:38:", "'regex': missing closing parenthesis at offset 7" },
-    { MIN "routing:\n  - {name: r, group: general}\n", "t.yaml:6:12:", "rule 'r' has no condition (keywords, regex, tier or language); use the general group as fallback" },
+    { MIN "routing:\n  - {name: r, group: general}\n", "t.yaml:6:12:", "rule 'r' has no condition (keywords, regex, tier, language, field, days or hours); use the general group as fallback" },
     { MIN "routing:\n  - {name: r, keywords: [x], group: sales}\n", "t.yaml:6:37:", "rule 'r' refers to unknown group 'sales'" },
     { MIN "routing:\n  - {name: r, keywords: x, group: general}\n", "t.yaml:6:25:", "'keywords' must be a list, not a scalar value" },
     { MIN "routing:\n  - {name: r, keywords: [x]}\n", "t.yaml:6:6:", "missing required key 'group' in routing[0]" },
@@ -644,21 +644,21 @@ static char *shared_str(const char *s)
     return p;
 }
 
-ParameterizedTestParameters(cfg, bad)
+/* A table of bad cases as Criterion parameters. */
+static struct criterion_test_params bad_params(const struct bad *cases, size_t n)
 {
-    size_t n = sizeof bad_cases / sizeof bad_cases[0];
     struct bad *v = cr_malloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++) {
-        v[i].yaml = shared_str(bad_cases[i].yaml);
-        v[i].prefix = shared_str(bad_cases[i].prefix);
-        v[i].msg = shared_str(bad_cases[i].msg);
+        v[i].yaml = shared_str(cases[i].yaml);
+        v[i].prefix = shared_str(cases[i].prefix);
+        v[i].msg = shared_str(cases[i].msg);
     }
     return cr_make_param_array(struct bad, v, n, bad_free);
 }
 
-ParameterizedTest(const struct bad *b, cfg, bad)
+/* b is refused with its exact position and message. */
+static void bad_check(const struct bad *b)
 {
-    unsetenv("TGCRM_TEST_UNSET_VAR");
     struct cfg *c = (struct cfg *)1;
     struct err e = {0};
     int rc = load(b->yaml, &c, &e);
@@ -667,6 +667,17 @@ ParameterizedTest(const struct bad *b, cfg, bad)
     cr_assert(strncmp(e.msg, b->prefix, strlen(b->prefix)) == 0,
               "expected prefix '%s', got '%s'", b->prefix, e.msg);
     cr_assert(strstr(e.msg, b->msg) != NULL, "expected '%s' in '%s'", b->msg, e.msg);
+}
+
+ParameterizedTestParameters(cfg, bad)
+{
+    return bad_params(bad_cases, sizeof bad_cases / sizeof bad_cases[0]);
+}
+
+ParameterizedTest(const struct bad *b, cfg, bad)
+{
+    unsetenv("TGCRM_TEST_UNSET_VAR");
+    bad_check(b);
 }
 
 /* Nothing from libfyaml reaches stderr on a syntax error. */
@@ -787,4 +798,133 @@ Test(cfg, sla_statuses_match_desk)
     }
     cr_assert_eq(TICKET_STATUS_COUNT, 5);
     cr_assert_eq(PRIORITY_COUNT, CFG_PRIORITIES);
+}
+
+/* --- routing, escalation and ticket policy (issue 6) ------------------------------ */
+
+#define INTAKE                                                                      \
+    "intake:\n"                                                                     \
+    "  questions:\n"                                                                \
+    "    - {field: topic, prompt: \"?\", type: choice, choices: [billing, other]}\n" \
+    "    - {field: plan, prompt: \"?\"}\n"
+
+Test(cfg, routing_and_escalation_fields)
+{
+    struct cfg *c = load_ok(MIN
+        "tickets: {reassign_on_offline: no, fallback_strategy: least_loaded, utc_offset: \"-05:30\"}\n"
+        "groups: [{name: billing}, {name: level2, level: 2}]\n"
+        INTAKE
+        "routing:\n"
+        "  - name: form\n"
+        "    field: {topic: Billing, plan: [pro, \"enterprise plus\"]}\n"
+        "    days: [mon-wed, fri, sun-mon]\n"
+        "    hours: [\"09:00-12:30\", \"22:00-02:00\", \"23:00-24:00\"]\n"
+        "    utc_offset: \"+03:00\"\n"
+        "    group: billing\n"
+        "  - {name: weekend, days: sat, group: billing}\n"
+        "  - {name: nights, hours: \"20:00-08:00\", group: billing}\n"
+        "escalation:\n"
+        "  - {name: legal, regex: \"\\\\blawyer\\\\b\", manual: true, next_level: true, reassign: yes,\n"
+        "     strategy: least_loaded}\n"
+        "  - {name: ping, tier: vip, notify: true}\n");
+    cr_assert_not(c->reassign_on_offline);
+    cr_assert_str_eq(c->fallback_strategy, "least_loaded");
+    cr_assert_eq(c->utc_offset_min, -330);
+    struct cfg_rule *r = &c->rules[0];
+    cr_assert_eq(r->nfields, 2);
+    cr_assert_str_eq(r->fields[0].name, "topic");
+    cr_assert_eq(r->fields[0].nvalues, 1);
+    cr_assert_str_eq(r->fields[0].values[0], "Billing");
+    cr_assert_eq(r->fields[1].nvalues, 2);
+    cr_assert_str_eq(r->fields[1].values[1], "enterprise plus");
+    cr_assert_eq(r->fields[1].pos.line, 13);
+    cr_assert_eq(r->days, 0x1u | 0x2u | 0x4u | 0x10u | 0x40u, "mon-wed, fri, sun-mon: %#x", r->days);
+    cr_assert_eq(r->nhours, 3);
+    cr_assert_eq(r->hours[0].from_min, 9 * 60);
+    cr_assert_eq(r->hours[0].to_min, 12 * 60 + 30);
+    cr_assert_eq(r->hours[1].from_min, 22 * 60);
+    cr_assert_eq(r->hours[1].to_min, 2 * 60);
+    cr_assert_eq(r->hours[2].to_min, 24 * 60);
+    cr_assert_eq(r->utc_offset_min, 180);
+    cr_assert_eq(c->rules[1].days, 0x20u, "a single day as a string");
+    cr_assert_eq(c->rules[1].utc_offset_min, -330, "tickets.utc_offset is the default");
+    cr_assert_eq(c->rules[2].days, CFG_DAYS_ALL);
+    cr_assert_eq(c->rules[2].nhours, 1);
+    cr_assert_str_eq(c->rules[2].strategy, "round_robin");
+    struct cfg_escalation *x = &c->escalations[0];
+    cr_assert_str_eq(x->regex, "\\blawyer\\b");
+    cr_assert(x->manual);
+    cr_assert(x->next_level);
+    cr_assert(x->reassign);
+    cr_assert_str_eq(x->strategy, "least_loaded");
+    cr_assert_str_eq(c->escalations[1].strategy, "round_robin", "the default");
+    cr_assert_not(c->escalations[1].manual);
+    cfg_unref(&c);
+
+    c = load_ok(MIN);
+    cr_assert(c->reassign_on_offline, "reassigning is the default");
+    cr_assert_str_eq(c->fallback_strategy, "none");
+    cr_assert_eq(c->utc_offset_min, 0);
+    cfg_unref(&c);
+}
+
+static const struct bad bad_rule_cases[] = {
+    /* tickets */
+    { MIN "tickets: {reassign_on_offline: maybe}\n", "t.yaml:5:32:", "'reassign_on_offline' must be true or false (got 'maybe')" },
+    { MIN "tickets: {fallback_strategy: random}\n", "t.yaml:5:30:", "'fallback_strategy' must be one of round_robin, least_loaded or none (got 'random')" },
+    { MIN "tickets: {utc_offset: \"+25:00\"}\n", "t.yaml:5:23:", "'utc_offset' must be an offset from UTC such as +03:00, -05:30 or UTC, from -12:00 to +14:00 (got '+25:00')" },
+    { MIN "tickets: {utc_offset: 3}\n", "t.yaml:5:23:", "'utc_offset' must be an offset from UTC" },
+    /* routing: patterns and keywords */
+    { MIN "routing:\n  - {name: r, group: general, regex: \"[a-\"}\n", "t.yaml:6:38:", "'regex': missing terminating ] for character class at offset 3" },
+    { MIN "routing:\n  - {name: r, group: general, regex: \"(?<n>a)(?<n>b)\"}\n", "t.yaml:6:38:", "'regex': two named subpatterns have the same name" },
+    { MIN "routing:\n  - {name: r, group: general, keywords: [ok, \"*\"]}\n", "t.yaml:6:46:", "'keywords': keyword '*' has nothing to match" },
+    { MIN "routing:\n  - {name: r, group: general, keywords: [\"  \"]}\n", "t.yaml:6:42:", "'keywords': keyword '  ' has nothing to match" },
+    /* routing: time of day */
+    { MIN "routing:\n  - {name: r, group: general, hours: \"9-17\"}\n", "t.yaml:6:38:", "'hours': invalid window '9-17' (expected HH:MM-HH:MM" },
+    { MIN "routing:\n  - {name: r, group: general, hours: \"09:00-25:00\"}\n", "t.yaml:6:38:", "'hours': invalid window '09:00-25:00' (expected HH:MM-HH:MM with hours 00-23" },
+    { MIN "routing:\n  - {name: r, group: general, hours: \"10:60-11:00\"}\n", "t.yaml:6:38:", "invalid window '10:60-11:00'" },
+    { MIN "routing:\n  - {name: r, group: general, hours: \"10:00-10:00\"}\n", "t.yaml:6:38:", "invalid window '10:00-10:00' (the window is empty)" },
+    { MIN "routing:\n  - {name: r, group: general, hours: \"24:00-02:00\"}\n", "t.yaml:6:38:", "invalid window '24:00-02:00' (expected HH:MM-HH:MM with hours 00-23 (24:00 only as an end))" },
+    { MIN "routing:\n  - name: r\n    group: general\n    hours:\n      - \"09:00-12:00\"\n      - \"13:00-1700\"\n", "t.yaml:10:9:", "'hours': invalid window '13:00-1700'" },
+    { MIN "routing:\n  - {name: r, group: general, hours: []}\n", "t.yaml:6:31:", "'hours' must not be an empty list (leave the key out)" },
+    { MIN "routing:\n  - {name: r, group: general, hours: {from: 9}}\n", "t.yaml:6:39:", "'hours' must be a string or a list of strings, not a mapping" },
+    { MIN "routing:\n  - {name: r, group: general, days: [mon, funday]}\n", "t.yaml:6:43:", "'days': unknown day or range 'funday' (use mon, tue, wed, thu, fri, sat, sun or a range such as mon-fri)" },
+    { MIN "routing:\n  - {name: r, group: general, days: mon-xyz}\n", "t.yaml:6:37:", "'days': unknown day or range 'mon-xyz'" },
+    { MIN "routing:\n  - {name: r, group: general, days: [mon, mon]}\n", "t.yaml:6:43:", "'days' lists 'mon' twice" },
+    { MIN "routing:\n  - {name: r, group: general, keywords: [x], utc_offset: \"+01:00\"}\n", "t.yaml:6:58:", "'utc_offset' sets the local time of 'days' and 'hours'; rule 'r' has neither" },
+    { MIN "routing:\n  - {name: r, group: general, days: [sat], utc_offset: \"01:00\"}\n", "t.yaml:6:56:", "'utc_offset' must be an offset from UTC" },
+    /* routing: intake fields */
+    { MIN INTAKE "routing:\n  - {name: r, group: general, field: topic}\n", "t.yaml:10:38:", "'field' must be a mapping of intake field to value, e.g. {topic: billing}, not a scalar value" },
+    { MIN INTAKE "routing:\n  - {name: r, group: general, field: {}}\n", "t.yaml:10:31:", "'field' must name at least one field" },
+    { MIN INTAKE "routing:\n  - {name: r, group: general, field: {Topic: billing}}\n", "t.yaml:10:39:", "field name must match [a-z0-9_]+ (got 'Topic')" },
+    { MIN INTAKE "routing:\n  - {name: r, group: general, field: {topic: billing, topic: other}}\n", "t.yaml:10:55:", "'field' names 'topic' twice" },
+    { MIN INTAKE "routing:\n  - {name: r, group: general, field: {topic: {a: b}}}\n", "t.yaml:10:47:", "field 'topic' must be a value or a list of values, not a mapping" },
+    { MIN INTAKE "routing:\n  - {name: r, group: general, field: {topic: []}}\n", "t.yaml:10:39:", "field 'topic' must list at least one value" },
+    { MIN INTAKE "routing:\n  - {name: r, group: general, field: {plan: \" \"}}\n", "t.yaml:10:45:", "field 'plan': value ' ' has nothing to match" },
+    { MIN INTAKE "routing:\n  - {name: r, group: general, field: {color: red}}\n", "t.yaml:10:39:", "rule 'r' tests field 'color', which is not an intake question's field" },
+    { MIN "routing:\n  - {name: r, group: general, field: {topic: billing}}\n", "t.yaml:6:39:", "rule 'r' tests field 'topic', which is not an intake question's field" },
+    { MIN INTAKE "routing:\n  - {name: r, group: general, field: {topic: [billing, sales]}}\n", "t.yaml:10:39:", "rule 'r': field 'topic' can never be 'sales' (not one of its choices)" },
+    /* escalation */
+    { MIN "escalation:\n  - {name: e, no_reply: -5m, notify: true}\n", "t.yaml:6:25:", "'no_reply': invalid duration '-5m'" },
+    { MIN "escalation:\n  - {name: e, regex: \"(urgent\", notify: true}\n", "t.yaml:6:22:", "'regex': missing closing parenthesis at offset 7" },
+    { MIN "escalation:\n  - {name: e, keywords: [\"**\"], notify: true}\n", "t.yaml:6:26:", "'keywords': keyword '**' has nothing to match" },
+    { MIN "escalation:\n  - {name: e, manual: sometimes, notify: true}\n", "t.yaml:6:23:", "'manual' must be true or false (got 'sometimes')" },
+    { MIN "escalation:\n  - {name: e, manual: true}\n", "t.yaml:6:12:", "escalation 'e' has no action (set_priority, raise_priority, move_to_group, next_level, reassign or notify)" },
+    { MIN "escalation:\n  - {name: e, raise_priority: true}\n", "t.yaml:6:12:", "escalation 'e' has no trigger (keywords, regex, on_sla, no_reply, tier or manual)" },
+    { MIN "groups: [{name: l2, level: 2}]\nescalation:\n  - {name: e, manual: true, move_to_group: l2, next_level: true}\n",
+      "t.yaml:7:60:", "escalation 'e': move_to_group and next_level exclude each other" },
+    { MIN "escalation:\n  - {name: e, manual: true, next_level: true}\n", "t.yaml:6:41:", "escalation 'e': next_level, but every group is at level 1 (give a group a higher 'level')" },
+    { MIN "escalation:\n  - {name: e, manual: true, notify: true, strategy: least_loaded}\n", "t.yaml:6:53:", "escalation 'e': 'strategy' picks the agent for move_to_group, next_level or reassign, and it has none of them" },
+    { MIN "escalation:\n  - {name: e, manual: true, reassign: true, strategy: fastest}\n", "t.yaml:6:55:", "'strategy' must be one of round_robin, least_loaded or none (got 'fastest')" },
+    { MIN "escalation:\n  - {name: e, manual: true, move_to_group: level9}\n", "t.yaml:6:44:", "escalation 'e' refers to unknown group 'level9'" },
+};
+
+ParameterizedTestParameters(cfg, bad_rules)
+{
+    return bad_params(bad_rule_cases, sizeof bad_rule_cases / sizeof bad_rule_cases[0]);
+}
+
+ParameterizedTest(const struct bad *b, cfg, bad_rules)
+{
+    bad_check(b);
 }
