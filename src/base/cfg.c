@@ -43,8 +43,8 @@
 #define CFG_FILE_MAX (16u << 20)    /* a config file larger than this is a mistake */
 #define MAXKEYS 16                  /* most keys of any one mapping */
 /* kb.min_score default: a BM25 score below this is a coincidence of common
- * words rather than a related article (see src/desk/kb.c for the scale) */
-#define CFG_KB_MIN_SCORE 1.0
+ * words rather than a related article (src/desk/kb.h explains the scale) */
+#define CFG_KB_MIN_SCORE 0.5
 /* intake: a field name and a choice index travel in a button's callback
  * data ("intake:<field>:<index>"), which Telegram caps at 64 bytes */
 #define CFG_FIELD_MAX 32
@@ -1719,7 +1719,7 @@ static int sec_kb(struct ld *l, struct map *root)
     if ((rc = map_open(l, &m, n, p, k_kb_section, false, "section 'kb'")) ||
         (rc = m_int32(&m, "suggestions", 0, 20, "an integer from 0 to 20",
                       &c->kb_suggestions)) ||
-        (rc = m_decimal(&m, "min_score", 0, 1000, &c->kb_min_score, NULL)) ||
+        (rc = m_decimal(&m, "min_score", 0, 100, &c->kb_min_score, NULL)) ||
         (rc = m_str(&m, "file", &c->kb_file, &fp)))
         return rc;
     if (!m_has(&m, "articles") && c->kb_file == NULL)
