@@ -630,10 +630,8 @@ static struct cfg_pos *scalar_at(const struct ld *l, struct fy_node *n, const ch
     struct cfg_pos p = { .line = sm->line + 1, .column = sm->column + 1 };
     while (i < vlen) {
         unsigned char want = (unsigned char)v[i];
-        unsigned char ch = j < rawlen ? (unsigned char)raw[j] : 0;
-        if (j >= rawlen) {
-            at[i++] = p;                            /* lost track: the end */
-        } else if (st == FYNS_DOUBLE_QUOTED && ch == '\\') {
+        unsigned char ch = j < rawlen ? (unsigned char)raw[j] : 0;   /* v holds no NUL */
+        if (st == FYNS_DOUBLE_QUOTED && ch == '\\') {
             size_t rn, nv = dq_escape(raw, rawlen, j, &rn);
             for (size_t k = 0; k < nv && i < vlen; k++)
                 at[i++] = p;
@@ -651,7 +649,7 @@ static struct cfg_pos *scalar_at(const struct ld *l, struct fy_node *n, const ch
             step_pos(&p, ch);                       /* indentation, a folded break */
             j++;
         } else {
-            at[i++] = p;                            /* a break folded into the value */
+            at[i++] = p;        /* a break folded into the value (or, past the end, lost) */
         }
     }
     at[vlen] = p;
@@ -1546,7 +1544,7 @@ static int kb_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb)
     struct cfg_kb_article *k = &c->kb[l->kb_base + i];
     struct map m;
     char desc[64];
-    struct cfg_pos ip, up;
+    struct cfg_pos ip = fb, up;
     int rc;
 
     snprintf(desc, sizeof desc, "%s[%zu]", l->kb_list, i);
@@ -1655,8 +1653,11 @@ static int kb_file_root(struct ld *l, struct fy_node *top)
     if (count == 0)
         return 0;
     /* grown zeroed before it is counted, so a failure frees it whole */
-    c->kb = mem_realloc(c->kb, (l->kb_base + count) * sizeof *c->kb);
-    memset(&c->kb[l->kb_base], 0, count * sizeof *c->kb);
+    struct cfg_kb_article *all = mem_alloc((l->kb_base + count) * sizeof *all);
+    if (l->kb_base > 0)
+        memcpy(all, c->kb, l->kb_base * sizeof *all);
+    mem_free(c->kb);
+    c->kb = all;
     c->nkb = l->kb_base + count;
     return each_item(l, seq, p, count, kb_item);
 }

@@ -370,7 +370,7 @@ static const char *norm_phone(struct arena *a, const char *s, const char **out)
 static const char *norm_number(struct arena *a, const char *s, const struct cfg_intake_question *q,
                                const char **out)
 {
-    char ip[NUMBER_DIGITS + 1], fp[NUMBER_DIGITS + 1];
+    char ip[NUMBER_DIGITS + 1] = "", fp[NUMBER_DIGITS + 1] = "";
     size_t il = 0, fl = 0, digits = 0;
     bool neg = false, sep = false;
     const char *p = s;
@@ -411,6 +411,16 @@ static const char *norm_number(struct arena *a, const char *s, const struct cfg_
     return NULL;
 }
 
+/* s is all digits, at most 4 of them: their value in *out. */
+static bool small_number(const char *s, size_t *out)
+{
+    size_t n = 0, k = 0;
+    for (; k < 4 && is_digit(s[k]); k++)
+        n = n * 10 + (size_t)(s[k] - '0');
+    *out = n;
+    return k > 0 && s[k] == '\0';
+}
+
 /* A choice by its label (exactly, then in any case) or its number (1-based). */
 static const char *match_choice(const struct cfg_intake_question *q, const char *s, size_t *idx)
 {
@@ -424,10 +434,8 @@ static const char *match_choice(const struct cfg_intake_question *q, const char 
             *idx = i;
             return NULL;
         }
-    size_t n = 0, k = 0;
-    for (; is_digit(s[k]) && k < 4; k++)
-        n = n * 10 + (size_t)(s[k] - '0');
-    if (k > 0 && s[k] == '\0' && n >= 1 && n <= q->nchoices) {
+    size_t n;
+    if (small_number(s, &n) && n >= 1 && n <= q->nchoices) {
         *idx = n - 1;
         return NULL;
     }
@@ -588,10 +596,8 @@ static int press(const struct intake_form *f, struct intake_state *s, const char
         out->notice = f->c->intake_texts.skip_button;
         return rc;
     }
-    size_t idx = 0, k = 0;
-    for (; is_digit(rest[k]) && k < 4; k++)
-        idx = idx * 10 + (size_t)(rest[k] - '0');
-    if (q->type != Q_CHOICE || k == 0 || rest[k] != '\0' || idx >= q->q->nchoices)
+    size_t idx;
+    if (q->type != Q_CHOICE || !small_number(rest, &idx) || idx >= q->q->nchoices)
         return ignore("stale_button", "This question was already answered.", out);
     int rc = accept(f, s, q->q->choices[idx], v, now, a, out, e);
     out->notice = q->q->choices[idx];

@@ -145,11 +145,8 @@ static size_t stem(char *w, size_t n)
     if (ends(w, n, "ies") && !ends(w, n, "eies") && !ends(w, n, "aies")) {
         w[n - 3] = 'y';
         n -= 2;
-    } else if (ends(w, n, "es") && !ends(w, n, "aes") && !ends(w, n, "ees") &&
-               !ends(w, n, "oes")) {
-        n -= 1;
     } else if (ends(w, n, "s") && !ends(w, n, "us") && !ends(w, n, "ss")) {
-        n -= 1;
+        n -= 1;                 /* Harman's "es" → "e" is the same cut */
     }
     if (n > 5 && ends(w, n, "ing") && has_vowel(w, n - 3))
         n = undouble(w, n - 3);

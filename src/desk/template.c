@@ -32,23 +32,23 @@ static const char *const namespaces[] = { "customer", "ticket", "agent", "intake
  * its namespace is available (Telegram requires a first name; a ticket
  * always has its id, subject, priority, status and group). */
 static const struct {
-    unsigned ns;
     const char *name;
+    unsigned ns;
     bool sure;
 } catalogue[] = {
-    [V_FIRST_NAME]     = { TEMPLATE_NS_CUSTOMER, "first_name", true },
-    [V_LAST_NAME]      = { TEMPLATE_NS_CUSTOMER, "last_name", false },
-    [V_NAME]           = { TEMPLATE_NS_CUSTOMER, "name", true },
-    [V_USERNAME]       = { TEMPLATE_NS_CUSTOMER, "username", false },
-    [V_LANGUAGE]       = { TEMPLATE_NS_CUSTOMER, "language", false },
-    [V_TIER]           = { TEMPLATE_NS_CUSTOMER, "tier", true },
-    [V_TICKET_ID]      = { TEMPLATE_NS_TICKET, "id", true },
-    [V_SUBJECT]        = { TEMPLATE_NS_TICKET, "subject", true },
-    [V_PRIORITY]       = { TEMPLATE_NS_TICKET, "priority", true },
-    [V_STATUS]         = { TEMPLATE_NS_TICKET, "status", true },
-    [V_GROUP]          = { TEMPLATE_NS_TICKET, "group", true },
-    [V_AGENT_NAME]     = { TEMPLATE_NS_AGENT, "name", true },
-    [V_AGENT_USERNAME] = { TEMPLATE_NS_AGENT, "username", false },
+    [V_FIRST_NAME]     = { "first_name", TEMPLATE_NS_CUSTOMER, true },
+    [V_LAST_NAME]      = { "last_name", TEMPLATE_NS_CUSTOMER, false },
+    [V_NAME]           = { "name", TEMPLATE_NS_CUSTOMER, true },
+    [V_USERNAME]       = { "username", TEMPLATE_NS_CUSTOMER, false },
+    [V_LANGUAGE]       = { "language", TEMPLATE_NS_CUSTOMER, false },
+    [V_TIER]           = { "tier", TEMPLATE_NS_CUSTOMER, true },
+    [V_TICKET_ID]      = { "id", TEMPLATE_NS_TICKET, true },
+    [V_SUBJECT]        = { "subject", TEMPLATE_NS_TICKET, true },
+    [V_PRIORITY]       = { "priority", TEMPLATE_NS_TICKET, true },
+    [V_STATUS]         = { "status", TEMPLATE_NS_TICKET, true },
+    [V_GROUP]          = { "group", TEMPLATE_NS_TICKET, true },
+    [V_AGENT_NAME]     = { "name", TEMPLATE_NS_AGENT, true },
+    [V_AGENT_USERNAME] = { "username", TEMPLATE_NS_AGENT, false },
 };
 #define NCATALOGUE (sizeof catalogue / sizeof catalogue[0])
 
@@ -79,10 +79,14 @@ struct template {
     size_t n;
 };
 
+struct named {
+    char *name;                 /* owned */
+    struct template *t;         /* owned */
+};
+
 struct template_set {
+    struct named *v;            /* in configuration order */
     size_t n;
-    struct template **t;        /* owned; in configuration order */
-    char **names;               /* owned */
 };
 
 /* --- compiling -------------------------------------------------------------- */
@@ -656,18 +660,17 @@ int template_set_new(const struct cfg *c, struct template_set **out, struct err 
         .nanswered = c->nintake, .sure = false,
     };
     *out = NULL;
-    s->t = mem_alloc((c->ntemplates + 1) * sizeof *s->t);
-    s->names = mem_alloc((c->ntemplates + 1) * sizeof *s->names);
+    s->v = mem_alloc((c->ntemplates + 1) * sizeof *s->v);
     for (size_t i = 0; i < c->ntemplates; i++) {
         const struct cfg_template *ct = &c->templates[i];
         char what[160];
         snprintf(what, sizeof what, "template '%s'", ct->name);
-        int rc = template_compile(c->path, what, ct->text, ct->text_at, &scope, &s->t[i], e);
+        int rc = template_compile(c->path, what, ct->text, ct->text_at, &scope, &s->v[i].t, e);
         if (rc != 0) {
             template_set_free(&s);
             return rc;
         }
-        s->names[i] = mem_strdup(ct->name);
+        s->v[i].name = mem_strdup(ct->name);
         s->n++;
     }
     *out = s;
@@ -681,19 +684,18 @@ void template_set_free(struct template_set **sp)
     struct template_set *s = *sp;
     *sp = NULL;
     for (size_t i = 0; i < s->n; i++) {
-        template_free(&s->t[i]);
-        mem_free(s->names[i]);
+        template_free(&s->v[i].t);
+        mem_free(s->v[i].name);
     }
-    mem_free(s->t);
-    mem_free(s->names);
+    mem_free(s->v);
     mem_free(s);
 }
 
 const struct template *template_set_find(const struct template_set *s, const char *name)
 {
     for (size_t i = 0; s != NULL && name != NULL && i < s->n; i++)
-        if (strcmp(s->names[i], name) == 0)
-            return s->t[i];
+        if (strcmp(s->v[i].name, name) == 0)
+            return s->v[i].t;
     return NULL;
 }
 
@@ -704,10 +706,10 @@ size_t template_set_count(const struct template_set *s)
 
 const char *template_set_name(const struct template_set *s, size_t i)
 {
-    return s != NULL && i < s->n ? s->names[i] : NULL;
+    return s != NULL && i < s->n ? s->v[i].name : NULL;
 }
 
 const struct template *template_set_at(const struct template_set *s, size_t i)
 {
-    return s != NULL && i < s->n ? s->t[i] : NULL;
+    return s != NULL && i < s->n ? s->v[i].t : NULL;
 }
