@@ -19,6 +19,14 @@
  * Names that the domain (src/desk/) also parses — priorities, availability,
  * on_closed — are checked against local tables here, because base/ must not
  * include desk/; tests/unit/test_cfg.c checks that the two stay in step.
+ * Texts in the template language (templates, the intake texts) are a whole
+ * language, compiled by src/desk/template.c when a configuration is loaded
+ * (template_set_new, intake_form_new); for them this file records where
+ * every byte of the text was written, so those errors point into the file
+ * just like the ones found here.
+ *
+ * kb.file is the one other file read here: its articles join c->kb and its
+ * errors name it and its own lines.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -519,44 +527,6 @@ static int m_get(struct map *m, const char *key, struct fy_node **out, struct cf
     return 0;
 }
 
-/* The scalar text of key, ${} expanded; *out NULL when absent, else owned. */
-static int m_text(struct map *m, const char *key, const char *want, char **out,
-                  struct cfg_pos *vp)
-{
-    struct fy_node *n;
-    struct cfg_pos p;
-    *out = NULL;
-    int rc = m_get(m, key, &n, &p);
-    if (rc || n == NULL)
-        return rc;
-    if (fy_node_get_type(n) != FYNT_SCALAR)
-        return fail(m->l, p, "'%s' must be %s, not %s", key, want, kind(n));
-    size_t len = 0;
-    const char *s = fy_node_get_scalar(n, &len);
-    rc = expand(m->l, s ? s : "", s ? len : 0, p, out, NULL);
-    if (rc == 0 && vp != NULL)
-        *vp = p;
-    return rc;
-}
-
-/* A non-empty string; *out untouched when absent. */
-static int m_str(struct map *m, const char *key, char **out, struct cfg_pos *vp)
-{
-    char *t;
-    struct cfg_pos p;
-    int rc = m_text(m, key, "a string", &t, &p);
-    if (rc || t == NULL)
-        return rc;
-    if (t[0] == '\0') {
-        mem_free(t);
-        return fail(m->l, p, "'%s' must not be empty", key);
-    }
-    *out = t;
-    if (vp != NULL)
-        *vp = p;
-    return 0;
-}
-
 /* --- positions inside a text value ------------------------------------------- */
 
 /* Move p past raw byte ch. Columns count characters, as libfyaml's do. */
@@ -657,49 +627,79 @@ static struct cfg_pos *scalar_at(const struct ld *l, struct fy_node *n, const ch
 }
 
 /*
- * A non-empty string, as m_str, and in *at where each of its bytes was
- * written (the layout struct cfg_template describes); both owned.
+ * The scalar text of key, ${} expanded; *out NULL when absent, else owned.
+ * With `at`, *at also receives where each byte of *out was written (the
+ * layout struct cfg_template describes), owned.
  */
-static int m_str_at(struct map *m, const char *key, char **out, struct cfg_pos **at,
-                    struct cfg_pos *vp)
+static int m_text_at(struct map *m, const char *key, const char *want, char **out,
+                     struct cfg_pos *vp, struct cfg_pos **at)
 {
     struct fy_node *n;
     struct cfg_pos p;
+    *out = NULL;
     int rc = m_get(m, key, &n, &p);
     if (rc || n == NULL)
         return rc;
     if (fy_node_get_type(n) != FYNT_SCALAR)
-        return fail(m->l, p, "'%s' must be a string, not %s", key, kind(n));
+        return fail(m->l, p, "'%s' must be %s, not %s", key, want, kind(n));
     size_t len = 0;
     const char *s = fy_node_get_scalar(n, &len);
-    if (s == NULL)
+    if (s == NULL) {
+        s = "";
         len = 0;
+    }
     struct buf from;
     buf_init(&from, 0);
-    char *t = NULL;
-    if ((rc = expand(m->l, s ? s : "", len, p, &t, &from)) != 0)
-        goto out;
+    rc = expand(m->l, s, len, p, out, at != NULL ? &from : NULL);
+    if (rc == 0 && at != NULL) {
+        struct cfg_pos *raw = scalar_at(m->l, n, s, len, p);
+        size_t tl = strlen(*out);
+        *at = mem_alloc((tl + 1) * sizeof **at);
+        for (size_t k = 0; k <= tl; k++) {
+            size_t ix;
+            memcpy(&ix, from.p + k * sizeof ix, sizeof ix);
+            (*at)[k] = raw[ix <= len ? ix : len];
+        }
+        mem_free(raw);
+    }
+    buf_release(&from);
+    if (rc == 0 && vp != NULL)
+        *vp = p;
+    return rc;
+}
+
+static int m_text(struct map *m, const char *key, const char *want, char **out,
+                  struct cfg_pos *vp)
+{
+    return m_text_at(m, key, want, out, vp, NULL);
+}
+
+/* A non-empty string, and with `at` where each byte was written; *out
+ * untouched when absent. */
+static int m_str_at(struct map *m, const char *key, char **out, struct cfg_pos **at,
+                    struct cfg_pos *vp)
+{
+    char *t;
+    struct cfg_pos p, *a = NULL;
+    int rc = m_text_at(m, key, "a string", &t, &p, at != NULL ? &a : NULL);
+    if (rc || t == NULL)
+        return rc;
     if (t[0] == '\0') {
         mem_free(t);
-        rc = fail(m->l, p, "'%s' must not be empty", key);
-        goto out;
+        mem_free(a);
+        return fail(m->l, p, "'%s' must not be empty", key);
     }
-    struct cfg_pos *raw = scalar_at(m->l, n, s ? s : "", len, p);
-    size_t tl = strlen(t);
-    struct cfg_pos *a = mem_alloc((tl + 1) * sizeof *a);
-    for (size_t k = 0; k <= tl; k++) {
-        size_t ix;
-        memcpy(&ix, from.p + k * sizeof ix, sizeof ix);
-        a[k] = raw[ix <= len ? ix : len];
-    }
-    mem_free(raw);
     *out = t;
-    *at = a;
+    if (at != NULL)
+        *at = a;
     if (vp != NULL)
         *vp = p;
-out:
-    buf_release(&from);
-    return rc;
+    return 0;
+}
+
+static int m_str(struct map *m, const char *key, char **out, struct cfg_pos *vp)
+{
+    return m_str_at(m, key, out, NULL, vp);
 }
 
 /* A string from a fixed set of names. */
@@ -845,6 +845,55 @@ static int m_size(struct map *m, const char *key, int64_t min, int64_t *out)
         rc = fail(m->l, p, "'%s' must be at least %" PRId64 " bytes (got '%s')", key, min, t);
     else
         *out = v;
+    mem_free(t);
+    return rc;
+}
+
+/* A decimal: optional sign, digits, optional fraction ("1", "-2.5"). */
+static int parse_decimal(const char *s, double *out)
+{
+    const char *p = (*s == '-' || *s == '+') ? s + 1 : s;
+    double v = 0, scale = 1;
+    bool digits = false, dot = false;
+    for (; *p; p++) {
+        if (*p == '.' && !dot) {
+            dot = true;
+        } else if (*p >= '0' && *p <= '9') {
+            if (dot) {
+                scale /= 10;
+                v += (*p - '0') * scale;
+            } else {
+                v = v * 10 + (*p - '0');
+            }
+            digits = true;
+        } else {
+            return ERR_INVAL;
+        }
+    }
+    if (!digits || v > 1e15)
+        return ERR_INVAL;
+    *out = *s == '-' ? -v : v;
+    return 0;
+}
+
+/* A decimal number in [min, max], always with '.' (no locale); *seen set when given. */
+static int m_decimal(struct map *m, const char *key, double min, double max, double *out,
+                     bool *seen)
+{
+    char *t;
+    struct cfg_pos p;
+    int rc = m_text(m, key, "a number", &t, &p);
+    if (rc || t == NULL)
+        return rc;
+    double v;
+    if (parse_decimal(t, &v) != 0)
+        rc = fail(m->l, p, "'%s' must be a number such as 2 or 1.5 (got '%s')", key, t);
+    else if (v < min || v > max)
+        rc = fail(m->l, p, "'%s' must be from %g to %g (got '%s')", key, min, max, t);
+    else
+        *out = v;
+    if (rc == 0 && seen != NULL)
+        *seen = true;
     mem_free(t);
     return rc;
 }
@@ -1571,55 +1620,6 @@ static int kb_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb)
         (rc = m_strlist(&m, "keywords", false, &k->keywords, &k->nkeywords)))
         return rc;
     return 0;
-}
-
-/* A decimal: optional sign, digits, optional fraction ("1", "-2.5"). */
-static int parse_decimal(const char *s, double *out)
-{
-    const char *p = (*s == '-' || *s == '+') ? s + 1 : s;
-    double v = 0, scale = 1;
-    bool digits = false, dot = false;
-    for (; *p; p++) {
-        if (*p == '.' && !dot) {
-            dot = true;
-        } else if (*p >= '0' && *p <= '9') {
-            if (dot) {
-                scale /= 10;
-                v += (*p - '0') * scale;
-            } else {
-                v = v * 10 + (*p - '0');
-            }
-            digits = true;
-        } else {
-            return ERR_INVAL;
-        }
-    }
-    if (!digits || v > 1e15)
-        return ERR_INVAL;
-    *out = *s == '-' ? -v : v;
-    return 0;
-}
-
-/* A decimal number in [min, max], always with '.' (no locale); *seen set when given. */
-static int m_decimal(struct map *m, const char *key, double min, double max, double *out,
-                     bool *seen)
-{
-    char *t;
-    struct cfg_pos p;
-    int rc = m_text(m, key, "a number", &t, &p);
-    if (rc || t == NULL)
-        return rc;
-    double v;
-    if (parse_decimal(t, &v) != 0)
-        rc = fail(m->l, p, "'%s' must be a number such as 2 or 1.5 (got '%s')", key, t);
-    else if (v < min || v > max)
-        rc = fail(m->l, p, "'%s' must be from %g to %g (got '%s')", key, min, max, t);
-    else
-        *out = v;
-    if (rc == 0 && seen != NULL)
-        *seen = true;
-    mem_free(t);
-    return rc;
 }
 
 static int read_file(const char *path, struct buf *b, char *why, size_t n);

@@ -11,6 +11,12 @@
  * Secrets are written as "${ENV_NAME}" (the whole scalar or part of it) and
  * expanded at load; an unset variable is an error at that position.
  *
+ * Loading a configuration is cfg_load followed by compiling what src/desk/
+ * owns: template_set_new (templates), intake_form_new (the intake texts) and
+ * kb_index_from_cfg. Their errors are config errors in the same
+ * "file:line:column: message" form, to be treated exactly like cfg_load's
+ * (refuse to start; keep the running configuration on reload).
+ *
  * Lifetime: a loaded cfg is shared by the engine and the HTTP threads and is
  * replaced on SIGHUP, so it is reference counted: cfg_load returns one
  * reference; cfg_ref/cfg_unref add and drop one; the last unref frees it.
