@@ -41,6 +41,7 @@ struct posting {
 struct article {
     char *id, *title, *url;     /* owned */
     uint32_t len[NFIELDS];      /* terms in each field */
+    double wn[NFIELDS];         /* field weight / BM25 length normalisation */
 };
 
 struct kb_index {
@@ -214,34 +215,109 @@ static void tokenize(const char *s, emit_fn emit, void *ctx)
 
 /* --- collecting terms ----------------------------------------------------------- */
 
-struct tok {
-    size_t off;                 /* in the pool while collecting */
-    const char *s;              /* then a pointer, once the pool stops moving */
+/*
+ * The distinct terms of some text, each with an id in order of first
+ * appearance: a pool of their texts and an open-addressing hash table.
+ * Interning as words arrive keeps building linear in the size of the text.
+ */
+struct vocab {
+    struct buf pool;            /* the terms' texts, NUL-terminated */
+    size_t *off;                /* per id: its text's offset in pool */
+    size_t n, cap;
+    uint32_t *slot;             /* id + 1 per slot, 0 = free; under half full */
+    size_t nslots;              /* a power of two */
+};
+
+static uint32_t hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;           /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static const char *vocab_str(const struct vocab *v, uint32_t id)
+{
+    return v->pool.p + v->off[id];
+}
+
+static void vocab_grow(struct vocab *v)
+{
+    size_t nslots = v->nslots ? v->nslots * 2 : 1024;
+    uint32_t *slot = mem_alloc(nslots * sizeof *slot);
+    for (uint32_t id = 0; id < v->n; id++) {
+        const char *s = vocab_str(v, id);
+        size_t k = hash(s, strlen(s)) & (nslots - 1);
+        while (slot[k] != 0)
+            k = (k + 1) & (nslots - 1);
+        slot[k] = id + 1;
+    }
+    mem_free(v->slot);
+    v->slot = slot;
+    v->nslots = nslots;
+}
+
+/* The id of term (len bytes), added if new. */
+static uint32_t vocab_intern(struct vocab *v, const char *term, size_t len)
+{
+    if (2 * (v->n + 1) > v->nslots)
+        vocab_grow(v);
+    size_t k = hash(term, len) & (v->nslots - 1);
+    for (; v->slot[k] != 0; k = (k + 1) & (v->nslots - 1)) {
+        const char *s = vocab_str(v, v->slot[k] - 1);
+        if (strncmp(s, term, len) == 0 && s[len] == '\0')
+            return v->slot[k] - 1;
+    }
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 256;
+        v->off = mem_realloc(v->off, v->cap * sizeof *v->off);
+    }
+    v->off[v->n] = v->pool.len;
+    (void)buf_append(&v->pool, term, len);
+    (void)buf_putc(&v->pool, '\0');
+    v->slot[k] = (uint32_t)v->n + 1;
+    return (uint32_t)v->n++;
+}
+
+static void vocab_release(struct vocab *v)
+{
+    buf_release(&v->pool);
+    mem_free(v->off);
+    mem_free(v->slot);
+}
+
+static void vocab_term(void *ctx, const char *term, size_t len)
+{
+    (void)vocab_intern(ctx, term, len);
+}
+
+/* One occurrence of a term in an article's field, in article order. */
+struct hit {
+    uint32_t term;
     uint32_t doc;
     uint8_t field;
 };
 
 struct collect {
-    struct buf pool;            /* the terms' texts, NUL-terminated */
-    struct tok *v;
+    struct vocab v;
+    struct hit *h;
     size_t n, cap;
     uint32_t doc;
     uint8_t field;
-    uint32_t *len;              /* per (doc, field), or NULL */
+    uint32_t *len;              /* terms per (doc, field) */
 };
 
 static void collect_term(void *ctx, const char *term, size_t len)
 {
     struct collect *c = ctx;
     if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 256;
-        c->v = mem_realloc(c->v, c->cap * sizeof *c->v);
+        c->cap = c->cap ? c->cap * 2 : 1024;
+        c->h = mem_realloc(c->h, c->cap * sizeof *c->h);
     }
-    c->v[c->n++] = (struct tok){ .off = c->pool.len, .doc = c->doc, .field = c->field };
-    (void)buf_append(&c->pool, term, len);
-    (void)buf_putc(&c->pool, '\0');
-    if (c->len != NULL)
-        c->len[c->doc * NFIELDS + c->field]++;
+    c->h[c->n++] = (struct hit){
+        .term = vocab_intern(&c->v, term, len), .doc = c->doc, .field = c->field,
+    };
+    c->len[c->doc * NFIELDS + c->field]++;
 }
 
 static void collect_text(struct collect *c, const char *text, uint32_t doc, uint8_t field)
@@ -252,69 +328,72 @@ static void collect_text(struct collect *c, const char *text, uint32_t doc, uint
         tokenize(text, collect_term, c);
 }
 
-/* Turn offsets into pointers (the pool is complete) and sort by text, doc, field. */
-static int cmp_tok(const void *x, const void *y)
-{
-    const struct tok *a = x, *b = y;
-    int c = strcmp(a->s, b->s);
-    if (c != 0)
-        return c;
-    if (a->doc != b->doc)
-        return a->doc < b->doc ? -1 : 1;
-    return (int)a->field - (int)b->field;
-}
-
-static void collect_sort(struct collect *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        c->v[i].s = c->pool.p + c->v[i].off;
-    if (c->n > 1)
-        qsort(c->v, c->n, sizeof *c->v, cmp_tok);
-}
-
-static void collect_release(struct collect *c)
-{
-    buf_release(&c->pool);
-    mem_free(c->v);
-}
-
 /* --- the index ------------------------------------------------------------------ */
 
-/* Build the vocabulary and postings from sorted entries. */
-static void build_terms(struct kb_index *ix, const struct collect *c)
+struct by_text {
+    const char *s;
+    uint32_t id;
+};
+
+static int cmp_text(const void *x, const void *y)
 {
-    struct buf strings;
-    size_t nterms = 0, npost = 0;
-    buf_init(&strings, 0);
-    for (size_t i = 0; i < c->n; i++) {
-        bool new_term = i == 0 || strcmp(c->v[i].s, c->v[i - 1].s) != 0;
-        nterms += new_term;
-        npost += new_term || c->v[i].doc != c->v[i - 1].doc;
+    return strcmp(((const struct by_text *)x)->s, ((const struct by_text *)y)->s);
+}
+
+/*
+ * The sorted vocabulary and the postings from the collected hits: document
+ * frequencies first, then each term's postings laid out in article order
+ * (the order the hits come in).
+ */
+static void build_terms(struct kb_index *ix, struct collect *c)
+{
+    size_t nt = c->v.n, npost = 0;
+    struct by_text *order = mem_alloc((nt + 1) * sizeof *order);
+    uint32_t *rank = mem_alloc((nt + 1) * sizeof *rank);
+    uint32_t *last = mem_alloc((nt + 1) * sizeof *last);
+    uint32_t *next = mem_alloc((nt + 1) * sizeof *next);
+    ix->terms = mem_alloc((nt + 1) * sizeof *ix->terms);
+    ix->nterms = nt;
+    for (uint32_t id = 0; id < nt; id++)
+        order[id] = (struct by_text){ .s = vocab_str(&c->v, id), .id = id };
+    if (nt > 1)
+        qsort(order, nt, sizeof *order, cmp_text);
+    for (uint32_t r = 0; r < nt; r++) {
+        rank[order[r].id] = r;
+        ix->terms[r].off = c->v.off[order[r].id];
+        last[r] = UINT32_MAX;
     }
-    ix->terms = mem_alloc((nterms + 1) * sizeof *ix->terms);
+    for (size_t i = 0; i < c->n; i++) {
+        uint32_t r = rank[c->h[i].term];
+        if (last[r] != c->h[i].doc) {
+            last[r] = c->h[i].doc;
+            ix->terms[r].df++;
+            npost++;
+        }
+    }
     ix->post = mem_alloc((npost + 1) * sizeof *ix->post);
-    struct term *t = NULL;
-    struct posting *p = NULL;
-    size_t np = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const struct tok *k = &c->v[i];
-        if (i == 0 || strcmp(k->s, c->v[i - 1].s) != 0) {
-            t = &ix->terms[ix->nterms++];
-            t->off = strings.len;
-            t->first = (uint32_t)np;
-            (void)buf_puts(&strings, k->s);
-            (void)buf_putc(&strings, '\0');
-            p = NULL;
-        }
-        if (p == NULL || p->doc != k->doc) {
-            p = &ix->post[np++];
-            p->doc = k->doc;
-            t->df++;
-        }
-        if (p->tf[k->field] < UINT16_MAX)
-            p->tf[k->field]++;
+    for (uint32_t r = 0, at = 0; r < nt; r++) {
+        ix->terms[r].first = at;
+        next[r] = at;
+        at += ix->terms[r].df;
+        last[r] = UINT32_MAX;
     }
-    ix->strings = buf_detach(&strings);
+    for (size_t i = 0; i < c->n; i++) {
+        const struct hit *h = &c->h[i];
+        uint32_t r = rank[h->term];
+        if (last[r] != h->doc) {
+            last[r] = h->doc;
+            ix->post[next[r]++].doc = h->doc;
+        }
+        struct posting *p = &ix->post[next[r] - 1];
+        if (p->tf[h->field] < UINT16_MAX)
+            p->tf[h->field]++;
+    }
+    mem_free(order);
+    mem_free(rank);
+    mem_free(last);
+    mem_free(next);
+    ix->strings = buf_detach(&c->v.pool);
     /* Lucene's BM25 idf (never negative), scaled so the rarest term is 1 */
     double n = (double)ix->n, top = log(1.0 + (n - 1.0 + 0.5) / (1.0 + 0.5));
     for (size_t i = 0; i < ix->nterms; i++) {
@@ -335,9 +414,8 @@ int kb_index_new(const struct cfg_kb_article *articles, size_t n, double min_sco
     ix->n = n;
     ix->min_score = min_score;
     ix->a = mem_alloc((n + 1) * sizeof *ix->a);
-    uint32_t *len = mem_alloc((n + 1) * NFIELDS * sizeof *len);
-    struct collect c = { .len = len };
-    buf_init(&c.pool, 0);
+    struct collect c = { .len = mem_alloc((n + 1) * NFIELDS * sizeof *c.len) };
+    buf_init(&c.v.pool, 0);
     for (size_t i = 0; i < n; i++) {
         const struct cfg_kb_article *src = &articles[i];
         struct article *a = &ix->a[i];
@@ -352,15 +430,17 @@ int kb_index_new(const struct cfg_kb_article *articles, size_t n, double min_sco
     for (int f = 0; f < NFIELDS; f++) {
         double total = 0;
         for (size_t i = 0; i < n; i++) {
-            ix->a[i].len[f] = len[i * NFIELDS + (size_t)f];
+            ix->a[i].len[f] = c.len[i * NFIELDS + (size_t)f];
             total += ix->a[i].len[f];
         }
         ix->avg[f] = n > 0 && total > 0 ? total / (double)n : 1.0;
+        for (size_t i = 0; i < n; i++)
+            ix->a[i].wn[f] = weight[f] / (1.0 - B + B * ix->a[i].len[f] / ix->avg[f]);
     }
-    mem_free(len);
-    collect_sort(&c);
     build_terms(ix, &c);
-    collect_release(&c);
+    vocab_release(&c.v);
+    mem_free(c.h);
+    mem_free(c.len);
     *out = ix;
     return 0;
 }
@@ -422,8 +502,7 @@ static double term_score(const struct kb_index *ix, const struct term *t, const 
     const struct article *a = &ix->a[p->doc];
     double tf = 0;
     for (int f = 0; f < NFIELDS; f++)
-        if (p->tf[f] > 0)
-            tf += weight[f] * p->tf[f] / (1.0 - B + B * a->len[f] / ix->avg[f]);
+        tf += a->wn[f] * p->tf[f];
     return t->idf * tf / (K1 + tf);
 }
 
@@ -433,12 +512,12 @@ struct ranked {
     const char *id;
 };
 
-static int cmp_ranked(const void *x, const void *y)
+/* a ranks before b: higher score, then smaller id. */
+static bool before(const struct ranked *a, const struct ranked *b)
 {
-    const struct ranked *a = x, *b = y;
     if (a->score != b->score)
-        return a->score > b->score ? -1 : 1;
-    return strcmp(a->id, b->id);
+        return a->score > b->score;
+    return strcmp(a->id, b->id) < 0;
 }
 
 size_t kb_suggest(const struct kb_index *ix, const char *const *texts, size_t n, size_t k,
@@ -446,32 +525,40 @@ size_t kb_suggest(const struct kb_index *ix, const char *const *texts, size_t n,
 {
     if (ix == NULL || ix->n == 0 || k == 0)
         return 0;
-    struct collect q = {0};
+    struct vocab q = {0};               /* each distinct term once, first seen first */
     buf_init(&q.pool, 0);
     for (size_t i = 0; i < n; i++)
-        collect_text(&q, texts[i], 0, F_BODY);
-    collect_sort(&q);
+        if (texts[i] != NULL)
+            tokenize(texts[i], vocab_term, &q);
     double *score = mem_alloc(ix->n * sizeof *score);
-    for (size_t i = 0; i < q.n; i++) {
-        if (i > 0 && strcmp(q.v[i].s, q.v[i - 1].s) == 0)
-            continue;                   /* each distinct term once */
-        const struct term *t = find_term(ix, q.v[i].s);
+    for (uint32_t id = 0; id < q.n; id++) {
+        const struct term *t = find_term(ix, vocab_str(&q, id));
         for (uint32_t j = 0; t != NULL && j < t->df; j++) {
             const struct posting *p = &ix->post[t->first + j];
             score[p->doc] += term_score(ix, t, p);
         }
     }
-    collect_release(&q);
-    struct ranked *r = mem_alloc(ix->n * sizeof *r);
+    vocab_release(&q);
+    /* the best k, kept in order by insertion: k is small, the articles many */
+    struct ranked *r = mem_alloc((k + 1) * sizeof *r);
     size_t nr = 0;
-    for (size_t i = 0; i < ix->n; i++)
-        if (score[i] > 0 && score[i] >= ix->min_score)
-            r[nr++] = (struct ranked){ .doc = (uint32_t)i, .score = score[i], .id = ix->a[i].id };
-    if (nr > 1)
-        qsort(r, nr, sizeof *r, cmp_ranked);
+    for (size_t i = 0; i < ix->n; i++) {
+        if (!(score[i] > 0 && score[i] >= ix->min_score))
+            continue;
+        struct ranked c = { .doc = (uint32_t)i, .score = score[i], .id = ix->a[i].id };
+        size_t at = nr < k ? nr : k;
+        while (at > 0 && before(&c, &r[at - 1]))
+            at--;
+        if (at >= k)
+            continue;
+        memmove(&r[at + 1], &r[at], ((nr < k ? nr : k - 1) - at) * sizeof *r);
+        r[at] = c;
+        if (nr < k)
+            nr++;
+    }
     while (nr > 1 && r[nr - 1].score < KB_RELATIVE * r[0].score)
         nr--;
-    size_t m = nr < k ? nr : k;
+    size_t m = nr;
     for (size_t i = 0; i < m; i++) {
         const struct article *a = &ix->a[r[i].doc];
         out[i] = (struct kb_hit){ .id = a->id, .title = a->title, .url = a->url,

@@ -259,3 +259,31 @@ Test(kb, index_from_config)
     cr_assert_str_eq(h[0].url, "https://kb/1");
     kb_index_free(&ix);
 }
+
+Test(kb, example_config_suggests)
+{
+    setenv("TGCRM_BOT_TOKEN", "123456:example-bot-token", 1);
+    setenv("TGCRM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+    setenv("TGCRM_API_TOKEN", "demo-api-token-change-me", 1);
+    struct cfg *c = NULL;
+    struct err e = {0};
+    cr_assert_eq(cfg_load("examples/tgcrm.yaml", &c, &e), 0, "%s", e.msg);
+    struct kb_index *ix = NULL;
+    cr_assert_eq(kb_index_from_cfg(c, &ix, &e), 0, "%s", e.msg);
+    cfg_unref(&c);
+    static const struct { const char *text, *want; } q[] = {
+        { "I forgot my password", "KB-001" },
+        { "I want my money back", "KB-002" },
+        { "Please fix the VAT number on my invoice", "KB-003" },
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        struct kb_hit h[3];
+        size_t n = kb_suggest(ix, &q[i].text, 1, 3, h);
+        cr_assert_geq(n, 1, "'%s': no suggestion", q[i].text);
+        cr_assert_str_eq(h[0].id, q[i].want, "'%s'", q[i].text);
+    }
+    const char *hello = "hello, thanks!";
+    struct kb_hit h[3];
+    cr_assert_eq(kb_suggest(ix, &hello, 1, 3, h), 0);
+    kb_index_free(&ix);
+}
