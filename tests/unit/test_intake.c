@@ -13,6 +13,7 @@
 #include "base/cfg.h"
 #include "base/mem.h"
 #include "common/cases.h"
+#include "common/example.h"
 #include "desk/intake.h"
 
 #define MIN                                  \
@@ -477,12 +478,8 @@ Test(intake, disabled_or_absent)
 
 Test(intake, example_config_form_builds)
 {
-    setenv("TGCRM_BOT_TOKEN", "123456:example-bot-token", 1);
-    setenv("TGCRM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
-    setenv("TGCRM_API_TOKEN", "demo-api-token-change-me", 1);
-    struct cfg *c = NULL;
+    struct cfg *c = example_cfg();
     struct err e = {0};
-    cr_assert_eq(cfg_load("examples/tgcrm.yaml", &c, &e), 0, "%s", e.msg);
     struct intake_form *f = NULL;
     cr_assert_eq(intake_form_new(c, &f, &e), 0, "%s", e.msg);
     cr_assert(intake_form_enabled(f));

@@ -11,6 +11,7 @@
 
 #include "base/cfg.h"
 #include "common/cases.h"
+#include "common/example.h"
 #include "desk/kb.h"
 
 #define MIN                                  \
@@ -262,12 +263,8 @@ Test(kb, index_from_config)
 
 Test(kb, example_config_suggests)
 {
-    setenv("TGCRM_BOT_TOKEN", "123456:example-bot-token", 1);
-    setenv("TGCRM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
-    setenv("TGCRM_API_TOKEN", "demo-api-token-change-me", 1);
-    struct cfg *c = NULL;
+    struct cfg *c = example_cfg();
     struct err e = {0};
-    cr_assert_eq(cfg_load("examples/tgcrm.yaml", &c, &e), 0, "%s", e.msg);
     struct kb_index *ix = NULL;
     cr_assert_eq(kb_index_from_cfg(c, &ix, &e), 0, "%s", e.msg);
     cfg_unref(&c);

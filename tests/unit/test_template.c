@@ -12,6 +12,7 @@
 
 #include "base/cfg.h"
 #include "common/cases.h"
+#include "common/example.h"
 #include "desk/template.h"
 
 #define MIN                                  \
@@ -353,12 +354,8 @@ Test(template, vars_from_records)
 
 Test(template, example_config_compiles)
 {
-    setenv("TGCRM_BOT_TOKEN", "123456:example-bot-token", 1);
-    setenv("TGCRM_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
-    setenv("TGCRM_API_TOKEN", "demo-api-token-change-me", 1);
-    struct cfg *c = NULL;
+    struct cfg *c = example_cfg();
     struct err e = {0};
-    cr_assert_eq(cfg_load("examples/tgcrm.yaml", &c, &e), 0, "%s", e.msg);
     struct template_set *s = NULL;
     cr_assert_eq(template_set_new(c, &s, &e), 0, "%s", e.msg);
     cr_assert_eq(template_set_count(s), c->ntemplates);
