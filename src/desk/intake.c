@@ -456,7 +456,7 @@ static const char *validate(const struct question *q, const char *s, struct aren
     case Q_NUMBER: return norm_number(a, s, q->q, out);
     case Q_CHOICE:
         if ((why = match_choice(q->q, s, &idx)) == NULL)
-            *out = q->q->choices[idx];
+            *out = arena_strdup(a, q->q->choices[idx]);
         return why;
     case Q_TEXT:
         break;
@@ -599,8 +599,11 @@ static int press(const struct intake_form *f, struct intake_state *s, const char
     size_t idx;
     if (q->type != Q_CHOICE || !small_number(rest, &idx) || idx >= q->q->nchoices)
         return ignore("stale_button", "This question was already answered.", out);
-    int rc = accept(f, s, q->q->choices[idx], v, now, a, out, e);
-    out->notice = q->q->choices[idx];
+    const char *label = arena_strdup(a, q->q->choices[idx]);
+    if (label == NULL)
+        return err_set(e, ERR_TOOBIG, "out of request memory reading an intake answer");
+    int rc = accept(f, s, label, v, now, a, out, e);
+    out->notice = label;
     return rc;
 }
 

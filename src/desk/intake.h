@@ -33,8 +33,9 @@
  * (at most 44 bytes: Telegram allows 64), so a press is matched to its
  * question even after the form was edited and reloaded.
  *
- * Pure: no I/O, no clock; strings in states and replies live in the
- * caller's arena.
+ * Pure: no I/O, no clock; the strings of a state live in the caller's
+ * arena (or are static), so a state does not depend on the form it was
+ * made with.
  */
 #ifndef TGCRM_DESK_INTAKE_H
 #define TGCRM_DESK_INTAKE_H
@@ -77,7 +78,9 @@ struct intake_button {
     const char *data;           /* callback_data, at most 64 bytes */
 };
 
-/* What to do after a step; every pointer is arena memory. */
+/* What to do after a step. Texts made for this reply are in the arena;
+ * labels and field names are borrowed from the form: use the reply while
+ * both live. */
 struct intake_reply {
     enum intake_outcome outcome;
     const char *text;           /* for the customer; NULL for COMPLETE and IGNORE */

@@ -590,7 +590,7 @@ int template_render(const struct template *t, const struct template_vars *v,
             continue;
         }
         const char *val = p->kind == P_QUOTED ? p->s : value(p, v, a);
-        if (val != NULL && *val == '\0')
+        if (p->kind == P_VAR && val != NULL && *val == '\0')
             val = NULL;                         /* empty is missing, as for default */
         for (size_t k = 0; k < p->nsteps; k++)
             val = apply(&p->steps[k], val, a);
@@ -598,6 +598,8 @@ int template_render(const struct template *t, const struct template_vars *v,
             put_escaped(&b, val, mode);
             continue;
         }
+        if (p->kind == P_QUOTED)
+            continue;                           /* only out of memory, reported below */
         const char *name = var_name(p, a);
         bool seen = false;
         for (size_t k = 0; name != NULL && k < out->nmissing; k++)
