@@ -19,6 +19,14 @@
  * Names that the domain (src/desk/) also parses — priorities, availability,
  * on_closed — are checked against local tables here, because base/ must not
  * include desk/; tests/unit/test_cfg.c checks that the two stay in step.
+ * Texts in the template language (templates, the intake texts) are a whole
+ * language, compiled by src/desk/template.c when a configuration is loaded
+ * (template_set_new, intake_form_new); for them this file records where
+ * every byte of the text was written, so those errors point into the file
+ * just like the ones found here.
+ *
+ * kb.file is the one other file read here: its articles join c->kb and its
+ * errors name it and its own lines.
  */
 #include "base/cfg.h"
 #include "base/buf.h"
@@ -41,6 +49,13 @@
 
 #define CFG_FILE_MAX (16u << 20)    /* a config file larger than this is a mistake */
 #define MAXKEYS 16                  /* most keys of any one mapping */
+/* kb.min_score default: a BM25 score below this is a coincidence of common
+ * words rather than a related article (src/desk/kb.h explains the scale) */
+#define CFG_KB_MIN_SCORE 0.5
+/* intake: a field name and a choice index travel in a button's callback
+ * data ("intake:<field>:<index>"), which Telegram caps at 64 bytes */
+#define CFG_FIELD_MAX 32
+#define CFG_CHOICES_MAX 30
 
 /* --- key tables ------------------------------------------------------------- */
 
@@ -84,10 +99,17 @@ static const char *const k_esc[] = {
     "move_to_group", "notify", "regex", "manual", "next_level", "reassign", "strategy", NULL
 };
 static const char *const k_template[] = { "name", "text", NULL };
+static const char *const k_kb_section[] = {
+    "file", "articles", "suggestions", "min_score", NULL
+};
+static const char *const k_kb_file[] = { "articles", NULL };
 static const char *const k_kb[] = { "id", "title", "url", "body", "keywords", NULL };
-static const char *const k_intake[] = { "enabled", "questions", NULL };
+static const char *const k_intake[] = {
+    "enabled", "questions", "intro", "confirmation", "cancelled", "skip_button",
+    "summary_title", "abandon_after", NULL
+};
 static const char *const k_question[] = {
-    "field", "prompt", "type", "choices", "optional", NULL
+    "field", "prompt", "type", "choices", "optional", "label", "invalid", "min", "max", NULL
 };
 static const char *const k_webhook[] = {
     "name", "url", "secret", "previous_secret", "events", "timeout", "retry",
@@ -102,6 +124,7 @@ FITS(k_rule);
 FITS(k_sla);
 FITS(k_esc);
 FITS(k_webhook);
+FITS(k_question);
 
 /* --- accepted values -------------------------------------------------------- */
 
@@ -141,6 +164,10 @@ struct ld {
     const char *name;       /* file name for messages */
     struct err *e;
     struct cfg *c;          /* the cfg being built */
+    const char *src;        /* the text being parsed, for positions inside values */
+    size_t kb_base;         /* index in c->kb of the first article being read */
+    const char *kb_list;    /* how messages name that list: "kb", "kb.articles" */
+    const char *parent;     /* for the kb file: the config file's name; else NULL */
 };
 
 static int fail(struct ld *l, struct cfg_pos p, const char *fmt, ...)
@@ -311,11 +338,22 @@ static int deref(struct ld *l, struct fy_node **np, struct cfg_pos p)
     return 0;
 }
 
+/* Append n bytes to b and, when from is given, n times the source index i. */
+static void put_from(struct buf *b, struct buf *from, const char *s, size_t n, size_t i)
+{
+    (void)buf_append(b, s, n);
+    for (size_t k = 0; from != NULL && k < n; k++)
+        (void)buf_append(from, &i, sizeof i);
+}
+
 /*
  * Expand ${NAME} from the environment; "$${" stands for a literal "${".
- * On success *out is a new NUL-terminated string.
+ * On success *out is a new NUL-terminated string. When `from` is given it
+ * receives, for each byte of *out, the index in s it came from (size_t
+ * values; an expanded variable's bytes all come from its '$').
  */
-static int expand(struct ld *l, const char *s, size_t len, struct cfg_pos p, char **out)
+static int expand(struct ld *l, const char *s, size_t len, struct cfg_pos p, char **out,
+                  struct buf *from)
 {
     struct buf b;
     buf_init(&b, 0);
@@ -326,7 +364,8 @@ static int expand(struct ld *l, const char *s, size_t len, struct cfg_pos p, cha
             return fail(l, p, "string contains a NUL character");
         }
         if (s[i] == '$' && i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
-            (void)buf_append(&b, "${", 2);
+            put_from(&b, from, "$", 1, i);
+            put_from(&b, from, "{", 1, i + 2);
             i += 3;
             continue;
         }
@@ -351,13 +390,15 @@ static int expand(struct ld *l, const char *s, size_t len, struct cfg_pos p, cha
                 buf_release(&b);
                 return fail(l, p, "environment variable '%s' is not set", name);
             }
-            (void)buf_puts(&b, v);
+            put_from(&b, from, v, strlen(v), i);
             i = j + 1;
             continue;
         }
-        (void)buf_putc(&b, s[i]);
+        put_from(&b, from, s + i, 1, i);
         i++;
     }
+    if (from != NULL)                   /* the end of *out is the end of s */
+        (void)buf_append(from, &len, sizeof len);
     *out = buf_detach(&b);
     return 0;
 }
@@ -498,9 +539,112 @@ static int m_get(struct map *m, const char *key, struct fy_node **out, struct cf
     return 0;
 }
 
-/* The scalar text of key, ${} expanded; *out NULL when absent, else owned. */
-static int m_text(struct map *m, const char *key, const char *want, char **out,
-                  struct cfg_pos *vp)
+/* --- positions inside a text value ------------------------------------------- */
+
+/* Move p past raw byte ch. Columns count characters, as libfyaml's do. */
+static void step_pos(struct cfg_pos *p, unsigned char ch)
+{
+    if (ch == '\n') {
+        p->line++;
+        p->column = 1;
+    } else if ((ch & 0xc0) != 0x80) {
+        p->column++;
+    }
+}
+
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
+           ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/*
+ * The double-quoted escape at raw[j] (a backslash): the raw bytes it spans
+ * in *rn, and the number of value bytes it stands for. A backslash before
+ * a line break only joins lines: it spans itself and stands for nothing
+ * (the break and the indentation after it are skipped as whitespace).
+ */
+static size_t dq_escape(const char *raw, size_t rawlen, size_t j, size_t *rn)
+{
+    char ch = j + 1 < rawlen ? raw[j + 1] : '\0';
+    size_t hex = ch == 'x' ? 2 : ch == 'u' ? 4 : ch == 'U' ? 8 : 0;
+    if (ch == '\n' || ch == '\r') {
+        *rn = 1;
+        return 0;
+    }
+    if (hex > 0) {
+        uint32_t cp = 0;
+        size_t k = 0;
+        for (; k < hex && j + 2 + k < rawlen && hexval(raw[j + 2 + k]) >= 0; k++)
+            cp = cp * 16 + (uint32_t)hexval(raw[j + 2 + k]);
+        *rn = 2 + k;
+        return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    }
+    *rn = 2;
+    return ch == 'N' || ch == '_' ? 2 : ch == 'L' || ch == 'P' ? 3 : 1;   /* U+0085 U+00A0 U+2028/9 */
+}
+
+/*
+ * Where each byte of scalar n's value v (vlen bytes) was written; vlen + 1
+ * positions, the last one just after the value. The raw source of the
+ * token and the value are walked side by side: content characters appear
+ * in both in the same order, and what differs is whitespace (a block's
+ * indentation, line breaks folded into spaces), quoting ('' in single
+ * quotes) and escapes (double quotes), each handled here. The result is
+ * exact for every character that is not whitespace, which is where errors
+ * point.
+ */
+static struct cfg_pos *scalar_at(const struct ld *l, struct fy_node *n, const char *v,
+                                 size_t vlen, struct cfg_pos fb)
+{
+    struct cfg_pos *at = mem_alloc((vlen + 1) * sizeof *at);
+    struct fy_token *t = fy_node_get_scalar_token(n);
+    const struct fy_mark *sm = t ? fy_token_start_mark(t) : NULL;
+    const struct fy_mark *em = t ? fy_token_end_mark(t) : NULL;
+    if (sm == NULL || em == NULL || l->src == NULL || em->input_pos < sm->input_pos) {
+        for (size_t i = 0; i <= vlen; i++)
+            at[i] = fb;
+        return at;
+    }
+    enum fy_node_style st = fy_node_get_style(n);
+    const char *raw = l->src + sm->input_pos;
+    size_t rawlen = em->input_pos - sm->input_pos, i = 0, j = 0;
+    struct cfg_pos p = { .line = sm->line + 1, .column = sm->column + 1 };
+    while (i < vlen) {
+        unsigned char want = (unsigned char)v[i];
+        unsigned char ch = j < rawlen ? (unsigned char)raw[j] : 0;   /* v holds no NUL */
+        if (st == FYNS_DOUBLE_QUOTED && ch == '\\') {
+            size_t rn, nv = dq_escape(raw, rawlen, j, &rn);
+            for (size_t k = 0; k < nv && i < vlen; k++)
+                at[i++] = p;
+            for (size_t k = 0; k < rn; k++)
+                step_pos(&p, (unsigned char)raw[j++]);
+        } else if (ch == want) {
+            /* a UTF-8 continuation byte sits where its character starts */
+            at[i] = (want & 0xc0) == 0x80 && i > 0 ? at[i - 1] : p;
+            i++;
+            step_pos(&p, ch);
+            j++;
+            if (st == FYNS_SINGLE_QUOTED && ch == '\'' && j < rawlen && raw[j] == '\'')
+                step_pos(&p, (unsigned char)raw[j++]);
+        } else if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            step_pos(&p, ch);                       /* indentation, a folded break */
+            j++;
+        } else {
+            at[i++] = p;        /* a break folded into the value (or, past the end, lost) */
+        }
+    }
+    at[vlen] = p;
+    return at;
+}
+
+/*
+ * The scalar text of key, ${} expanded; *out NULL when absent, else owned.
+ * With `at`, *at also receives where each byte of *out was written (the
+ * layout struct cfg_template describes), owned.
+ */
+static int m_text_at(struct map *m, const char *key, const char *want, char **out,
+                     struct cfg_pos *vp, struct cfg_pos **at)
 {
     struct fy_node *n;
     struct cfg_pos p;
@@ -512,28 +656,62 @@ static int m_text(struct map *m, const char *key, const char *want, char **out,
         return fail(m->l, p, "'%s' must be %s, not %s", key, want, kind(n));
     size_t len = 0;
     const char *s = fy_node_get_scalar(n, &len);
-    rc = expand(m->l, s ? s : "", s ? len : 0, p, out);
+    if (s == NULL) {
+        s = "";
+        len = 0;
+    }
+    struct buf from;
+    buf_init(&from, 0);
+    rc = expand(m->l, s, len, p, out, at != NULL ? &from : NULL);
+    if (rc == 0 && at != NULL) {
+        struct cfg_pos *raw = scalar_at(m->l, n, s, len, p);
+        size_t tl = strlen(*out);
+        *at = mem_alloc((tl + 1) * sizeof **at);
+        for (size_t k = 0; k <= tl; k++) {
+            size_t ix;
+            memcpy(&ix, from.p + k * sizeof ix, sizeof ix);
+            (*at)[k] = raw[ix <= len ? ix : len];
+        }
+        mem_free(raw);
+    }
+    buf_release(&from);
     if (rc == 0 && vp != NULL)
         *vp = p;
     return rc;
 }
 
-/* A non-empty string; *out untouched when absent. */
-static int m_str(struct map *m, const char *key, char **out, struct cfg_pos *vp)
+static int m_text(struct map *m, const char *key, const char *want, char **out,
+                  struct cfg_pos *vp)
+{
+    return m_text_at(m, key, want, out, vp, NULL);
+}
+
+/* A non-empty string, and with `at` where each byte was written; *out
+ * untouched when absent. */
+static int m_str_at(struct map *m, const char *key, char **out, struct cfg_pos **at,
+                    struct cfg_pos *vp)
 {
     char *t;
-    struct cfg_pos p;
-    int rc = m_text(m, key, "a string", &t, &p);
+    struct cfg_pos p, *a = NULL;
+    int rc = m_text_at(m, key, "a string", &t, &p, at != NULL ? &a : NULL);
     if (rc || t == NULL)
         return rc;
     if (t[0] == '\0') {
         mem_free(t);
+        mem_free(a);
         return fail(m->l, p, "'%s' must not be empty", key);
     }
     *out = t;
+    if (at != NULL)
+        *at = a;
     if (vp != NULL)
         *vp = p;
     return 0;
+}
+
+static int m_str(struct map *m, const char *key, char **out, struct cfg_pos *vp)
+{
+    return m_str_at(m, key, out, NULL, vp);
 }
 
 /* A string from a fixed set of names. */
@@ -686,6 +864,55 @@ static int m_size(struct map *m, const char *key, int64_t min, int64_t *out)
     return rc;
 }
 
+/* A decimal: optional sign, digits, optional fraction ("1", "-2.5"). */
+static int parse_decimal(const char *s, double *out)
+{
+    const char *p = (*s == '-' || *s == '+') ? s + 1 : s;
+    double v = 0, scale = 1;
+    bool digits = false, dot = false;
+    for (; *p; p++) {
+        if (*p == '.' && !dot) {
+            dot = true;
+        } else if (*p >= '0' && *p <= '9') {
+            if (dot) {
+                scale /= 10;
+                v += (*p - '0') * scale;
+            } else {
+                v = v * 10 + (*p - '0');
+            }
+            digits = true;
+        } else {
+            return ERR_INVAL;
+        }
+    }
+    if (!digits || v > 1e15)
+        return ERR_INVAL;
+    *out = *s == '-' ? -v : v;
+    return 0;
+}
+
+/* A decimal number in [min, max], always with '.' (no locale); *seen set when given. */
+static int m_decimal(struct map *m, const char *key, double min, double max, double *out,
+                     bool *seen)
+{
+    char *t;
+    struct cfg_pos p;
+    int rc = m_text(m, key, "a number", &t, &p);
+    if (rc || t == NULL)
+        return rc;
+    double v;
+    if (parse_decimal(t, &v) != 0)
+        rc = fail(m->l, p, "'%s' must be a number such as 2 or 1.5 (got '%s')", key, t);
+    else if (v < min || v > max)
+        rc = fail(m->l, p, "'%s' must be from %g to %g (got '%s')", key, min, max, t);
+    else
+        *out = v;
+    if (rc == 0 && seen != NULL)
+        *seen = true;
+    mem_free(t);
+    return rc;
+}
+
 /* A list; *seq NULL when absent, else the sequence and its item count. */
 static int m_list(struct map *m, const char *key, struct fy_node **seq, size_t *count,
                   struct cfg_pos *vp)
@@ -739,7 +966,7 @@ static int item_str(struct ld *l, struct fy_node *item, struct cfg_pos ip, const
         return fail(l, ip, "each item of '%s' must be a string, not %s", key, kind(item));
     size_t len = 0;
     const char *s = fy_node_get_scalar(item, &len);
-    if ((rc = expand(l, s ? s : "", s ? len : 0, ip, out)) != 0)
+    if ((rc = expand(l, s ? s : "", s ? len : 0, ip, out, NULL)) != 0)
         return rc;
     if ((*out)[0] == '\0')
         return fail(l, ip, "items of '%s' must not be empty", key);
@@ -899,41 +1126,6 @@ static int secret_check(struct ld *l, const char *key, const char *s, struct cfg
     if (n < 16)
         return fail(l, p, "'%s' must decode to at least 16 bytes (got %ld)", key, n);
     return 0;
-}
-
-/* {{ and }} pair up, without nesting or empty placeholders. */
-static const char *braces_check(const char *t, size_t *at)
-{
-    size_t open = SIZE_MAX;
-    for (size_t i = 0; t[i] != '\0'; i++) {
-        if (t[i] == '{' && t[i + 1] == '{') {
-            if (open != SIZE_MAX) {
-                *at = i;
-                return "'{{' inside a placeholder";
-            }
-            open = i;
-            i++;
-        } else if (t[i] == '}' && t[i + 1] == '}') {
-            if (open == SIZE_MAX) {
-                *at = i;
-                return "'}}' without an opening '{{'";
-            }
-            size_t k = open + 2;
-            while (k < i && isspace((unsigned char)t[k]))
-                k++;
-            if (k == i) {
-                *at = open;
-                return "empty placeholder '{{ }}'";
-            }
-            open = SIZE_MAX;
-            i++;
-        }
-    }
-    if (open != SIZE_MAX) {
-        *at = open;
-        return "'{{' is never closed";
-    }
-    return NULL;
 }
 
 /* Compile the pattern as the rules will (base/rx.h) and refuse it with
@@ -2133,7 +2325,7 @@ static int template_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_p
     struct cfg_template *t = &c->templates[i];
     struct map m;
     char desc[64];
-    struct cfg_pos np, tp;
+    struct cfg_pos np;
     int rc;
 
     snprintf(desc, sizeof desc, "templates[%zu]", i);
@@ -2146,35 +2338,35 @@ static int template_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_p
         if (strcmp(c->templates[j].name, t->name) == 0)
             return fail(l, np, "duplicate template '%s' (first at line %d)", t->name,
                         c->templates[j].pos.line);
-    if ((rc = m_str(&m, "text", &t->text, &tp)))
-        return rc;
-    size_t at = 0;
-    const char *why = braces_check(t->text, &at);
-    if (why != NULL)
-        return fail(l, tp, "template '%s': %s (at character %zu of the text)", t->name, why,
-                    at + 1);
-    return 0;
+    /* the text is checked by template_compile (src/desk/), with these positions */
+    return m_str_at(&m, "text", &t->text, &t->text_at, NULL);
 }
 
+/* Article i of the list being read: c->kb[l->kb_base + i]. */
 static int kb_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb)
 {
     struct cfg *c = l->c;
-    struct cfg_kb_article *k = &c->kb[i];
+    struct cfg_kb_article *k = &c->kb[l->kb_base + i];
     struct map m;
     char desc[64];
-    struct cfg_pos ip, up;
+    struct cfg_pos ip = fb, up;
     int rc;
 
-    snprintf(desc, sizeof desc, "kb[%zu]", i);
+    snprintf(desc, sizeof desc, "%s[%zu]", l->kb_list, i);
     if ((rc = map_open(l, &m, n, fb, k_kb, false, desc)) ||
         (rc = m_need(&m, "id")) || (rc = m_need(&m, "title")) ||
         (rc = m_str(&m, "id", &k->id, &ip)))
         return rc;
     k->pos = ip;
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(c->kb[j].id, k->id) == 0)
-            return fail(l, ip, "duplicate kb article id '%s' (first at line %d)", k->id,
-                        c->kb[j].pos.line);
+    for (size_t j = 0; j < l->kb_base + i; j++) {
+        if (strcmp(c->kb[j].id, k->id) != 0)
+            continue;
+        if (j < l->kb_base && l->parent != NULL)
+            return fail(l, ip, "duplicate kb article id '%s' (first at line %d of %s)", k->id,
+                        c->kb[j].pos.line, l->parent);
+        return fail(l, ip, "duplicate kb article id '%s' (first at line %d)", k->id,
+                    c->kb[j].pos.line);
+    }
     if ((rc = m_str(&m, "title", &k->title, NULL)) ||
         (rc = m_str(&m, "url", &k->url, &up)))
         return rc;
@@ -2184,6 +2376,115 @@ static int kb_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb)
         (rc = m_strlist(&m, "keywords", false, &k->keywords, &k->nkeywords)))
         return rc;
     return 0;
+}
+
+static int read_file(const char *path, struct buf *b, char *why, size_t n);
+static int sec_list(struct ld *l, struct map *root, const char *key, void **arr,
+                    size_t *n, size_t size, item_fn fn);
+static int load_doc(struct ld *l, const char *text, size_t len, bool json, const char *nothing,
+                    int (*root_fn)(struct ld *l, struct fy_node *root));
+
+/* The kb file's document: a list of articles, or a mapping with 'articles'. */
+static int kb_file_root(struct ld *l, struct fy_node *top)
+{
+    struct cfg *c = l->c;
+    struct cfg_pos p = { 1, 1 };
+    struct fy_node *seq = top;
+    struct map m;
+    int rc;
+
+    if (fy_node_get_type(top) == FYNT_MAPPING) {
+        if ((rc = map_open(l, &m, top, p, k_kb_file, false, "the kb file")) ||
+            (rc = m_need(&m, "articles")) ||
+            (rc = m_get(&m, "articles", &seq, &p)))
+            return rc;
+    } else {
+        p = node_pos(top, p);
+    }
+    if (fy_node_get_type(seq) != FYNT_SEQUENCE)
+        return fail(l, p, "the kb file must hold a list of articles (or 'articles:' with "
+                    "one), not %s", kind(seq));
+    int cnt = fy_node_sequence_item_count(seq);
+    size_t count = cnt > 0 ? (size_t)cnt : 0;
+    if (count == 0)
+        return 0;
+    /* grown zeroed before it is counted, so a failure frees it whole */
+    struct cfg_kb_article *all = mem_alloc((l->kb_base + count) * sizeof *all);
+    if (l->kb_base > 0)
+        memcpy(all, c->kb, l->kb_base * sizeof *all);
+    mem_free(c->kb);
+    c->kb = all;
+    c->nkb = l->kb_base + count;
+    return each_item(l, seq, p, count, kb_item);
+}
+
+/*
+ * Read kb.file (relative paths are relative to the config file's folder),
+ * YAML or, by its .json extension, JSON. Its articles follow the inline
+ * ones; errors inside it name it and its own lines.
+ */
+static int kb_file(struct ld *l, const char *file, struct cfg_pos fp)
+{
+    const char *slash = strrchr(l->name, '/');
+    char *path = file[0] == '/' || slash == NULL ? mem_strdup(file) :
+                 mem_printf("%.*s/%s", (int)(slash - l->name), l->name, file);
+    struct buf b;
+    char why[256];
+    int rc;
+
+    buf_init(&b, CFG_FILE_MAX);
+    if (read_file(path, &b, why, sizeof why) != 0) {
+        rc = fail(l, fp, "kb file '%s': %s", path, why);
+        goto out;
+    }
+    size_t len = strlen(path);
+    struct ld fl = {
+        .name = path, .e = l->e, .c = l->c, .kb_base = l->c->nkb,
+        .kb_list = "articles", .parent = l->name,
+    };
+    rc = load_doc(&fl, buf_str(&b), b.len, len > 5 && strcasecmp(path + len - 5, ".json") == 0,
+                  "the kb file is empty (expected a list of articles)", kb_file_root);
+out:
+    buf_release(&b);
+    mem_free(path);
+    return rc;
+}
+
+/*
+ * Section kb: a list of articles, or a mapping with inline 'articles', a
+ * 'file' of them and the suggestion settings.
+ */
+static int sec_kb(struct ld *l, struct map *root)
+{
+    struct cfg *c = l->c;
+    struct fy_node *n;
+    struct cfg_pos p, fp;
+    struct map m;
+    int rc;
+
+    c->kb_suggestions = 3;
+    c->kb_min_score = CFG_KB_MIN_SCORE;
+    if ((rc = m_get(root, "kb", &n, &p)) || n == NULL)
+        return rc;
+    if (fy_node_get_type(n) == FYNT_SEQUENCE) {
+        l->kb_list = "kb";
+        return sec_list(l, root, "kb", (void **)&c->kb, &c->nkb, sizeof *c->kb, kb_item);
+    }
+    if (fy_node_get_type(n) != FYNT_MAPPING)
+        return fail(l, p, "section 'kb' must be a list of articles or a mapping with "
+                    "'articles' and/or 'file', not %s", kind(n));
+    if ((rc = map_open(l, &m, n, p, k_kb_section, false, "section 'kb'")) ||
+        (rc = m_int32(&m, "suggestions", 0, 20, "an integer from 0 to 20",
+                      &c->kb_suggestions)) ||
+        (rc = m_decimal(&m, "min_score", 0, 100, &c->kb_min_score, NULL)) ||
+        (rc = m_str(&m, "file", &c->kb_file, &fp)))
+        return rc;
+    if (!m_has(&m, "articles") && c->kb_file == NULL)
+        return fail(l, m.pos, "section 'kb' has neither 'articles' nor 'file'");
+    l->kb_list = "kb.articles";
+    if ((rc = sec_list(l, &m, "articles", (void **)&c->kb, &c->nkb, sizeof *c->kb, kb_item)))
+        return rc;
+    return c->kb_file != NULL ? kb_file(l, c->kb_file, fp) : 0;
 }
 
 static int question_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_pos fb)
@@ -2204,14 +2505,21 @@ static int question_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_p
     q->pos = fp;
     if (!name_ok(q->field, "_"))
         return fail(l, fp, "'field' must match [a-z0-9_]+ (got '%s')", q->field);
+    if (strlen(q->field) > CFG_FIELD_MAX)
+        return fail(l, fp, "'field' must be at most %d characters (it travels in Telegram's "
+                    "64-byte button data)", CFG_FIELD_MAX);
     for (size_t j = 0; j < i; j++)
         if (strcmp(c->intake[j].field, q->field) == 0)
             return fail(l, fp, "duplicate intake field '%s' (first at line %d)", q->field,
                         c->intake[j].pos.line);
-    if ((rc = m_str(&m, "prompt", &q->prompt, NULL)) ||
+    if ((rc = m_str_at(&m, "prompt", &q->prompt, &q->prompt_at, NULL)) ||
         (rc = m_enum(&m, "type", v_qtype, &q->type, &tp)) ||
         (rc = m_strlist(&m, "choices", true, &q->choices, &q->nchoices)) ||
-        (rc = m_bool(&m, "optional", &q->optional)))
+        (rc = m_bool(&m, "optional", &q->optional)) ||
+        (rc = m_str(&m, "label", &q->label, NULL)) ||
+        (rc = m_str(&m, "invalid", &q->invalid, NULL)) ||
+        (rc = m_decimal(&m, "min", -1e15, 1e15, &q->min, &q->has_min)) ||
+        (rc = m_decimal(&m, "max", -1e15, 1e15, &q->max, &q->has_max)))
         return rc;
     if (q->type == NULL)
         q->type = mem_strdup("text");
@@ -2222,10 +2530,30 @@ static int question_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_p
             return fail(l, tp, "question '%s' of type 'choice' needs at least 2 'choices'",
                         q->field);
         }
+        if (q->nchoices > CFG_CHOICES_MAX)
+            return fail(l, m_item_pos(&m, "choices", CFG_CHOICES_MAX), "question '%s' has "
+                        "more than %d choices", q->field, CFG_CHOICES_MAX);
     } else if (m_has(&m, "choices")) {
         (void)m_get(&m, "choices", &cn, &cp);
         return fail(l, cp, "question '%s' has 'choices' but its type is '%s' (use type: "
                     "choice)", q->field, q->type);
+    }
+    if ((q->has_min || q->has_max) && strcmp(q->type, "number") != 0) {
+        (void)m_get(&m, q->has_min ? "min" : "max", &cn, &cp);
+        return fail(l, cp, "question '%s': 'min' and 'max' apply to type 'number' only",
+                    q->field);
+    }
+    if (q->has_min && q->has_max && q->min > q->max) {
+        (void)m_get(&m, "max", &cn, &cp);
+        return fail(l, cp, "question '%s': 'max' (%g) is less than 'min' (%g)", q->field,
+                    q->max, q->min);
+    }
+    if (q->label == NULL) {             /* "order_id" → "Order id" */
+        q->label = mem_strdup(q->field);
+        for (char *p = q->label; *p; p++)
+            if (*p == '_')
+                *p = ' ';
+        q->label[0] = (char)toupper((unsigned char)q->label[0]);
     }
     return 0;
 }
@@ -2237,23 +2565,42 @@ static int sec_intake(struct ld *l, struct fy_node *n, struct cfg_pos fb)
     struct fy_node *seq;
     size_t count;
     struct cfg_pos p;
+    struct cfg_intake_texts *t = &c->intake_texts;
     int rc;
 
-    if (n == NULL)
-        return 0;
-    c->intake_enabled = true;           /* writing the section means using it */
-    if ((rc = map_open(l, &m, n, fb, k_intake, false, "section 'intake'")) ||
-        (rc = m_bool(&m, "enabled", &c->intake_enabled)) ||
-        (rc = m_list(&m, "questions", &seq, &count, &p)))
-        return rc;
-    if (count > 0) {
-        c->intake = mem_alloc(count * sizeof *c->intake);
-        c->nintake = count;
-        if ((rc = each_item(l, seq, p, count, question_item)))
+    c->intake_abandon_ms = 86400000;
+    if (n != NULL) {
+        c->intake_enabled = true;       /* writing the section means using it */
+        if ((rc = map_open(l, &m, n, fb, k_intake, false, "section 'intake'")) ||
+            (rc = m_bool(&m, "enabled", &c->intake_enabled)) ||
+            (rc = m_list(&m, "questions", &seq, &count, &p)))
+            return rc;
+        if (count > 0) {
+            c->intake = mem_alloc(count * sizeof *c->intake);
+            c->nintake = count;
+            if ((rc = each_item(l, seq, p, count, question_item)))
+                return rc;
+        }
+        if (c->intake_enabled && c->nintake == 0)
+            return fail(l, m.pos, "intake is enabled but has no questions");
+        if ((rc = m_str_at(&m, "intro", &t->intro, &t->intro_at, NULL)) ||
+            (rc = m_str_at(&m, "confirmation", &t->confirmation, &t->confirmation_at, NULL)) ||
+            (rc = m_str_at(&m, "cancelled", &t->cancelled, &t->cancelled_at, NULL)) ||
+            (rc = m_str(&m, "skip_button", &t->skip_button, NULL)) ||
+            (rc = m_str(&m, "summary_title", &t->summary_title, NULL)) ||
+            (rc = m_dur(&m, "abandon_after", false, &c->intake_abandon_ms)))
             return rc;
     }
-    if (c->intake_enabled && c->nintake == 0)
-        return fail(l, m.pos, "intake is enabled but has no questions");
+    if (t->confirmation == NULL)
+        t->confirmation = mem_strdup("Thank you! Your request #{{ticket.id}} is open. "
+                                     "We will answer here as soon as we can.");
+    if (t->cancelled == NULL)
+        t->cancelled = mem_strdup("Cancelled: nothing was sent to our team. "
+                                  "Write to us again whenever you like.");
+    if (t->skip_button == NULL)
+        t->skip_button = mem_strdup("Skip");
+    if (t->summary_title == NULL)
+        t->summary_title = mem_strdup("Intake form");
     return 0;
 }
 
@@ -2318,7 +2665,7 @@ static int webhook_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_po
                             kind(item));
             size_t len = 0;
             const char *s = fy_node_get_scalar(item, &len);
-            if ((rc = expand(l, s ? s : "", s ? len : 0, ip, &t)))
+            if ((rc = expand(l, s ? s : "", s ? len : 0, ip, &t, NULL)))
                 return rc;
             if (clock_parse_duration(t, &w->retry_ms[k]) != 0)
                 rc = fail(l, ip, "'retry': invalid duration '%s' (use e.g. 30s, 2m, 1h30m)", t);
@@ -2433,8 +2780,7 @@ static int load_root(struct ld *l, struct fy_node *top)
     if ((rc = sec_list(l, &r, "templates", arr, &c->ntemplates, sizeof *c->templates,
                        template_item)))
         return rc;
-    arr = (void **)&c->kb;
-    if ((rc = sec_list(l, &r, "kb", arr, &c->nkb, sizeof *c->kb, kb_item)))
+    if ((rc = sec_kb(l, &r)))
         return rc;
     if ((rc = m_get(&r, "intake", &n, &p)) || (rc = sec_intake(l, n, p)))
         return rc;
@@ -2541,6 +2887,7 @@ static void cfg_destroy(struct cfg *c)
     for (size_t i = 0; i < c->ntemplates; i++) {
         mem_free(c->templates[i].name);
         mem_free(c->templates[i].text);
+        mem_free(c->templates[i].text_at);
     }
     mem_free(c->templates);
     for (size_t i = 0; i < c->nkb; i++) {
@@ -2552,14 +2899,27 @@ static void cfg_destroy(struct cfg *c)
         strv_free(k->keywords, k->nkeywords);
     }
     mem_free(c->kb);
+    mem_free(c->kb_file);
     for (size_t i = 0; i < c->nintake; i++) {
         struct cfg_intake_question *q = &c->intake[i];
         mem_free(q->field);
         mem_free(q->prompt);
+        mem_free(q->prompt_at);
         mem_free(q->type);
         strv_free(q->choices, q->nchoices);
+        mem_free(q->label);
+        mem_free(q->invalid);
     }
     mem_free(c->intake);
+    struct cfg_intake_texts *it = &c->intake_texts;
+    mem_free(it->intro);
+    mem_free(it->intro_at);
+    mem_free(it->confirmation);
+    mem_free(it->confirmation_at);
+    mem_free(it->cancelled);
+    mem_free(it->cancelled_at);
+    mem_free(it->skip_button);
+    mem_free(it->summary_title);
     for (size_t i = 0; i < c->nwebhooks; i++) {
         struct cfg_webhook *w = &c->webhooks[i];
         mem_free(w->name);
@@ -2643,14 +3003,20 @@ static int yaml_error(struct ld *l, struct fy_diag *diag, struct buf *out)
     return fail(l, (struct cfg_pos){ 1, 1 }, "invalid YAML: %.*s", (int)len, s);
 }
 
-static int load_yaml(struct ld *l, const char *yaml, size_t len)
+/*
+ * Parse one YAML (or, with json, JSON) document of text and hand its root
+ * to root_fn; `nothing` is the message for a document with nothing in it.
+ */
+static int load_doc(struct ld *l, const char *text, size_t len, bool json, const char *nothing,
+                    int (*root_fn)(struct ld *l, struct fy_node *root))
 {
     struct buf out;
     struct fy_diag_cfg dc;
     int rc;
 
-    if ((rc = utf8_check(l, (const unsigned char *)yaml, len)) != 0)
+    if ((rc = utf8_check(l, (const unsigned char *)text, len)) != 0)
         return rc;
+    l->src = text;
     buf_init(&out, 4096);
     fy_diag_cfg_default(&dc);
     dc.fp = NULL;                   /* never stderr: everything goes to diag_out */
@@ -2666,7 +3032,8 @@ static int load_yaml(struct ld *l, const char *yaml, size_t len)
 
     /* duplicate keys are allowed here so that map_open reports them with names */
     struct fy_parse_cfg pc = {
-        .flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS | FYPCF_JSON_NONE,
+        .flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS |
+                 (json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE),
         .diag = diag,
     };
     struct fy_parser *fyp = fy_parser_create(&pc);
@@ -2674,7 +3041,7 @@ static int load_yaml(struct ld *l, const char *yaml, size_t len)
         rc = err_set(l->e, ERR_NOMEM, "%s: cannot create the YAML parser", l->name);
         goto out_diag;
     }
-    if (fy_parser_set_string(fyp, yaml, len) != 0) {
+    if (fy_parser_set_string(fyp, text, len) != 0) {
         rc = yaml_error(l, diag, &out);
         goto out_parser;
     }
@@ -2683,14 +3050,12 @@ static int load_yaml(struct ld *l, const char *yaml, size_t len)
         if (fy_parser_get_stream_error(fyp) || fy_diag_got_error(diag))
             rc = yaml_error(l, diag, &out);
         else
-            rc = fail(l, (struct cfg_pos){ 1, 1 }, "the file is empty (expected a mapping "
-                      "of sections: telegram, store, http, ...)");
+            rc = fail(l, (struct cfg_pos){ 1, 1 }, "%s", nothing);
         goto out_parser;
     }
     struct fy_node *root = fy_document_root(doc);
     if (is_null(root)) {
-        rc = fail(l, (struct cfg_pos){ 1, 1 }, "the file is empty (expected a mapping "
-                  "of sections: telegram, store, http, ...)");
+        rc = fail(l, (struct cfg_pos){ 1, 1 }, "%s", nothing);
         goto out_doc;
     }
     /* a second document would be silently ignored: refuse it (empty ones,
@@ -2711,7 +3076,7 @@ static int load_yaml(struct ld *l, const char *yaml, size_t len)
         rc = yaml_error(l, diag, &out);
         goto out_doc;
     }
-    rc = load_root(l, root);
+    rc = root_fn(l, root);
 out_doc:
     fy_parse_document_destroy(fyp, doc);
 out_parser:
@@ -2735,7 +3100,9 @@ int cfg_load_string(const char *name, const char *yaml, size_t len,
     atomic_init(&c->refs, 1);
     c->path = mem_strdup(name);
     struct ld l = { .name = name, .e = e, .c = c };
-    int rc = load_yaml(&l, yaml ? yaml : "", yaml ? len : 0);
+    int rc = load_doc(&l, yaml ? yaml : "", yaml ? len : 0, false,
+                      "the file is empty (expected a mapping of sections: telegram, store, "
+                      "http, ...)", load_root);
     if (rc != 0) {
         if (e != NULL && e->code == 0)      /* never fail without saying why */
             err_set(e, rc, "%s: cannot load the configuration", name);
@@ -2746,32 +3113,43 @@ int cfg_load_string(const char *name, const char *yaml, size_t len,
     return 0;
 }
 
+/* The whole file into b (whose max bounds it); 0, or -1 with the reason in why. */
+static int read_file(const char *path, struct buf *b, char *why, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(why, n, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    char chunk[8192];
+    size_t got;
+    int rc = 0;
+    while (rc == 0 && (got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (buf_append(b, chunk, got) != 0) {
+            snprintf(why, n, "larger than %zu bytes", b->max);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(why, n, "cannot read: %s", strerror(errno));
+        rc = -1;
+    }
+    fclose(f);
+    return rc;
+}
+
 int cfg_load(const char *path, struct cfg **out, struct err *e)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return err_set(e, ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct buf b;
+    char why[256];
+    int rc;
     buf_init(&b, CFG_FILE_MAX);
-    char chunk[8192];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (buf_append(&b, chunk, n) != 0) {
-            rc = err_set(e, ERR_IO, "%s: larger than %u bytes; not a config file", path,
-                         CFG_FILE_MAX);
-            goto out;
-        }
-    }
-    if (ferror(f)) {
-        rc = err_set(e, ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = cfg_load_string(path, buf_str(&b), b.len, out, e);
-out:
+    if (read_file(path, &b, why, sizeof why) != 0)
+        rc = err_set(e, ERR_IO, "%s: %s", path, why);
+    else
+        rc = cfg_load_string(path, buf_str(&b), b.len, out, e);
     buf_release(&b);
-    fclose(f);
     return rc;
 }
 

@@ -11,6 +11,12 @@
  * Secrets are written as "${ENV_NAME}" (the whole scalar or part of it) and
  * expanded at load; an unset variable is an error at that position.
  *
+ * Loading a configuration is cfg_load followed by compiling what src/desk/
+ * owns: template_set_new (templates), intake_form_new (the intake texts) and
+ * kb_index_from_cfg. Their errors are config errors in the same
+ * "file:line:column: message" form, to be treated exactly like cfg_load's
+ * (refuse to start; keep the running configuration on reload).
+ *
  * Lifetime: a loaded cfg is shared by the engine and the HTTP threads and is
  * replaced on SIGHUP, so it is reference counted: cfg_load returns one
  * reference; cfg_ref/cfg_unref add and drop one; the last unref frees it.
@@ -193,9 +199,19 @@ struct cfg_escalation {
     struct cfg_pos pos;
 };
 
+/*
+ * Texts written in the template language (canned responses, the intake
+ * form's texts) are compiled by src/desk/template.c, which cfg must not
+ * include; so cfg records where every byte of such a text was written:
+ * at[i] is the file position of byte i of the (${ENV}-expanded) text and
+ * at[strlen(text)] the position just after it. Block scalars, folding,
+ * quoting and escapes are accounted for, so a template error points at
+ * the exact line and column in the file. NULL for built-in defaults.
+ */
 struct cfg_template {
     char *name;
     char *text;
+    struct cfg_pos *text_at;    /* per byte of text, see above; owned */
     struct cfg_pos pos;
 };
 
@@ -206,17 +222,35 @@ struct cfg_kb_article {
     char *body;
     char **keywords;
     size_t nkeywords;
-    struct cfg_pos pos;
+    struct cfg_pos pos;     /* of its id, in the file that defines it */
 };
 
 struct cfg_intake_question {
-    char *field;            /* custom field name the answer is stored under */
-    char *prompt;
+    char *field;            /* custom field name the answer is stored under, <= 32 bytes */
+    char *prompt;           /* a template */
+    struct cfg_pos *prompt_at;  /* per byte of prompt; owned */
     char *type;             /* "text" | "email" | "phone" | "number" | "choice" */
-    char **choices;         /* for "choice" (>= 2) */
+    char **choices;         /* for "choice" (2..30) */
     size_t nchoices;
     bool optional;
+    char *label;            /* name in the form summary; default: field, humanised */
+    char *invalid;          /* re-ask text for a refused answer, or NULL (built-in) */
+    bool has_min, has_max;  /* "number": range, inclusive */
+    double min, max;
     struct cfg_pos pos;
+};
+
+/* The intake form's own texts. Templates except the two labels; never NULL
+ * after load except intro; the *_at maps are NULL for built-in defaults. */
+struct cfg_intake_texts {
+    char *intro;            /* sent before the first question, or NULL */
+    struct cfg_pos *intro_at;
+    char *confirmation;     /* after the ticket opened */
+    struct cfg_pos *confirmation_at;
+    char *cancelled;        /* after /cancel */
+    struct cfg_pos *cancelled_at;
+    char *skip_button;      /* label of the skip button, default "Skip" */
+    char *summary_title;    /* first line of the form summary, default "Intake form" */
 };
 
 struct cfg_webhook {
@@ -258,9 +292,14 @@ struct cfg {
     struct cfg_sla_policy *sla;         size_t nsla;
     struct cfg_escalation *escalations; size_t nescalations;
     struct cfg_template *templates;     size_t ntemplates;
-    struct cfg_kb_article *kb;          size_t nkb;
+    struct cfg_kb_article *kb;          size_t nkb;     /* inline, then from kb.file */
+    char *kb_file;                      /* kb.file as written, or NULL */
+    int kb_suggestions;                 /* articles stored per ticket, default 3 */
+    double kb_min_score;                /* weaker matches are not suggested */
     struct cfg_intake_question *intake; size_t nintake;
     bool intake_enabled;
+    struct cfg_intake_texts intake_texts;
+    int64_t intake_abandon_ms;          /* a form idle this long starts over; 0 = never */
     struct cfg_webhook *webhooks;       size_t nwebhooks;
 };
 

@@ -595,10 +595,7 @@ static const struct bad bad_cases[] = {
     { MIN "escalation:\n  - {name: e, keywords: [x], move_to_group: level3}\n", "t.yaml:6:45:", "escalation 'e' refers to unknown group 'level3'" },
     { MIN "escalation:\n  - {name: e, keywords: [x], notify: maybe}\n", "t.yaml:6:38:", "'notify' must be true or false (got 'maybe')" },
     { MIN "escalation:\n  - {name: e, no_reply: 0s, notify: true}\n", "t.yaml:6:25:", "'no_reply' must be greater than 0" },
-    /* templates and kb */
-    { MIN "templates:\n  - {name: t, text: \"Hi {{name\"}\n", "t.yaml:6:21:", "template 't': '{{' is never closed (at character 4" },
-    { MIN "templates:\n  - {name: t, text: \"Hi name}}\"}\n", "t.yaml:6:21:", "'}}' without an opening '{{'" },
-    { MIN "templates:\n  - {name: t, text: \"Hi {{ }}\"}\n", "t.yaml:6:21:", "empty placeholder" },
+    /* templates and kb (template syntax: test_template.c, where templates compile) */
     { MIN "templates:\n  - {name: t, text: a}\n  - {name: t, text: b}\n", "t.yaml:7:12:", "duplicate template 't' (first at line 6)" },
     { MIN "templates:\n  - {name: t, text: \"\"}\n", "t.yaml:6:21:", "'text' must not be empty" },
     { MIN "kb:\n  - {id: KB-1, body: x}\n", "t.yaml:6:6:", "missing required key 'title' in kb[0]" },
@@ -608,6 +605,28 @@ static const struct bad bad_cases[] = {
     { MIN "intake:\n  questions:\n    - {field: age, prompt: \"?\", type: number, choices: [a, b]}\n", "t.yaml:7:57:", "question 'age' has 'choices' but its type is 'number'" },
     { MIN "intake:\n  questions:\n    - {field: Email, prompt: \"?\"}\n", "t.yaml:7:15:", "'field' must match [a-z0-9_]+" },
     { MIN "intake:\n  enabled: true\n", "t.yaml:6:3:", "intake is enabled but has no questions" },
+    { MIN "intake:\n  questions:\n    - {field: n, prompt: \"?\", min: 1}\n", "t.yaml:7:36:", "question 'n': 'min' and 'max' apply to type 'number' only" },
+    { MIN "intake:\n  questions:\n    - {field: n, prompt: \"?\", type: number, min: 5, max: 1}\n", "t.yaml:7:58:", "question 'n': 'max' (1) is less than 'min' (5)" },
+    { MIN "intake:\n  questions:\n    - {field: n, prompt: \"?\", type: number, min: ten}\n", "t.yaml:7:50:", "'min' must be a number such as 2 or 1.5 (got 'ten')" },
+    { MIN "intake:\n  questions:\n    - {field: abcdefghijklmnopqrstuvwxyz0123456, prompt: \"?\"}\n", "t.yaml:7:15:", "'field' must be at most 32 characters" },
+    { MIN "intake:\n  questions:\n    - {field: n, prompt: \"?\", type: choice, choices: [a1, a2, a3, a4, a5, a6, a7, a8, a9, a10,\n"
+      "       b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, d1]}\n",
+      "t.yaml:8:90:", "question 'n' has more than 30 choices" },
+    { MIN "intake:\n  questions:\n    - {field: n, prompt: \"?\", type: date}\n", "t.yaml:7:37:", "'type' must be one of text, email, phone, number or choice (got 'date')" },
+    { MIN "intake:\n  questions: [{field: n, prompt: \"?\"}]\n  abandon_after: soon\n", "t.yaml:7:18:", "'abandon_after': invalid duration 'soon'" },
+    { MIN "intake:\n  questions: [{field: n, prompt: \"?\"}]\n  intro: [hi]\n", "t.yaml:7:11:", "'intro' must be a string, not a list" },
+    { MIN "intake:\n  questions: [{field: n, prompt: \"?\"}]\n  confirmation: \"\"\n", "t.yaml:7:17:", "'confirmation' must not be empty" },
+    { MIN "intake:\n  questions: [{field: n, prompt: \"?\"}]\n  skip_buton: Pass\n", "t.yaml:7:3:", "unknown key 'skip_buton' in section 'intake' (did you mean 'skip_button'?)" },
+    /* kb as a mapping, kb.file */
+    { MIN "kb: nope\n", "t.yaml:5:5:", "section 'kb' must be a list of articles or a mapping with 'articles' and/or 'file', not a scalar value" },
+    { MIN "kb:\n  suggestions: 3\n", "t.yaml:6:3:", "section 'kb' has neither 'articles' nor 'file'" },
+    { MIN "kb:\n  suggestions: 21\n  articles: []\n", "t.yaml:6:16:", "'suggestions' must be an integer from 0 to 20 (got '21')" },
+    { MIN "kb:\n  min_score: high\n  articles: []\n", "t.yaml:6:14:", "'min_score' must be a number such as 2 or 1.5 (got 'high')" },
+    { MIN "kb:\n  min_score: -1\n  articles: []\n", "t.yaml:6:14:", "'min_score' must be from 0 to 100 (got '-1')" },
+    { MIN "kb:\n  file: /nonexistent/tgcrm-kb.yaml\n", "t.yaml:6:9:", "kb file '/nonexistent/tgcrm-kb.yaml': cannot open: No such file or directory" },
+    { MIN "kb:\n  articles:\n    - {id: A, title: T}\n    - {id: A, title: U}\n", "t.yaml:8:12:", "duplicate kb article id 'A' (first at line 7)" },
+    { MIN "kb:\n  articles:\n    - {id: A}\n", "t.yaml:7:8:", "missing required key 'title' in kb.articles[0]" },
+    { MIN "kb:\n  fil: x.yaml\n", "t.yaml:6:3:", "unknown key 'fil' in section 'kb' (did you mean 'file'?)" },
     /* webhooks */
     { MIN "webhooks:\n  - {name: w, url: \"https://h/\", secret: abc}\n", "t.yaml:6:42:", "'secret' must start with \"whsec_\"" },
     { MIN "webhooks:\n  - {name: w, url: \"https://h/\", secret: \"whsec_!!!!\"}\n", "t.yaml:6:42:", "'secret' is not valid base64" },
@@ -927,4 +946,179 @@ ParameterizedTestParameters(cfg, bad_rules)
 ParameterizedTest(const struct bad *b, cfg, bad_rules)
 {
     bad_check(b);
+}
+
+/* --- kb.file, intake texts, positions inside texts --------------------------------- */
+
+/* A fresh directory under /tmp; files written into it are removed by rm_dir. */
+static void make_dir(char *dir, size_t n)
+{
+    snprintf(dir, n, "/tmp/tgcrm-cfg-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void rm_dir(const char *dir, const char *const *names)
+{
+    char path[256];
+    for (size_t i = 0; names[i] != NULL; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        remove(path);
+    }
+    remove(dir);
+}
+
+Test(cfg, kb_file_yaml_and_json)
+{
+    char dir[64], path[128];
+    make_dir(dir, sizeof dir);
+    write_file(dir, "kb.yaml", "articles:\n"
+               "  - {id: F-1, title: From file, keywords: [x, y]}\n"
+               "  - id: F-2\n"
+               "    title: Second\n"
+               "    body: |\n"
+               "      text\n");
+    write_file(dir, "kb.json", "[{\"id\": \"J-1\", \"title\": \"From JSON\", "
+               "\"url\": \"https://kb/j\", \"keywords\": [\"k\"]}]\n");
+    write_file(dir, "t.yaml", MIN "kb:\n  suggestions: 5\n  min_score: 1.25\n"
+               "  file: kb.yaml\n  articles:\n    - {id: I-1, title: Inline}\n");
+    write_file(dir, "j.yaml", MIN "kb: {file: kb.json}\n");
+
+    struct cfg *c = NULL;
+    struct err e = {0};
+    snprintf(path, sizeof path, "%s/t.yaml", dir);
+    cr_assert_eq(cfg_load(path, &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(c->nkb, 3);
+    cr_assert_str_eq(c->kb[0].id, "I-1", "inline articles come first");
+    cr_assert_str_eq(c->kb[1].id, "F-1");
+    cr_assert_eq(c->kb[1].nkeywords, 2);
+    cr_assert_str_eq(c->kb[2].body, "text\n");
+    cr_assert_eq(c->kb[2].pos.line, 3, "positions are in the kb file");
+    cr_assert_str_eq(c->kb_file, "kb.yaml");
+    cr_assert_eq(c->kb_suggestions, 5);
+    cr_assert_float_eq(c->kb_min_score, 1.25, 1e-12);
+    cfg_unref(&c);
+
+    snprintf(path, sizeof path, "%s/j.yaml", dir);
+    cr_assert_eq(cfg_load(path, &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(c->nkb, 1);
+    cr_assert_str_eq(c->kb[0].url, "https://kb/j");
+    cr_assert_float_eq(c->kb_min_score, 0.5, 1e-12, "the default");
+    cfg_unref(&c);
+    rm_dir(dir, (const char *const[]){ "kb.yaml", "kb.json", "t.yaml", "j.yaml", NULL });
+}
+
+Test(cfg, kb_file_errors_name_the_file)
+{
+    static const struct { const char *name, *text, *where, *msg; } cases[] = {
+        { "syntax.yaml", "- {id: X, title: [\n", "syntax.yaml:2:1: ", "" },
+        { "dup.yaml", "- {id: D-1, title: Again}\n", "dup.yaml:1:8: ",
+          "duplicate kb article id 'D-1' (first at line 8 of " },
+        { "scalar.yaml", "hello\n", "scalar.yaml:1:1: ",
+          "the kb file must hold a list of articles (or 'articles:' with one), not a scalar" },
+        { "broken.json", "[{\"id\": \"J\", \"title\": \"T\",}]\n", "broken.json:1:", "" },
+        { "empty.yaml", "", "empty.yaml:1:1: ",
+          "the kb file is empty (expected a list of articles)" },
+        { "notitle.yaml", "- {id: M}\n", "notitle.yaml:1:4: ",
+          "missing required key 'title' in articles[0]" },
+        { "typo.yaml", "artcles: []\n", "typo.yaml:1:1: ",
+          "unknown key 'artcles' in the kb file (did you mean 'articles'?)" },
+        { "nolist.yaml", "articles: {id: A}\n", "nolist.yaml:1:12: ",
+          "the kb file must hold a list of articles" },
+    };
+    char dir[64], path[128], yaml[512], prefix[160];
+    const char *names[sizeof cases / sizeof cases[0] + 2];
+    make_dir(dir, sizeof dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file(dir, cases[i].name, cases[i].text);
+        snprintf(yaml, sizeof yaml, MIN "kb:\n  file: %s\n  articles:\n"
+                 "    - {id: D-1, title: Inline}\n", cases[i].name);
+        write_file(dir, "t.yaml", yaml);
+        snprintf(path, sizeof path, "%s/t.yaml", dir);
+        struct cfg *c = NULL;
+        struct err e = {0};
+        cr_expect_eq(cfg_load(path, &c, &e), ERR_CONFIG, "%s loaded", cases[i].name);
+        cr_expect_null(c);
+        snprintf(prefix, sizeof prefix, "%s/%s", dir, cases[i].where);
+        cr_expect(strncmp(e.msg, prefix, strlen(prefix)) == 0, "want prefix '%s', got '%s'",
+                  prefix, e.msg);
+        cr_expect(strstr(e.msg, cases[i].msg) != NULL, "want '%s' in '%s'", cases[i].msg,
+                  e.msg);
+        names[i] = cases[i].name;
+    }
+    names[sizeof cases / sizeof cases[0]] = "t.yaml";
+    names[sizeof cases / sizeof cases[0] + 1] = NULL;
+    rm_dir(dir, names);
+}
+
+Test(cfg, intake_texts_and_defaults)
+{
+    struct cfg *c = load_ok(MIN "intake:\n  questions:\n"
+                            "    - {field: order_id, prompt: \"Order?\", type: number}\n");
+    const struct cfg_intake_texts *t = &c->intake_texts;
+    cr_assert_null(t->intro);
+    cr_assert_str_eq(t->confirmation, "Thank you! Your request #{{ticket.id}} is open. "
+                     "We will answer here as soon as we can.");
+    cr_assert_null(t->confirmation_at, "a built-in text has no positions");
+    cr_assert_str_eq(t->skip_button, "Skip");
+    cr_assert_str_eq(t->summary_title, "Intake form");
+    cr_assert_eq(c->intake_abandon_ms, 86400000);
+    cr_assert_str_eq(c->intake[0].label, "Order id");
+    cr_assert_not(c->intake[0].has_min);
+    cfg_unref(&c);
+
+    c = load_ok(MIN "intake:\n"
+                "  intro: Hello!\n"
+                "  confirmation: |\n"
+                "    Ticket #{{ticket.id}}\n"
+                "  cancelled: Bye\n"
+                "  skip_button: Pass\n"
+                "  summary_title: Form\n"
+                "  abandon_after: 30m\n"
+                "  questions:\n"
+                "    - {field: seats, prompt: \"Seats?\", type: number, min: -2.5, max: 10,\n"
+                "       label: Seat count, invalid: \"1 to 10, please\"}\n");
+    t = &c->intake_texts;
+    cr_assert_str_eq(t->intro, "Hello!");
+    cr_assert_str_eq(t->confirmation, "Ticket #{{ticket.id}}\n");
+    cr_assert_eq(t->confirmation_at[8].line, 8, "the '{{' is on line 8");
+    cr_assert_eq(t->confirmation_at[8].column, 13);
+    cr_assert_str_eq(t->skip_button, "Pass");
+    cr_assert_eq(c->intake_abandon_ms, 1800000);
+    const struct cfg_intake_question *q = &c->intake[0];
+    cr_assert(q->has_min && q->has_max);
+    cr_assert_float_eq(q->min, -2.5, 1e-12);
+    cr_assert_float_eq(q->max, 10, 1e-12);
+    cr_assert_str_eq(q->label, "Seat count");
+    cr_assert_str_eq(q->invalid, "1 to 10, please");
+    cr_assert_eq(q->prompt_at[0].line, 14);
+    cr_assert_eq(q->prompt_at[0].column, 31, "the S after the opening quote");
+    cfg_unref(&c);
+}
+
+Test(cfg, template_text_positions)
+{
+    struct cfg *c = load_ok(MIN "templates:\n"
+                            "  - name: t\n"
+                            "    text: >\n"
+                            "      one\n"
+                            "      two {{x}}\n");
+    const struct cfg_template *t = &c->templates[0];
+    cr_assert_str_eq(t->text, "one two {{x}}\n");
+    const char *brace = strstr(t->text, "{{");
+    struct cfg_pos p = t->text_at[brace - t->text];
+    cr_assert_eq(p.line, 9);
+    cr_assert_eq(p.column, 11);
+    cr_assert_eq(t->text_at[0].line, 8);
+    cr_assert_eq(t->text_at[0].column, 7);
+    cfg_unref(&c);
 }
