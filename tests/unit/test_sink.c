@@ -21,6 +21,7 @@
 #include "base/mem.h"
 #include "base/metrics.h"
 #include "check/sink.h"
+#include "common/hook_client.h"
 #include "webhook/hook_sign.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -62,88 +63,18 @@ static void stop(void)
 
 TestSuite(sink, .init = start, .fini = stop, .timeout = 30);
 
-/* ---- a small client ----------------------------------------------------------- */
+/* ---- the client (tests/common/hook_client.h) against this sink --------------------- */
 
-struct reply {
-    CURLcode cc;
-    long status;
-    struct buf body;
-    struct buf headers;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-    buf_append(ud, p, sz * n);
-    return sz * n;
-}
-
-/* Send a request; headers is a NULL-terminated list of "Name: value". */
 static void send_req(const char *method, const char *path, const char *const *headers,
-                     const char *body, size_t len, struct reply *r)
+                     const char *body, size_t len, struct hc_reply *r)
 {
-    CURL *c = curl_easy_init();
-    char url[512];
-    snprintf(url, sizeof url, "%s%s", base, path);
-    buf_init(&r->body, 0);
-    buf_init(&r->headers, 0);
-    struct curl_slist *hs = curl_slist_append(NULL, "Expect:");
-    for (const char *const *h = headers; h && *h; h++)
-        hs = curl_slist_append(hs, *h);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    if (body != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
-    }
-    r->cc = curl_easy_perform(c);
-    r->status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
+    hc_request(base, method, path, headers, body, len, r);
 }
 
-/* Case-insensitive search of the raw header block for a line start. */
-static bool has_header(const struct reply *r, const char *line)
-{
-    size_t n = strlen(line);
-    for (const char *p = buf_str(&r->headers); *p; p++)
-        if (strncasecmp(p, line, n) == 0)
-            return true;
-    return false;
-}
-
-static void reply_free(struct reply *r)
-{
-    buf_release(&r->body);
-    buf_release(&r->headers);
-}
-
-/* A delivery signed like tgcrm signs it: secret (and previous, may be NULL),
- * at clock time ts_s. Returns the HTTP status (0 = no answer). */
 static long deliver(const char *endpoint, const char *id, int64_t ts_s, const char *secret,
                     const char *previous, const char *body)
 {
-    char sig[HOOK_SIGN_HEADER_MAX], h_id[128], h_ts[64], h_sig[160], path[128];
-    struct err e = {0};
-    cr_assert_eq(hook_sign_header(secret, previous, id, ts_s, body, strlen(body), sig, &e), 0,
-                 "%s", e.msg);
-    snprintf(h_id, sizeof h_id, "webhook-id: %s", id);
-    snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts_s);
-    snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
-    snprintf(path, sizeof path, "/hooks/%s", endpoint);
-    const char *hs[] = {"Content-Type: application/json", h_id, h_ts, h_sig, NULL};
-    struct reply r;
-    send_req("POST", path, hs, body, strlen(body), &r);
-    long status = r.cc == CURLE_OK ? r.status : 0;
-    reply_free(&r);
-    return status;
+    return hc_deliver(base, endpoint, id, ts_s, secret, previous, body);
 }
 
 static int64_t now_s(void)
@@ -165,11 +96,11 @@ Test(sink, records_byte_exact)
     static const char body[] = "{\"type\":\"x\"}\r\n\x00\xff tail";
     const char *hs[] = {"X-Second: 2", "X-First: 1", "X-Second: again", "webhook-id: evt_1",
                         NULL};
-    struct reply r;
+    struct hc_reply r;
     send_req("PUT", "/hooks/desk/sub?b=%20x&a=1&a=2", hs, body, sizeof body - 1, &r);
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(buf_str(&r.body), "{\"ok\":true}");
-    reply_free(&r);
+    hc_reply_free(&r);
 
     struct sink_record *x = rec(1);
     cr_assert_eq(x->seq, 1);
@@ -203,14 +134,14 @@ Test(sink, records_byte_exact)
 
 Test(sink, json_verdicts_and_type)
 {
-    struct reply r;
+    struct hc_reply r;
     const char *good = "{\"type\":\"ticket.created\",\"ticket\":{\"id\":7}}";
     send_req("POST", "/hooks/desk", NULL, good, strlen(good), &r);
-    reply_free(&r);
+    hc_reply_free(&r);
     send_req("POST", "/hooks/desk", NULL, "{\"a\":1,\"a\":2}", 13, &r);
-    reply_free(&r);
+    hc_reply_free(&r);
     send_req("POST", "/hooks/desk", NULL, "", 0, &r);
-    reply_free(&r);
+    hc_reply_free(&r);
     struct sink_record *a = rec(1), *b = rec(2), *c = rec(3);
     cr_assert_str_eq(a->type, "ticket.created");
     cr_assert_null(a->json_error);
@@ -224,14 +155,14 @@ Test(sink, json_verdicts_and_type)
 
 Test(sink, unknown_paths_are_recorded_and_refused)
 {
-    struct reply r;
+    struct hc_reply r;
     send_req("POST", "/webhook", NULL, "{}", 2, &r);
     cr_assert_eq(r.status, 404);
     cr_assert(strstr(buf_str(&r.body), "/hooks/<endpoint>") != NULL, "%s", buf_str(&r.body));
-    reply_free(&r);
+    hc_reply_free(&r);
     send_req("POST", "/hooks/bad%20name", NULL, "{}", 2, &r);
     cr_assert_eq(r.status, 404);
-    reply_free(&r);
+    hc_reply_free(&r);
     struct sink_record *x = rec(1);
     cr_assert_str_eq(x->endpoint, "");
     cr_assert_eq(x->status, 404);
@@ -247,9 +178,9 @@ Test(sink, signature_verdicts)
     cr_assert_eq(deliver("desk", "evt_2", now_s(), OTHER_SECRET, NULL, body), 200);
     cr_assert_eq(deliver("desk", "evt_3", now_s() - 301, SECRET, NULL, body), 200);
     cr_assert_eq(deliver("other", "evt_4", now_s(), SECRET, NULL, body), 200);
-    struct reply r;
+    struct hc_reply r;
     send_req("POST", "/hooks/desk", NULL, body, strlen(body), &r);
-    reply_free(&r);
+    hc_reply_free(&r);
     /* a body changed in transit */
     char sig[HOOK_SIGN_HEADER_MAX], h_sig[160], h_ts[64];
     hook_sign_header(SECRET, NULL, "evt_6", now_s(), body, strlen(body), sig, NULL);
@@ -257,7 +188,7 @@ Test(sink, signature_verdicts)
     snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)now_s());
     const char *hs[] = {"webhook-id: evt_6", h_ts, h_sig, NULL};
     send_req("POST", "/hooks/desk", hs, "{\"type\":\"ticket.created\" }", 26, &r);
-    reply_free(&r);
+    hc_reply_free(&r);
 
     struct { enum sink_sig sig; int secret; } want[] = {
         {SINK_SIG_VALID, 0}, {SINK_SIG_INVALID, -1}, {SINK_SIG_STALE, 0},
@@ -415,10 +346,10 @@ Test(sink, queue_then_default)
     cr_expect_eq(deliver("crm", "evt_x", now_s(), SECRET, NULL, "{}"), 200);
     cr_expect_eq(sink_behaviour_clear(sink, "desk"), 1u);
     cr_expect_eq(deliver("desk", "evt_y", now_s(), SECRET, NULL, "{}"), 200);
-    struct reply r;
+    struct hc_reply r;
     send_req("POST", "/hooks/desk", NULL, "{}", 2, &r);
     cr_expect_str_eq(buf_str(&r.body), "{\"ok\":true}");
-    reply_free(&r);
+    hc_reply_free(&r);
 }
 
 Test(sink, fallback_endpoint_and_time_limit)
@@ -443,13 +374,13 @@ Test(sink, rate_limited_with_retry_after)
 {
     struct sink_behaviour slow_down = {.status = 429, .retry_after = "30"};
     cr_assert_eq(sink_behaviour_push(sink, "desk", &slow_down, NULL, NULL), 0);
-    struct reply r;
+    struct hc_reply r;
     send_req("POST", "/hooks/desk", NULL, "{}", 2, &r);
     cr_expect_eq(r.status, 429);
-    cr_expect(has_header(&r, "Retry-After: 30\r\n"), "%s",
+    cr_expect(hc_has_header(&r, "Retry-After: 30\r\n"), "%s",
               buf_str(&r.headers));
     cr_expect_str_eq(buf_str(&r.body), "{\"ok\":false,\"status\":429}");
-    reply_free(&r);
+    hc_reply_free(&r);
 }
 
 Test(sink, faults_on_the_wire)
@@ -463,25 +394,25 @@ Test(sink, faults_on_the_wire)
     cr_assert_eq(sink_behaviour_push(sink, "desk", &reset, NULL, NULL), 0);
     cr_assert_eq(sink_behaviour_push(sink, "desk", &cut, NULL, NULL), 0);
     cr_assert_eq(sink_behaviour_push(sink, "desk", &html, NULL, NULL), 0);
-    struct reply r;
+    struct hc_reply r;
     send_req("POST", "/hooks/desk", NULL, "{}", 2, &r);
     cr_expect_eq(r.cc, CURLE_GOT_NOTHING, "drop: %s", curl_easy_strerror(r.cc));
-    reply_free(&r);
+    hc_reply_free(&r);
     send_req("POST", "/hooks/desk", NULL, "{}", 2, &r);
     cr_expect(r.cc == CURLE_GOT_NOTHING || r.cc == CURLE_RECV_ERROR, "reset: %s",
               curl_easy_strerror(r.cc));
     cr_expect_eq(r.status, 0);
-    reply_free(&r);
+    hc_reply_free(&r);
     send_req("POST", "/hooks/desk", NULL, "{}", 2, &r);
     cr_expect_eq(r.cc, CURLE_PARTIAL_FILE, "truncate: %s", curl_easy_strerror(r.cc));
     cr_expect_eq(r.status, 200);
     cr_expect_str_eq(buf_str(&r.body), "{\"ok\":true");
-    reply_free(&r);
+    hc_reply_free(&r);
     send_req("POST", "/hooks/desk", NULL, "{}", 2, &r);
     cr_expect_eq(r.cc, CURLE_OK);
     cr_expect_str_eq(buf_str(&r.body), "<html>oops</html>");
-    cr_expect(has_header(&r, "Content-Type: text/html"));
-    reply_free(&r);
+    cr_expect(hc_has_header(&r, "Content-Type: text/html"));
+    hc_reply_free(&r);
     /* every one of them was captured, with what the sink did */
     enum sink_fault want[] = {SINK_FAULT_DROP, SINK_FAULT_RESET, SINK_FAULT_TRUNCATE,
                               SINK_FAULT_NONE};
@@ -666,10 +597,10 @@ Test(sink_caps, eviction_is_counted_never_silent)
     /* the byte cap: a big body pushes out everything older */
     static char big[65301];
     memset(big, 'x', sizeof big - 1);
-    struct reply r;
+    struct hc_reply r;
     send_req("POST", "/hooks/desk", NULL, big, sizeof big - 1, &r);
     cr_expect_eq(r.status, 200);
-    reply_free(&r);
+    hc_reply_free(&r);
     sink_stats(sink, &st);
     cr_expect_eq(st.stored, 1);
     cr_expect_eq(st.evicted, 5, "evicted %lld stored %lld", (long long)st.evicted, (long long)st.stored);
@@ -924,12 +855,12 @@ Test(sink, replay_is_byte_exact)
 
 static json_t *control(const char *method, const char *path, const char *body, long *status)
 {
-    struct reply r;
+    struct hc_reply r;
     send_req(method, path, NULL, body, body ? strlen(body) : 0, &r);
     *status = r.status;
     json_t *v = NULL;
     cr_assert_eq(jx_parse(buf_str(&r.body), r.body.len, &v, NULL), 0, "%s", buf_str(&r.body));
-    reply_free(&r);
+    hc_reply_free(&r);
     return v;
 }
 
