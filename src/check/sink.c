@@ -46,34 +46,43 @@ static const char *const sig_names[] = {"any", "unchecked", "valid", "missing", 
                                         "invalid"};
 static const char *const fault_names[] = {"none", "drop", "reset", "truncate", "down"};
 
+#define NNAMES(t) (sizeof(t) / sizeof((t)[0]))
+
+/* The index of name in names[0..n), or -1. */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 const char *sink_sig_name(enum sink_sig v)
 {
-    return (unsigned)v < sizeof sig_names / sizeof sig_names[0] ? sig_names[v] : "?";
+    return (unsigned)v < NNAMES(sig_names) ? sig_names[v] : "?";
 }
 
 int sink_sig_parse(const char *name, enum sink_sig *out)
 {
-    for (size_t i = 0; i < sizeof sig_names / sizeof sig_names[0]; i++)
-        if (name != NULL && strcmp(name, sig_names[i]) == 0) {
-            *out = (enum sink_sig)i;
-            return 0;
-        }
-    return ERR_INVAL;
+    int i = name_index(sig_names, NNAMES(sig_names), name);
+    if (i < 0)
+        return ERR_INVAL;
+    *out = (enum sink_sig)i;
+    return 0;
 }
 
 const char *sink_fault_name(enum sink_fault f)
 {
-    return (unsigned)f < sizeof fault_names / sizeof fault_names[0] ? fault_names[f] : "?";
+    return (unsigned)f < NNAMES(fault_names) ? fault_names[f] : "?";
 }
 
 int sink_fault_parse(const char *name, enum sink_fault *out)
 {
-    for (size_t i = 0; i < sizeof fault_names / sizeof fault_names[0]; i++)
-        if (name != NULL && strcmp(name, fault_names[i]) == 0) {
-            *out = (enum sink_fault)i;
-            return 0;
-        }
-    return ERR_INVAL;
+    int i = name_index(fault_names, NNAMES(fault_names), name);
+    if (i < 0)
+        return ERR_INVAL;
+    *out = (enum sink_fault)i;
+    return 0;
 }
 
 bool sink_endpoint_ok(const char *name, bool allow_any)

@@ -365,7 +365,8 @@ struct sink_replayed {
  * same body; nothing is added. Waits up to timeout_ms (0 = 10 s) of real
  * time. 0 with *out filled (also when the target failed to answer: see
  * out->error), ERR_NOTFOUND for an unknown or evicted seq, ERR_INVAL for a
- * URL that is not http(s).
+ * URL that is not http(s). The process must have called curl_global_init
+ * (sink_main does; so must the check runner, once, at start).
  */
 int sink_replay(struct sink *s, int64_t seq, const char *url, int64_t timeout_ms,
                 struct sink_replayed *out, struct err *e);

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/metrics.h"
+#include "http/http_server.h"
 #include "webhook/hook_sign.h"
 
 #include <curl/curl.h>
@@ -200,19 +201,6 @@ static int group_secrets(const struct opts *o, struct group *g, size_t *ng)
     return 0;
 }
 
-static int write_port(const char *path, int port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "w");
-    if (fp == NULL)
-        return -1;
-    fprintf(fp, "%d\n", port);
-    if (fclose(fp) != 0)
-        return -1;
-    return rename(tmp, path);            /* readers never see a half-written file */
-}
-
 int sink_main(int argc, char **argv)
 {
     struct opts o = {0};
@@ -265,7 +253,7 @@ int sink_main(int argc, char **argv)
             goto out_sink;
         }
     int port = sink_port(s);
-    if (o.port_file != NULL && write_port(o.port_file, port) != 0) {
+    if (o.port_file != NULL && http_server_port_file(o.port_file, port) != 0) {
         fprintf(stderr, "tgcrm sink: cannot write --port-file '%s'\n", o.port_file);
         goto out_sink;
     }

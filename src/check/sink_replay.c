@@ -1,7 +1,9 @@
 /*
  * sink_replay.c — re-send a captured request byte-exact with libcurl: the
  * sink's one curl user (the style of tg_client.c: one easy handle per call,
- * a bounded body buffer, errors from CURLOPT_ERRORBUFFER).
+ * a bounded body buffer, errors from CURLOPT_ERRORBUFFER). The process
+ * initialises curl once at start (curl_global_init is not thread-safe), as
+ * sink_main does, before any replay can run.
  *
  * "Byte-exact" means the receiver sees what the sink saw: the method, every
  * header in order and the body bytes. Headers that describe the connection
@@ -16,22 +18,12 @@
 #include "base/mem.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #define REPLAY_BODY_MAX (64u * 1024u)
 #define REPLAY_TIMEOUT_MS 10000
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-/* curl_global_init is not thread-safe everywhere: run it exactly once. */
-static void curl_init_once(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* Keep the first REPLAY_BODY_MAX bytes, read (and drop) the rest. */
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
@@ -109,16 +101,9 @@ int sink_replay(struct sink *s, int64_t seq, const char *url, int64_t timeout_ms
     if (r == NULL)
         return err_set(e, ERR_NOTFOUND, "request #%lld %s", (long long)seq,
                        evicted ? "was evicted (the journal is full)" : "does not exist");
-    pthread_once(&curl_once, curl_init_once);
     int rc = 0;
-    CURL *c = NULL;
-    struct curl_slist *h = NULL;
-    if (curl_init_rc != CURLE_OK) {
-        rc = err_set(e, ERR_IO, "curl_global_init failed: %s", curl_easy_strerror(curl_init_rc));
-        goto out_rec;
-    }
-    c = curl_easy_init();
-    h = headers_of(r);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = headers_of(r);
     if (c == NULL || h == NULL) {
         rc = err_set(e, ERR_NOMEM, "curl allocation failed");
         goto out_curl;
@@ -153,7 +138,6 @@ out_curl:
     curl_slist_free_all(h);
     if (c != NULL)
         curl_easy_cleanup(c);
-out_rec:
     sink_record_unref(&r);
     return rc;
 }

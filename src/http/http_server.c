@@ -646,6 +646,19 @@ int http_server_port(const struct http_server *s)
     return s->port;
 }
 
+int http_server_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return ERR_IO;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return ERR_IO;
+    return 0;
+}
+
 void http_server_free(struct http_server **sp)
 {
     if (sp == NULL || *sp == NULL)

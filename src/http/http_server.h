@@ -165,6 +165,13 @@ int http_server_start_opts(const struct http_server_opts *o, http_handler h, voi
 int http_server_port(const struct http_server *s);
 
 /*
+ * Write port and a newline to path through a temporary file renamed into
+ * place, so a harness polling for it never reads half a number: the
+ * --port-file of serve, fake-telegram and sink. 0 or ERR_IO.
+ */
+int http_server_port_file(const char *path, int port);
+
+/*
  * Stop accepting, let in-flight requests finish, join the threads and free
  * the server; sets *sp to NULL. NULL is fine.
  */
