@@ -548,6 +548,21 @@ Test(sink, delay_is_held_until_the_clock_passes_never_early)
     cr_expect_eq(deliver("desk", "evt_3", now_s(), SECRET, NULL, "{}"), 200);
 }
 
+Test(sink, a_forgotten_clock_call_delays_but_never_loses_an_answer)
+{
+    struct sink_behaviour slow = {.delay_ms = 5000};
+    cr_assert_eq(sink_behaviour_push(sink, "desk", &slow, NULL, NULL), 0);
+    struct async_post a = {.id = "evt_1"};
+    pthread_create(&a.t, NULL, post_thread, &a);
+    until_held(1);
+    clock_manual_advance(clk, 5000);                    /* no sink_clock_advanced */
+    pthread_join(a.t, NULL);                            /* the holder polls the clock */
+    cr_expect_eq(a.status, 200);
+    struct sink_record *x = rec(1);
+    cr_expect_eq(sink_record_answered(x), T0_MS + 5000);
+    sink_record_unref(&x);
+}
+
 Test(sink, stopping_lets_held_requests_go_unanswered)
 {
     struct sink_behaviour slow = {.delay_ms = 3600000};
