@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "common/hook_client.h"
 #include "http/http_server.h"
 
 #define MAX_BODY 1024
@@ -389,73 +390,54 @@ Test(http_server_listen, localhost_and_port_in_use)
 
 /* ---- raw target, header order, faults -------------------------------------- */
 
-/* A GET that may fail at the transport level: the curl code is returned. */
-static CURLcode raw_get(const char *path, struct curl_slist *hs, struct reply *r)
+/* A GET through tests/common/hook_client.h, which reports transport
+ * failures instead of asserting on them. */
+static CURLcode raw_get(const char *path, const char *const *headers, struct hc_reply *r)
 {
-    CURL *c = curl_easy_init();
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_server_port(srv), path);
-    buf_init(&r->body, 0);
-    buf_init(&r->headers, 0);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    if (hs != NULL)
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    CURLcode cc = curl_easy_perform(c);
-    r->status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
-    return cc;
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", http_server_port(srv));
+    hc_request(base, "GET", path, headers, NULL, 0, r);
+    return r->cc;
 }
 
 Test(http_server, target_is_raw)
 {
-    struct reply r;
+    struct hc_reply r;
     cr_assert_eq(raw_get("/target?b=x%20y&a=%41&&flag", NULL, &r), CURLE_OK);
     cr_assert_str_eq(buf_str(&r.body), "/target?b=x%20y&a=%41&&flag");
-    reply_free(&r);
+    hc_reply_free(&r);
 }
 
 Test(http_server, headers_in_order_with_repeats)
 {
-    struct curl_slist *hs = curl_slist_append(NULL, "X-B: 2");
-    hs = curl_slist_append(hs, "X-A: 1");
-    hs = curl_slist_append(hs, "X-B: 3");
-    hs = curl_slist_append(hs, "X-Stop: here");
-    hs = curl_slist_append(hs, "X-After: never");
-    struct reply r;
+    const char *hs[] = {"X-B: 2", "X-A: 1", "X-B: 3", "X-Stop: here", "X-After: never", NULL};
+    struct hc_reply r;
     cr_assert_eq(raw_get("/header-list", hs, &r), CURLE_OK);
     const char *b = buf_str(&r.body);
     const char *b2 = strstr(b, "X-B=2\n");
     cr_assert_not_null(b2, "%s", b);
     cr_assert_not_null(strstr(b2, "X-B=2\nX-A=1\nX-B=3\n"), "%s", b);
     cr_assert_null(strstr(b, "X-After"), "iteration must stop: %s", b);
-    reply_free(&r);
-    curl_slist_free_all(hs);
+    hc_reply_free(&r);
 }
 
 Test(http_server, cut_body_is_truncated_on_the_wire)
 {
-    struct reply r;
+    struct hc_reply r;
     CURLcode cc = raw_get("/cut", NULL, &r);
     cr_assert_eq(cc, CURLE_PARTIAL_FILE, "curl: %s", curl_easy_strerror(cc));
     cr_assert_eq(r.status, 200);
     cr_assert_eq(r.body.len, 10u, "%s", buf_str(&r.body));
-    cr_assert(has_header(&r, "Content-Length: 48"), "%s", buf_str(&r.headers));
-    reply_free(&r);
+    cr_assert(hc_has_header(&r, "Content-Length: 48"), "%s", buf_str(&r.headers));
+    hc_reply_free(&r);
 }
 
 Test(http_server, reset_gives_no_answer)
 {
-    struct reply r;
+    struct hc_reply r;
     CURLcode cc = raw_get("/reset", NULL, &r);
     cr_assert(cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR, "curl: %s",
               curl_easy_strerror(cc));
     cr_assert_eq(r.status, 0);
-    reply_free(&r);
+    hc_reply_free(&r);
 }
