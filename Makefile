@@ -101,12 +101,14 @@ integration: $(BIN) $(INT_BIN)
 	@bash tests/fake_tg_npm/run.sh $(abspath $(BIN))
 	@bash tests/webhook_npm/run.sh
 	@bash tests/integration/valgrind.sh $(abspath $(BIN))
+	@bash tests/integration/valgrind-sink.sh $(abspath $(BIN))
 
 lint:
 	@bash scripts/lint.sh
 
 valgrind: $(BIN)
 	@bash tests/integration/valgrind.sh $(abspath $(BIN))
+	@bash tests/integration/valgrind-sink.sh $(abspath $(BIN))
 
 bench: deps
 	@$(MAKE) --no-print-directory all

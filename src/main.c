@@ -2,6 +2,7 @@
  * main.c — argv → subcommand. No logic lives here.
  */
 #include "check/fake_tg.h"
+#include "check/sink.h"
 #include "serve/serve.h"
 
 #include <stdbool.h>
@@ -36,7 +37,6 @@ struct pending {
 static const struct pending pending[] = {
     {"check", "the integration testing framework", "the `tgcrm check` milestone"},
     {"sandbox", "CRM + fake Telegram + sink wired together", "the `tgcrm check` milestone"},
-    {"sink", "the webhook capture sink", "the `tgcrm check` milestone"},
 };
 
 static int not_built(const struct pending *p, int argc, char **argv)
@@ -59,6 +59,8 @@ int main(int argc, char **argv)
         return serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "fake-telegram") == 0)
         return fake_tg_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "sink") == 0)
+        return sink_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2 && strcmp(argv[2], "--help") == 0) {
             puts("usage: tgcrm version\n\nPrint the version and exit.");

@@ -3217,3 +3217,8 @@ bool cfg_agent_in_group(const struct cfg_agent *a, const char *group)
             return true;
     return false;
 }
+
+int cfg_parse_size(const char *s, int64_t *out)
+{
+    return s != NULL ? parse_size(s, out) : ERR_INVAL;
+}

@@ -328,4 +328,8 @@ const struct cfg_webhook *cfg_webhook_find(const struct cfg *c, const char *name
 /* True when agent a serves group g. */
 bool cfg_agent_in_group(const struct cfg_agent *a, const char *group);
 
+/* A size as the config writes it ("512KiB", "1MiB", "10MB", bytes) for
+ * command-line flags that take one. 0 or ERR_INVAL. */
+int cfg_parse_size(const char *s, int64_t *out);
+
 #endif

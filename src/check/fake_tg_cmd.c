@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/metrics.h"
+#include "http/http_server.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -36,19 +37,6 @@ static const char usage[] =
     "  --log-level LEVEL    default warn\n"
     "\n"
     "SIGINT/SIGTERM stop it. Exit codes: 0 ok, 2 usage error or cannot listen.\n";
-
-static int write_port(const char *path, int port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "w");
-    if (fp == NULL)
-        return -1;
-    fprintf(fp, "%d\n", port);
-    if (fclose(fp) != 0)
-        return -1;
-    return rename(tmp, path);            /* readers never see a half-written file */
-}
 
 int fake_tg_main(int argc, char **argv)
 {
@@ -115,7 +103,7 @@ int fake_tg_main(int argc, char **argv)
         }
     }
     int port = fake_tg_port(f);
-    if (port_file != NULL && write_port(port_file, port) != 0) {
+    if (port_file != NULL && http_server_port_file(port_file, port) != 0) {
         fprintf(stderr, "tgcrm fake-telegram: cannot write --port-file '%s'\n", port_file);
         goto out_fake;
     }

@@ -73,6 +73,8 @@ struct reqctx {
     size_t seen;                 /* body bytes received, stored or not */
     bool too_big;
     bool answered;               /* a response is queued */
+    bool begun;                  /* the headers phase has run */
+    char *target;                /* arena: the raw request target */
     int64_t t0_ns;
 };
 
@@ -81,6 +83,30 @@ struct reqctx {
 const char *http_req_header(struct http_req *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_each {
+    int (*fn)(const char *name, const char *value, void *ud);
+    void *ud;
+    int rc;
+};
+
+static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    struct header_each *h = cls;
+    h->rc = h->fn(key ? key : "", value ? value : "", h->ud);
+    return h->rc == 0 ? MHD_YES : MHD_NO;
+}
+
+int http_req_header_each(struct http_req *req,
+                         int (*fn)(const char *name, const char *value, void *ud),
+                         void *ud)
+{
+    struct header_each h = {.fn = fn, .ud = ud};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, each_header, &h);
+    return h.rc;
 }
 
 struct query_find {
@@ -208,17 +234,58 @@ static void account(struct http_server *s, struct reqctx *rc, const char *method
     log_end(&l);
 }
 
-/* Hand a filled response to MHD. Returns MHD's verdict. */
-static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *resp)
+/* A body sent only up to `cut` of its `len` bytes (http_resp.cut). */
+struct cut_body {
+    char *p;                     /* owned */
+    size_t cut;
+};
+
+static ssize_t cut_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct cut_body *c = cls;
+    if (pos >= c->cut)
+        return MHD_CONTENT_READER_END_WITH_ERROR;   /* MHD closes the connection */
+    size_t n = c->cut - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(out, c->p + pos, n);
+    return (ssize_t)n;
+}
+
+static void cut_free(void *cls)
+{
+    struct cut_body *c = cls;
+    mem_free(c->p);
+    mem_free(c);
+}
+
+/* The MHD response for a body: whole, or cut short on purpose. */
+static struct MHD_Response *make_response(struct http_resp *resp)
 {
     size_t len = resp->body.len;
     char *body = buf_detach(&resp->body);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer_with_free_callback(len, body, mem_free);
-    if (r == NULL) {
-        mem_free(body);
-        return MHD_NO;
+    struct MHD_Response *r;
+    if (resp->cut && resp->cut_at < len) {
+        struct cut_body *c = mem_alloc(sizeof *c);
+        c->p = body;
+        c->cut = resp->cut_at;
+        r = MHD_create_response_from_callback(len, 4096, cut_read, c, cut_free);
+        if (r == NULL)
+            cut_free(c);
+        return r;
     }
+    r = MHD_create_response_from_buffer_with_free_callback(len, body, mem_free);
+    if (r == NULL)
+        mem_free(body);
+    return r;
+}
+
+/* Hand a filled response to MHD. Returns MHD's verdict. */
+static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *resp)
+{
+    struct MHD_Response *r = make_response(resp);
+    if (r == NULL)
+        return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             resp->content_type ? resp->content_type : "application/json");
     for (size_t i = 0; i < resp->nheaders; i++)
@@ -302,6 +369,35 @@ static bool body_append(struct http_server *s, struct reqctx *rc, const char *da
     return true;
 }
 
+static struct reqctx *reqctx_new(struct http_server *s)
+{
+    struct reqctx *rc = mem_alloc(sizeof *rc);
+    rc->t0_ns = clock_mono_ns();
+    rc->arena = arena_new(s->arena_cap);
+    return rc;
+}
+
+/* MHD's URI log callback runs once per request, before the access handler
+ * and before the target is decoded and split: the one place the raw target
+ * can be seen. Its result becomes *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)conn;
+    struct reqctx *rc = reqctx_new(cls);
+    rc->target = arena_strdup(rc->arena, uri ? uri : "");
+    return rc;
+}
+
+/* Abort the connection with a TCP reset instead of an orderly close. */
+static void set_reset(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    if (ci != NULL)
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -311,11 +407,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     struct http_server *s = cls;
     struct reqctx *rc = *con_cls;
 
-    if (rc == NULL) {                               /* 1. headers */
-        rc = mem_alloc(sizeof *rc);
-        rc->t0_ns = clock_mono_ns();
-        rc->arena = arena_new(s->arena_cap);
-        *con_cls = rc;
+    if (rc == NULL || !rc->begun) {                 /* 1. headers */
+        if (rc == NULL)
+            *con_cls = rc = reqctx_new(s);
+        rc->begun = true;
         unsigned long long cl = 0;
         if (content_length(conn, &cl)) {
             if (cl > s->max_body) {
@@ -362,11 +457,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         .body_len = rc->len,
         .arena = rc->arena,
         .conn = conn,
+        .target = rc->target ? rc->target : url,
     };
     struct http_resp resp;
     resp_init(&resp, rc->arena);
     s->h(&req, &resp, s->ud);
     if (resp.drop) {                                /* injected fault: no answer */
+        if (resp.reset)
+            set_reset(conn);
         buf_release(&resp.body);
         rc->answered = true;
         account(s, rc, method, url, 0, req.client);
@@ -521,6 +619,7 @@ int http_server_start_opts(const struct http_server_opts *o, http_handler h, voi
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONN_TIMEOUT_S,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (unsigned)threads,
         MHD_OPTION_END);
     if (s->d == NULL) {
@@ -545,6 +644,19 @@ int http_server_start_opts(const struct http_server_opts *o, http_handler h, voi
 int http_server_port(const struct http_server *s)
 {
     return s->port;
+}
+
+int http_server_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return ERR_IO;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return ERR_IO;
+    return 0;
 }
 
 void http_server_free(struct http_server **sp)

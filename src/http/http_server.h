@@ -50,6 +50,8 @@ struct http_req {
                              * NAME, never the token), for the access log; static
                              * or arena string, NULL = anonymous */
     void *conn;             /* private: the libmicrohttpd connection */
+    const char *target;     /* the request target exactly as received: raw path
+                             * and query, nothing decoded; owned by arena */
 };
 
 struct http_header {
@@ -72,6 +74,12 @@ struct http_resp {
     bool drop;                   /* set by the handler: close the connection without
                                   * answering (status, body and headers are ignored);
                                   * for fault injection (fake-telegram partitions) */
+    bool reset;                  /* with drop: abort with a TCP reset (SO_LINGER 0)
+                                  * rather than an orderly close */
+    bool cut;                    /* announce the whole body's Content-Length but send
+                                  * only its first cut_at bytes, then close: a
+                                  * truncated answer, for fault injection */
+    size_t cut_at;
 };
 
 /* The signature of the one handler the server calls per request. */
@@ -79,6 +87,15 @@ typedef void (*http_handler)(struct http_req *req, struct http_resp *resp, void 
 
 /* A request header by case-insensitive name, or NULL. Borrowed. */
 const char *http_req_header(struct http_req *req, const char *name);
+
+/*
+ * Call fn(name, value, ud) for each request header in the order received
+ * (repeated headers come one by one); stops early and returns fn's result
+ * when it is non-zero, else 0. Strings are borrowed.
+ */
+int http_req_header_each(struct http_req *req,
+                         int (*fn)(const char *name, const char *value, void *ud),
+                         void *ud);
 
 /*
  * A query-string argument (percent-decoded) by exact name, or NULL when
@@ -146,6 +163,13 @@ int http_server_start_opts(const struct http_server_opts *o, http_handler h, voi
 
 /* The TCP port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);
+
+/*
+ * Write port and a newline to path through a temporary file renamed into
+ * place, so a harness polling for it never reads half a number: the
+ * --port-file of serve, fake-telegram and sink. 0 or ERR_IO.
+ */
+int http_server_port_file(const char *path, int port);
 
 /*
  * Stop accepting, let in-flight requests finish, join the threads and free

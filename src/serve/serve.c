@@ -117,19 +117,6 @@ static int setup_log(const struct cfg *c, const struct serve_opts *o)
     return 0;
 }
 
-static int write_port_file(const char *path, int port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return ERR_IO;
-    fprintf(f, "%d\n", port);
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
-        return ERR_IO;
-    return 0;
-}
-
 /* Settings a running daemon cannot change: say so on reload. */
 static void warn_restart_only(const struct cfg *old, const struct cfg *nc)
 {
@@ -276,7 +263,7 @@ int serve_main(int argc, char **argv)
         goto out;
     }
     int port = http_server_port(srv);
-    if (o.port_file != NULL && write_port_file(o.port_file, port) != 0) {
+    if (o.port_file != NULL && http_server_port_file(o.port_file, port) != 0) {
         log_msg(LOG_ERROR, "serve.port_file", "cannot write '%s': %s", o.port_file,
                 strerror(errno));
         goto out;

@@ -157,6 +157,21 @@ int daemon_start_fake(struct daemon *d, const char *token)
     return wait_port(d, portfile);
 }
 
+int daemon_start_sink(struct daemon *d, const char *const *args)
+{
+    char portfile[320], logfile[320];
+    snprintf(portfile, sizeof portfile, "%s/sink-port", d->dir);
+    snprintf(logfile, sizeof logfile, "%s/sink.log", d->dir);
+    unlink(portfile);
+    const char *argv[48] = {bin(), "sink", "--listen", "127.0.0.1:0", "--port-file", portfile};
+    size_t n = 6;
+    for (const char *const *a = args; a != NULL && *a != NULL && n + 1 < 48; a++)
+        argv[n++] = *a;
+    argv[n] = NULL;
+    spawn(d, logfile, argv);
+    return wait_port(d, portfile);
+}
+
 int daemon_stop(struct daemon *d, int sig)
 {
     if (d->pid == 0)

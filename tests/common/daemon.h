@@ -42,6 +42,11 @@ int daemon_start(struct daemon *d);
  * (d from daemon_init) and wait for its port. 0 or -1. */
 int daemon_start_fake(struct daemon *d, const char *token);
 
+/* Start `tgcrm sink --listen 127.0.0.1:0 --port-file F ARGS...` in d->dir
+ * (d from daemon_init; args NULL-terminated, may be NULL), its output in
+ * d->dir/sink.log, and wait for its port. 0 or -1. */
+int daemon_start_sink(struct daemon *d, const char *const *args);
+
 /* Send sig and wait for exit; returns the exit status (or 128+signal). */
 int daemon_stop(struct daemon *d, int sig);
 

@@ -32,10 +32,39 @@ expect "unknown command" 2 "unknown command 'frobnicate'" -- "$BIN" frobnicate
 for cmd in serve check sandbox fake-telegram sink version; do
   expect "$cmd --help" 0 "usage: tgcrm $cmd" -- "$BIN" "$cmd" --help
 done
-for cmd in check sandbox sink; do
+for cmd in check sandbox; do
   expect "$cmd not built yet" 2 "not built yet" -- "$BIN" "$cmd"
 done
 expect "fake-telegram needs --listen" 2 "usage: tgcrm fake-telegram" -- "$BIN" fake-telegram
+
+# tgcrm sink: every bad flag is refused with exit 2 and a message naming it,
+# before anything listens; a secret is never echoed.
+KEY=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+expect "sink needs --listen" 2 "--listen HOST:PORT is required" -- "$BIN" sink
+expect "sink bad --listen" 2 "bad listen address 'nope'" -- "$BIN" sink --listen nope
+expect "sink bad port" 2 "bad port in listen address" -- "$BIN" sink --listen 127.0.0.1:99999
+expect "sink bad secret" 2 "--secret #2: not a webhook secret" -- "$BIN" sink --listen 127.0.0.1:0 --secret "$KEY" --secret "desk=whsec_!!!"
+out=$("$BIN" sink --listen 127.0.0.1:0 --secret "desk=whsec_TOPSECRET!!" 2>&1)
+case "$out" in *TOPSECRET*) echo "[FAIL] sink echoed a secret: $out"; fail=$((fail+1));; *) pass=$((pass+1));; esac
+expect "sink bad endpoint" 2 "--secret #1: bad endpoint name" -- "$BIN" sink --listen 127.0.0.1:0 --secret "a/b=$KEY"
+expect "sink unknown option" 2 "unknown option '--colour'" -- "$BIN" sink --listen 127.0.0.1:0 --colour blue
+expect "sink bad --max-requests" 2 "--max-requests must be a positive integer" -- "$BIN" sink --listen 127.0.0.1:0 --max-requests 0
+expect "sink bad --max-bytes" 2 "--max-bytes must be a size" -- "$BIN" sink --listen 127.0.0.1:0 --max-bytes lots
+expect "sink body over bytes" 2 "max_body .* cannot exceed max_bytes" -- "$BIN" sink --listen 127.0.0.1:0 --max-bytes 1KiB --max-body 2KiB
+expect "sink bad --tolerance" 2 "--tolerance must be a duration" -- "$BIN" sink --listen 127.0.0.1:0 --tolerance 0
+expect "sink clock-start needs test-clock" 2 "needs --test-clock" -- "$BIN" sink --listen 127.0.0.1:0 --clock-start 2026-01-01T00:00:00Z
+expect "sink bad clock-start" 2 "not an RFC 3339 time" -- "$BIN" sink --listen 127.0.0.1:0 --test-clock --clock-start tomorrow
+"$BIN" sink --listen 127.0.0.1:0 --port-file "$tmp/sink-port" > "$tmp/sink.log" 2>&1 &
+spid=$!
+for _ in $(seq 1 200); do [ -s "$tmp/sink-port" ] && break; sleep 0.05; done
+expect "sink port in use" 2 "cannot listen on" -- "$BIN" sink --listen "127.0.0.1:$(cat "$tmp/sink-port")"
+if curl -fsS -XPOST "http://127.0.0.1:$(cat "$tmp/sink-port")/hooks/desk" -d '{}' | grep -q '"ok":true'; then
+  pass=$((pass+1))
+else
+  echo "[FAIL] tgcrm sink did not answer a delivery"; tail -5 "$tmp/sink.log"; fail=$((fail+1))
+fi
+kill -TERM "$spid" 2>/dev/null; wait "$spid"; rc=$?
+[ "$rc" -eq 0 ] && pass=$((pass+1)) || { echo "[FAIL] sink SIGTERM exit $rc"; fail=$((fail+1)); }
 expect "serve needs --config" 2 "--config FILE is required" -- "$BIN" serve
 expect "serve bad flag" 2 "usage: tgcrm serve" -- "$BIN" serve --bogus
 expect "serve missing file" 2 "nope.yaml" -- "$BIN" serve --config "$tmp/nope.yaml"

@@ -12,11 +12,21 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "common/hook_client.h"
 #include "http/http_server.h"
 
 #define MAX_BODY 1024
 
 static atomic_int calls;
+
+/* http_req_header_each callback: "name=value\n" lines, stopping at x-stop. */
+static int list_header(const char *name, const char *value, void *ud)
+{
+    if (strcasecmp(name, "x-stop") == 0)
+        return 1;
+    buf_printf(ud, "%s=%s\n", name, value);
+    return 0;
+}
 
 /* The handler under test: behaviour chosen by path. */
 static void handler(struct http_req *req, struct http_resp *resp, void *ud)
@@ -41,6 +51,22 @@ static void handler(struct http_req *req, struct http_resp *resp, void *ud)
         resp->status = 201;
         http_resp_header(resp, "X-Echo", x ? x : "none");
         buf_puts(&resp->body, "{}");
+    } else if (strcmp(req->path, "/target") == 0) {
+        resp->status = 200;
+        resp->content_type = "text/plain";
+        buf_puts(&resp->body, req->target);
+    } else if (strcmp(req->path, "/header-list") == 0) {
+        resp->status = 200;
+        resp->content_type = "text/plain";
+        http_req_header_each(req, list_header, &resp->body);
+    } else if (strcmp(req->path, "/cut") == 0) {
+        resp->status = 200;
+        buf_puts(&resp->body, "{\"a\":\"0123456789012345678901234567890123456789\"}");
+        resp->cut = true;
+        resp->cut_at = 10;
+    } else if (strcmp(req->path, "/reset") == 0) {
+        resp->drop = true;
+        resp->reset = true;
     } else if (strcmp(req->path, "/nothing") == 0) {
         /* leaves status 0 */
     } else if (strcmp(req->path, "/error") == 0) {
@@ -360,4 +386,58 @@ Test(http_server_listen, localhost_and_port_in_use)
     http_server_free(&a);
     http_server_free(&a);   /* NULL is fine */
     metrics_free_all();
+}
+
+/* ---- raw target, header order, faults -------------------------------------- */
+
+/* A GET through tests/common/hook_client.h, which reports transport
+ * failures instead of asserting on them. */
+static CURLcode raw_get(const char *path, const char *const *headers, struct hc_reply *r)
+{
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", http_server_port(srv));
+    hc_request(base, "GET", path, headers, NULL, 0, r);
+    return r->cc;
+}
+
+Test(http_server, target_is_raw)
+{
+    struct hc_reply r;
+    cr_assert_eq(raw_get("/target?b=x%20y&a=%41&&flag", NULL, &r), CURLE_OK);
+    cr_assert_str_eq(buf_str(&r.body), "/target?b=x%20y&a=%41&&flag");
+    hc_reply_free(&r);
+}
+
+Test(http_server, headers_in_order_with_repeats)
+{
+    const char *hs[] = {"X-B: 2", "X-A: 1", "X-B: 3", "X-Stop: here", "X-After: never", NULL};
+    struct hc_reply r;
+    cr_assert_eq(raw_get("/header-list", hs, &r), CURLE_OK);
+    const char *b = buf_str(&r.body);
+    const char *b2 = strstr(b, "X-B=2\n");
+    cr_assert_not_null(b2, "%s", b);
+    cr_assert_not_null(strstr(b2, "X-B=2\nX-A=1\nX-B=3\n"), "%s", b);
+    cr_assert_null(strstr(b, "X-After"), "iteration must stop: %s", b);
+    hc_reply_free(&r);
+}
+
+Test(http_server, cut_body_is_truncated_on_the_wire)
+{
+    struct hc_reply r;
+    CURLcode cc = raw_get("/cut", NULL, &r);
+    cr_assert_eq(cc, CURLE_PARTIAL_FILE, "curl: %s", curl_easy_strerror(cc));
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(r.body.len, 10u, "%s", buf_str(&r.body));
+    cr_assert(hc_has_header(&r, "Content-Length: 48"), "%s", buf_str(&r.headers));
+    hc_reply_free(&r);
+}
+
+Test(http_server, reset_gives_no_answer)
+{
+    struct hc_reply r;
+    CURLcode cc = raw_get("/reset", NULL, &r);
+    cr_assert(cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR, "curl: %s",
+              curl_easy_strerror(cc));
+    cr_assert_eq(r.status, 0);
+    hc_reply_free(&r);
 }
