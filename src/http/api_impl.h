@@ -99,6 +99,23 @@ void api_queues_list(struct http_req *, struct http_resp *,
 void api_telegram_webhook(struct http_req *, struct http_resp *,
                           const struct router_params *, void *ctx);
 
+void api_webhooks_endpoints(struct http_req *, struct http_resp *,
+                            const struct router_params *, void *ctx);
+void api_webhooks_endpoint(struct http_req *, struct http_resp *,
+                           const struct router_params *, void *ctx);
+void api_webhooks_enable(struct http_req *, struct http_resp *,
+                         const struct router_params *, void *ctx);
+void api_webhooks_disable(struct http_req *, struct http_resp *,
+                          const struct router_params *, void *ctx);
+void api_webhooks_replay_dead(struct http_req *, struct http_resp *,
+                              const struct router_params *, void *ctx);
+void api_webhooks_deliveries(struct http_req *, struct http_resp *,
+                             const struct router_params *, void *ctx);
+void api_webhooks_delivery(struct http_req *, struct http_resp *,
+                           const struct router_params *, void *ctx);
+void api_webhooks_replay(struct http_req *, struct http_resp *,
+                         const struct router_params *, void *ctx);
+
 void api_test_clock_get(struct http_req *, struct http_resp *,
                         const struct router_params *, void *ctx);
 void api_test_clock_move(struct http_req *, struct http_resp *,

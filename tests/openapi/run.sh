@@ -23,6 +23,9 @@ http:
 groups: [{name: general}, {name: billing}]
 agents:
   - {id: alice, name: Alice, telegram_user_id: 1, groups: [general, billing]}
+webhooks:
+  # a closed port and no retries: every delivery goes straight to the dead-letter list
+  - {name: helpdesk, url: "http://127.0.0.1:9/hooks", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", retry: []}
 YAML
 "$BIN" serve --config "$tmp/tgcrm.yaml" --port-file "$tmp/port" --test-clock > "$tmp/serve.log" 2>&1 &
 pid=$!
