@@ -59,10 +59,7 @@ int store_begin(struct store *s, struct err *e)
 
 int store_commit(struct store *s, struct err *e)
 {
-    int rc = s->ops->commit(s, e);
-    if (rc == 0 && s->on_commit != NULL)
-        s->on_commit(s->on_commit_arg);
-    return rc;
+    return s->ops->commit(s, e);
 }
 
 void store_set_commit_hook(struct store *s, void (*fn)(void *arg), void *arg)
@@ -307,6 +304,13 @@ int store_idem_put(struct store *s, const char *key, int status, const char *bod
 
 /* ---- outbound webhooks -------------------------------------------------------------- */
 
+int store_thread_list_upto(struct store *s, int64_t ticket_id, int32_t max_seq,
+                           struct arena *a, struct thread_entry **out, size_t *n,
+                           struct err *e)
+{
+    return s->ops->thread_list_upto(s, ticket_id, max_seq, a, out, n, e);
+}
+
 int store_event_get(struct store *s, int64_t id, struct arena *a, struct event_row **out,
                     struct err *e)
 {
@@ -349,15 +353,9 @@ int store_hook_endpoint_set_disabled(struct store *s, const char *name, bool dis
     return s->ops->hook_endpoint_set_disabled(s, name, disabled, at, reason, url, e);
 }
 
-int store_hook_delivery_insert(struct store *s, struct hook_delivery_row *r, struct err *e)
+int store_hook_delivery_put(struct store *s, struct hook_delivery_row *r, struct err *e)
 {
-    return s->ops->hook_delivery_insert(s, r, e);
-}
-
-int store_hook_delivery_update(struct store *s, const struct hook_delivery_row *r,
-                               struct err *e)
-{
-    return s->ops->hook_delivery_update(s, r, e);
+    return s->ops->hook_delivery_put(s, r, e);
 }
 
 int store_hook_delivery_get(struct store *s, int64_t id, struct arena *a,

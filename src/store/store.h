@@ -237,16 +237,23 @@ int store_idem_put(struct store *s, const char *key, int status, const char *bod
 /* ---- commit notification -------------------------------------------------------- */
 
 /*
- * After every successful store_commit on this connection, call fn(arg) on
- * the committing thread (fn NULL: stop). The data is visible to other
- * connections by then, so fn can wake a reader — the webhook dispatcher
- * waits on the engine writer's commits this way instead of polling. fn must
- * be quick and must not use this connection. Set it before the connection
- * is shared with another thread.
+ * After every commit on this connection that changed something, call
+ * fn(arg) on the committing thread (fn NULL: stop). The data is durable and
+ * visible to other connections by then, and fn runs before any checkpoint
+ * work the commit triggers, so a reader woken by it — the webhook
+ * dispatcher waits on the engine writer's commits this way instead of
+ * polling — is not held up by it. fn must be quick and must not use this
+ * connection. Set it before the connection is shared with another thread.
  */
 void store_set_commit_hook(struct store *s, void (*fn)(void *arg), void *arg);
 
 /* ---- outbound webhooks (the dispatcher's state) --------------------------------- */
+
+/* Entries of a ticket with seq <= max_seq in seq order: the thread as it
+ * was when a webhook event happened. */
+int store_thread_list_upto(struct store *s, int64_t ticket_id, int32_t max_seq,
+                           struct arena *a, struct thread_entry **out, size_t *n,
+                           struct err *e);
 
 /* One event by id (ERR_NOTFOUND). */
 int store_event_get(struct store *s, int64_t id, struct arena *a, struct event_row **out,
@@ -334,12 +341,13 @@ int store_hook_endpoint_set_disabled(struct store *s, const char *name, bool dis
                                      int64_t at, const char *reason, const char *url,
                                      struct err *e);
 
-/* Insert; sets r->id. ERR_CONFLICT if (endpoint, event_id, part) exists. */
-int store_hook_delivery_insert(struct store *s, struct hook_delivery_row *r, struct err *e);
-/* Write state, attempts, next_attempt_at, last_status, last_error and
- * finished_at of the row with r->id. ERR_NOTFOUND if there is none. */
-int store_hook_delivery_update(struct store *s, const struct hook_delivery_row *r,
-                               struct err *e);
+/*
+ * Insert the delivery (endpoint, event_id, part), or update the one there:
+ * state, attempts, next_attempt_at, last_status, last_error, finished_at
+ * (the rest never changes). r->id is ignored on the way in and set to the
+ * row's id. The dispatcher names deliveries by that key, never by id.
+ */
+int store_hook_delivery_put(struct store *s, struct hook_delivery_row *r, struct err *e);
 int store_hook_delivery_get(struct store *s, int64_t id, struct arena *a,
                             struct hook_delivery_row **out, struct err *e);
 /* Deliveries matching f in ascending id order (an arena array). */

@@ -105,6 +105,9 @@ struct store_ops {
     int (*idem_put)(struct store *s, const char *key, int status,
                     const char *body, int64_t at, struct err *e);
 
+    int (*thread_list_upto)(struct store *s, int64_t ticket_id, int32_t max_seq,
+                            struct arena *a, struct thread_entry **out, size_t *n,
+                            struct err *e);
     int (*event_get)(struct store *s, int64_t id, struct arena *a,
                      struct event_row **out, struct err *e);
     int (*event_last_id)(struct store *s, int64_t *out, struct err *e);
@@ -119,10 +122,7 @@ struct store_ops {
     int (*hook_endpoint_set_disabled)(struct store *s, const char *name, bool disabled,
                                       int64_t at, const char *reason, const char *url,
                                       struct err *e);
-    int (*hook_delivery_insert)(struct store *s, struct hook_delivery_row *r,
-                                struct err *e);
-    int (*hook_delivery_update)(struct store *s, const struct hook_delivery_row *r,
-                                struct err *e);
+    int (*hook_delivery_put)(struct store *s, struct hook_delivery_row *r, struct err *e);
     int (*hook_delivery_get)(struct store *s, int64_t id, struct arena *a,
                              struct hook_delivery_row **out, struct err *e);
     int (*hook_delivery_list)(struct store *s, const struct hook_delivery_filter *f,
@@ -144,7 +144,8 @@ struct store_ops {
 /* The base every backend connection starts with. */
 struct store {
     const struct store_ops *ops;   /* static, never NULL */
-    void (*on_commit)(void *arg);  /* store_set_commit_hook; NULL = none */
+    void (*on_commit)(void *arg);  /* store_set_commit_hook; NULL = none; the
+                                      backend calls it after each commit */
     void *on_commit_arg;           /* borrowed */
 };
 

@@ -20,10 +20,12 @@
  * bodies built at fan-out are still cached when their attempt starts.
  *
  * Writes. Everything the store must learn — new rows, new states, attempts,
- * cursors, disabled flags — is written in one transaction at most
- * FLUSH_DELAY_MS after it happened (sooner when FLUSH_BATCH writes wait).
- * The connection waits at most a few ms for the write lock: the engine's
- * writer comes first, and a busy store only postpones the write.
+ * cursors, disabled flags — is copied into a batch at the end of each round
+ * and written by hook_record's thread, so the network loop never waits for
+ * the database. Reads (events, threads, pending rows) use a read-only
+ * connection of the dispatcher's own; a page of pending rows is only loaded
+ * when every batch is written, so the store never hands back a row whose
+ * newer state is still on its way.
  */
 #include "webhook/hook_deliver.h"
 
@@ -44,20 +46,20 @@
 #include "webhook/hook_dispatch.h"
 #include "webhook/hook_payload.h"
 #include "webhook/hook_queue.h"
+#include "webhook/hook_record.h"
 #include "webhook/hook_sign.h"
 
-#define FANOUT_PAGE 256                 /* events read per fan-out step */
+#define FANOUT_PAGE 64                  /* events read and built per round */
 #define LOAD_PAGE 5000                  /* pending rows loaded per round */
 #define QUEUE_ROWS_MAX 200000           /* rows of one endpoint held in memory */
 #define BODY_CACHE_MAX (64u << 20)      /* bytes of bodies kept for first attempts */
 #define RESPONSE_KEEP 1024              /* bytes of a response body recorded */
 #define CONNECT_TIMEOUT_MS 5000L
-#define FLUSH_BATCH 2048                /* writes that are flushed without waiting */
-#define FLUSH_DELAY_MS 5                /* real ms a write may wait for company */
+#define RECORD_BACKLOG_MAX 64           /* unwritten batches that pause fan-out */
+#define FLUSH_MS 10                     /* real ms changes gather before a batch: most
+                                           deliveries are then written once, finished */
 #define RETRY_STORE_MS 1000             /* a store read failed: try the row again */
 #define IDLE_WAIT_MS 10000              /* longest sleep with nothing to do */
-#define BUSY_TIMEOUT_MS 2               /* wait for the engine's write lock */
-#define COMMAND_TRIES 1500              /* x BUSY_TIMEOUT_MS: how long a command waits */
 
 static const int64_t latency_bounds_ms[] = {
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 3600000,
@@ -72,7 +74,6 @@ struct ep;
 struct row {
     struct hook_qnode n;        /* first: the queue hands nodes back */
     struct ep *ep;              /* borrowed */
-    int64_t id;                 /* 0 until stored */
     int64_t ticket_id, occurred_at, created_at, finished_at;
     int parts, attempts, last_status;
     int64_t max_payload;
@@ -83,8 +84,7 @@ struct row {
     char *body;                 /* owned body cache, or NULL */
     size_t body_len;
     bool queued, in_flight, dirty;
-    bool inserting;             /* got its id in the flush under way */
-    bool orphan;                /* another dispatcher owns it: never record */
+    size_t ref;                 /* its operation in the batch being filled */
     struct row *wnext;          /* next in d->writes while dirty */
 };
 
@@ -102,7 +102,7 @@ struct ep {
     struct hook_queue q;
     bool known;                 /* its store row has been read */
     int64_t cursor;             /* last event fanned out (in memory) */
-    int64_t stored_cursor;      /* ... and in the store */
+    int64_t stored_cursor;      /* ... and as far as handed to the writer */
     bool partial;               /* pending rows remain in the store only */
     int64_t load_event;         /* the last row loaded: (event, part) */
     int load_part;
@@ -137,6 +137,7 @@ struct cmd {
     int64_t id;
     const char *endpoint;       /* borrowed from the caller */
     const char *reason;         /* borrowed */
+    int64_t now;                /* set by the thread */
     int rc;
     struct err err;
     int64_t count;
@@ -146,17 +147,20 @@ struct cmd {
 
 struct hook_deliver {
     struct clock *clk;          /* borrowed */
-    struct store *st;           /* owned: the dispatcher's connection */
+    struct store *st;           /* owned: the dispatcher's read-only connection */
+    struct hook_record *rec;    /* owned: its writer */
     CURLM *multi;               /* owned */
     pthread_t th;
     bool started;
     atomic_bool stop;
 
-    pthread_mutex_t mu;         /* guards next_cfg, cmds, pub */
+    pthread_mutex_t mu;         /* guards next_cfg, cmds */
     pthread_cond_t cv;          /* a command finished */
     struct cfg *next_cfg;       /* owned reference waiting to be taken */
     struct cmd *cmds, *cmds_tail;
-    struct hook_deliver_stats pub;
+    struct {                    /* hook_deliver_stats, written by the thread */
+        _Atomic int64_t attempts, sent, retried, dead, disabled, fanned_out;
+    } pub;
 
     /* thread-only from here */
     struct cfg *cfg;            /* owned reference in use */
@@ -167,11 +171,10 @@ struct hook_deliver {
     struct xfer **idle;         /* owned array of borrowed idle slots */
     size_t nidle;
     struct row *writes, *writes_tail;
-    size_t nwrites;
     struct attempt *atts;       /* owned */
     size_t natts, capatts;
-    int64_t unflushed_since;    /* mono ns of the oldest unwritten change, 0 none */
-    int64_t flush_retry_at;     /* mono ns: a failed flush is retried then */
+    bool unflushed;             /* something is not handed to the writer yet */
+    int64_t flushed_at;         /* mono ms of the last batch */
     size_t body_bytes;
     struct arena *fa;           /* owned: fan-out arena, reset per page */
 };
@@ -187,11 +190,9 @@ static void curl_init_once(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void bump(struct hook_deliver *d, int64_t *field, int64_t n)
+static void bump(_Atomic int64_t *field, int64_t n)
 {
-    pthread_mutex_lock(&d->mu);
-    *field += n;
-    pthread_mutex_unlock(&d->mu);
+    atomic_fetch_add_explicit(field, n, memory_order_relaxed);
 }
 
 static bool transient(int rc)
@@ -271,15 +272,14 @@ static void row_release(struct hook_deliver *d, struct row *r)
 
 static void note_unflushed(struct hook_deliver *d)
 {
-    if (d->unflushed_since == 0)
-        d->unflushed_since = clock_mono_ns();
+    d->unflushed = true;
 }
 
 /* r's state changed: the next flush writes it. */
 static void mark_dirty(struct hook_deliver *d, struct row *r)
 {
     note_unflushed(d);
-    if (r->dirty || r->orphan)
+    if (r->dirty)
         return;
     r->dirty = true;
     r->wnext = NULL;
@@ -288,7 +288,6 @@ static void mark_dirty(struct hook_deliver *d, struct row *r)
     else
         d->writes = r;
     d->writes_tail = r;
-    d->nwrites++;
 }
 
 static void set_error(struct row *r, const char *msg)
@@ -334,8 +333,6 @@ static void record_attempt(struct hook_deliver *d, struct row *r, int64_t at, in
                            const char *outcome, const char *error, const char *resp,
                            size_t resp_len, int64_t latency_ms)
 {
-    if (r->orphan)
-        return;
     if (d->natts == d->capatts) {
         d->capatts = d->capatts ? d->capatts * 2 : 256;
         d->atts = mem_realloc(d->atts, d->capatts * sizeof *d->atts);
@@ -403,6 +400,27 @@ static struct ep *ep_new(struct hook_deliver *d, const struct cfg_webhook *w)
     return ep;
 }
 
+struct create {
+    const char *name;
+    int64_t now;
+};
+
+/* On the writer: record a new endpoint at the newest event (unless it is
+ * there already). */
+static int create_endpoint(struct store *s, void *arg, struct err *e)
+{
+    const struct create *c = arg;
+    int64_t last = 0;
+    int rc = store_event_last_id(s, &last, e);
+    if (rc == 0)
+        rc = store_hook_endpoint_create(s, c->name, last, c->now, e);
+    if (rc == ERR_CONFLICT) {
+        err_clear(e);
+        rc = 0;
+    }
+    return rc;
+}
+
 /* Read (or create) the endpoint's store row: cursor and disabled state. A
  * new endpoint starts at the newest event: it is sent what happens from now. */
 static int ep_open(struct hook_deliver *d, struct ep *ep, int64_t now, struct err *e)
@@ -412,16 +430,8 @@ static int ep_open(struct hook_deliver *d, struct ep *ep, int64_t now, struct er
     int rc = store_hook_endpoint_get(d->st, ep->name, a, &r, e);
     if (rc == ERR_NOTFOUND) {
         err_clear(e);
-        int64_t last = 0;
-        rc = store_begin(d->st, e);
-        if (rc == 0)
-            rc = store_event_last_id(d->st, &last, e);
-        if (rc == 0)
-            rc = store_hook_endpoint_create(d->st, ep->name, last, now, e);
-        if (rc == 0)
-            rc = store_commit(d->st, e);
-        else
-            store_rollback(d->st, NULL);
+        struct create c = {.name = ep->name, .now = now};
+        rc = hook_record_run(d->rec, create_endpoint, &c, e);
         if (rc == 0)
             rc = store_hook_endpoint_get(d->st, ep->name, a, &r, e);
     }
@@ -481,7 +491,7 @@ static void ep_reset(struct hook_deliver *d, struct ep *ep)
     hook_queue_init(&ep->q, per_ticket(ep->cfg));
     for (size_t i = 0; i < d->nxs; i++) {
         struct row *r = d->xs[i]->r;
-        if (r != NULL && r->ep == ep && !r->orphan)
+        if (r != NULL && r->ep == ep)
             row_enqueue(ep, r, true);
     }
     ep->partial = true;
@@ -506,13 +516,15 @@ static int ep_load(struct hook_deliver *d, struct ep *ep, struct err *e)
         ep->load_event = dr->event_id;
         ep->load_part = dr->part;
         bool running = false;
-        for (size_t k = 0; k < d->nxs && !running; k++)
-            running = d->xs[k]->r != NULL && d->xs[k]->r->id == dr->id;
+        for (size_t k = 0; k < d->nxs && !running; k++) {
+            const struct row *x = d->xs[k]->r;
+            running = x != NULL && x->ep == ep && x->n.event_id == dr->event_id &&
+                      x->n.part == dr->part;
+        }
         if (running)
             continue;
         struct row *r = row_new(ep, dr->event_id, dr->part, dr->parts, dr->ticket_id, dr->type,
                                 dr->occurred_at);
-        r->id = dr->id;
         r->attempts = dr->attempts;
         r->n.due = dr->next_attempt_at;
         r->max_payload = dr->max_payload;
@@ -550,7 +562,7 @@ static void ep_drop(struct hook_deliver *d, size_t i)
     d->eps[i] = d->eps[--d->neps];
 }
 
-static int flush(struct hook_deliver *d);
+static void flush(struct hook_deliver *d);
 
 /* Take a configuration handed over by hook_deliver_set_cfg, if any. */
 static void take_cfg(struct hook_deliver *d, int64_t now)
@@ -561,15 +573,7 @@ static void take_cfg(struct hook_deliver *d, int64_t now)
     pthread_mutex_unlock(&d->mu);
     if (nc == NULL)
         return;
-    if (flush(d) != 0) {        /* rows of a dropped endpoint must be stored first */
-        pthread_mutex_lock(&d->mu);
-        if (d->next_cfg == NULL)
-            d->next_cfg = nc;
-        else
-            cfg_unref(&nc);
-        pthread_mutex_unlock(&d->mu);
-        return;
-    }
+    flush(d);   /* what a dropped endpoint's rows owe the store is on its way */
     for (size_t i = d->neps; i-- > 0;)
         if (cfg_webhook_find(nc, d->eps[i]->name) == NULL) {
             log_msg(LOG_INFO, "webhook.endpoint_removed", "endpoint '%s' is no longer "
@@ -728,7 +732,7 @@ static void dead_unbuildable(struct hook_deliver *d, struct row *r, const char *
     log_str(&l, "error", msg);
     log_end(&l);
     metrics_add(r->ep->m_dead, 1);
-    bump(d, &d->pub.dead, 1);
+    bump(&d->pub.dead, 1);
     row_finish(d, r, R_DEAD, now);
 }
 
@@ -834,20 +838,20 @@ static void finish(struct hook_deliver *d, struct xfer *x, long status, const ch
     const char *outcome = "succeeded";
     char why[256] = "";
     r->last_status = (int)status;
-    bump(d, &d->pub.attempts, 1);
+    bump(&d->pub.attempts, 1);
 
     if (o == HOOK_SUCCEEDED) {
         r->attempts++;
         set_error(r, NULL);
         metrics_add(ep->m_sent, 1);
         metrics_observe(ep->m_latency, now - r->occurred_at);
-        bump(d, &d->pub.sent, 1);
+        bump(&d->pub.sent, 1);
     } else if (o == HOOK_DISABLE) {
         outcome = "disabled";
         snprintf(why, sizeof why, "410 Gone from %s", ep->cfg->url);
         set_error(r, why);
         metrics_add(ep->m_disabled, 1);
-        bump(d, &d->pub.disabled, 1);
+        bump(&d->pub.disabled, 1);
         if (!ep->disabled)
             ep_set_disabled(d, ep, true, now, why);
     } else {
@@ -872,11 +876,11 @@ static void finish(struct hook_deliver *d, struct xfer *x, long status, const ch
         log_end(&l);
         if (next < 0) {
             metrics_add(ep->m_dead, 1);
-            bump(d, &d->pub.dead, 1);
+            bump(&d->pub.dead, 1);
         } else {
             r->n.due = next;
             metrics_add(ep->m_retried, 1);
-            bump(d, &d->pub.retried, 1);
+            bump(&d->pub.retried, 1);
         }
     }
     record_attempt(d, r, x->started_at, (int)status, outcome, error, x->resp, x->resp_len,
@@ -1013,13 +1017,15 @@ static int fan_one(struct hook_deliver *d, struct ep *ep, const struct event_row
         else
             cache_body(d, r, b->bodies[k]);
     }
-    bump(d, &d->pub.fanned_out, (int64_t)parts);
+    bump(&d->pub.fanned_out, (int64_t)parts);
     return 0;
 }
 
 /* Fan out one page of events. True when the page was full (more may wait). */
 static bool fan_out(struct hook_deliver *d, int64_t now)
 {
+    if (hook_record_pending(d->rec) >= RECORD_BACKLOG_MAX)
+        return false;   /* the store is behind: new events wait in it */
     int64_t from = INT64_MAX;
     for (size_t i = 0; i < d->neps; i++) {
         struct ep *ep = d->eps[i];
@@ -1063,7 +1069,7 @@ static bool fan_out(struct hook_deliver *d, int64_t now)
 static void row_record(const struct row *r, struct hook_delivery_row *out)
 {
     *out = (struct hook_delivery_row){
-        .id = r->id, .endpoint = r->ep->name, .event_id = r->n.event_id, .part = r->n.part,
+        .endpoint = r->ep->name, .event_id = r->n.event_id, .part = r->n.part,
         .parts = r->parts, .ticket_id = r->ticket_id, .type = r->type,
         .occurred_at = r->occurred_at, .state = rstate_name[r->state],
         .attempts = r->attempts, .next_attempt_at = r->n.due, .max_payload = r->max_payload,
@@ -1083,192 +1089,88 @@ static void free_attempts(struct hook_deliver *d)
 }
 
 /*
- * Another dispatcher moved ep's cursor: the events we fanned out are its.
- * Forget our unwritten rows of ep (in-flight ones become orphans whose
- * outcome is not recorded) and start again from the store.
+ * Hand everything the store has not seen to the writer, as one batch:
+ * cursor claims and endpoint states first, then each changed delivery
+ * (with its attempts), so the claim of an event travels with its rows.
  */
-static void ep_conflict(struct hook_deliver *d, struct ep *ep, const char *msg)
+static void flush(struct hook_deliver *d)
 {
-    log_msg(LOG_ERROR, "webhook.claim_conflict", "%s; this database must have one dispatcher "
-            "per endpoint: reloading '%s'", msg, ep->name);
-    size_t k = 0;
-    for (size_t i = 0; i < d->natts; i++) {
-        if (d->atts[i].r->ep == ep && d->atts[i].r->id == 0) {
-            mem_free(d->atts[i].error);
-            mem_free(d->atts[i].response);
-        } else {
-            d->atts[k++] = d->atts[i];
-        }
-    }
-    d->natts = k;
-    struct row *keep = NULL, *tail = NULL;
-    d->nwrites = 0;
-    for (struct row *r = d->writes, *next; r != NULL; r = next) {
-        next = r->wnext;
-        r->wnext = NULL;
-        if (r->ep == ep && r->id == 0) {
-            r->dirty = false;
-            r->orphan = true;
-            if (r->queued) {
-                hook_queue_remove(&ep->q, &r->n);
-                r->queued = false;
-            }
-            row_release(d, r);
-            continue;
-        }
-        if (tail != NULL)
-            tail->wnext = r;
-        else
-            keep = r;
-        tail = r;
-        d->nwrites++;
-    }
-    d->writes = keep;
-    d->writes_tail = tail;
-    ep->known = false;   /* ep_open reads the cursor again */
-    ep_reset(d, ep);
-}
-
-/* One transaction with everything the store has not seen yet. */
-static int flush(struct hook_deliver *d)
-{
-    bool eps = false;
-    for (size_t i = 0; i < d->neps; i++)
-        eps |= d->eps[i]->cursor != d->eps[i]->stored_cursor || d->eps[i]->state_dirty;
-    if (d->nwrites == 0 && d->natts == 0 && !eps) {
-        d->unflushed_since = 0;
-        return 0;
-    }
-    struct err e = {0};
-    struct ep *conflict = NULL;
-    int rc = store_begin(d->st, &e);
-    for (size_t i = 0; rc == 0 && i < d->neps; i++) {
+    if (!d->unflushed)
+        return;
+    for (size_t i = 0; i < d->neps; i++) {
         struct ep *ep = d->eps[i];
         if (ep->cursor != ep->stored_cursor) {
-            rc = store_hook_endpoint_claim(d->st, ep->name, ep->stored_cursor, ep->cursor, &e);
-            if (rc == ERR_CONFLICT)
-                conflict = ep;
+            hook_record_claim(d->rec, ep->name, ep->stored_cursor, ep->cursor);
+            ep->stored_cursor = ep->cursor;
         }
-        if (rc == 0 && ep->state_dirty)
-            rc = store_hook_endpoint_set_disabled(d->st, ep->name, ep->disabled,
-                                                  ep->disabled_at, ep->disabled_reason,
-                                                  ep->disabled_url, &e);
+        if (ep->state_dirty) {
+            hook_record_endpoint(d->rec, ep->name, ep->disabled, ep->disabled_at,
+                                 ep->disabled_reason, ep->disabled_url);
+            ep->state_dirty = false;
+        }
     }
-    for (struct row *r = d->writes; rc == 0 && r != NULL; r = r->wnext) {
+    for (struct row *r = d->writes; r != NULL; r = r->wnext) {
         struct hook_delivery_row dr;
         row_record(r, &dr);
-        if (r->id == 0) {
-            rc = store_hook_delivery_insert(d->st, &dr, &e);
-            r->id = dr.id;
-            r->inserting = true;
-        } else {
-            rc = store_hook_delivery_update(d->st, &dr, &e);
-        }
+        r->ref = hook_record_delivery(d->rec, &dr);
     }
-    for (size_t i = 0; rc == 0 && i < d->natts; i++) {
+    for (size_t i = 0; i < d->natts; i++) {
         const struct attempt *at = &d->atts[i];
         struct hook_attempt_row ar = {
-            .delivery_id = at->r->id, .at = at->at, .status = at->status,
-            .outcome = at->outcome, .error = at->error, .latency_ms = at->latency_ms,
-            .response = at->response,
+            .at = at->at, .status = at->status, .outcome = at->outcome, .error = at->error,
+            .latency_ms = at->latency_ms, .response = at->response,
         };
-        rc = store_hook_attempt_insert(d->st, &ar, &e);
+        hook_record_attempt(d->rec, at->r->ref, &ar);
     }
-    if (rc == 0)
-        rc = store_commit(d->st, &e);
-    if (rc != 0) {
-        store_rollback(d->st, NULL);
-        for (struct row *r = d->writes; r != NULL; r = r->wnext)
-            if (r->inserting) {
-                r->id = 0;
-                r->inserting = false;
-            }
-        bump(d, &d->pub.flush_failures, 1);
-        if (conflict != NULL) {
-            ep_conflict(d, conflict, e.msg);
-        } else if (rc != ERR_BUSY) {
-            log_msg(LOG_ERROR, "webhook.store_write_failed", "%s (retrying)", e.msg);
-        }
-        d->flush_retry_at = clock_mono_ns() + (int64_t)FLUSH_DELAY_MS * 1000000;
-        return rc;
-    }
-    for (size_t i = 0; i < d->neps; i++) {
-        d->eps[i]->stored_cursor = d->eps[i]->cursor;
-        d->eps[i]->state_dirty = false;
-    }
+    hook_record_submit(d->rec);
     free_attempts(d);
     for (struct row *r = d->writes, *next; r != NULL; r = next) {
         next = r->wnext;
         r->wnext = NULL;
         r->dirty = false;
-        r->inserting = false;
         row_release(d, r);
     }
     d->writes = d->writes_tail = NULL;
-    d->nwrites = 0;
-    d->unflushed_since = 0;
-    d->flush_retry_at = 0;
-    return 0;
+    d->unflushed = false;
+    d->flushed_at = mono_ms();
 }
 
-/* Flush when enough has piled up or the oldest change has waited long enough. */
+/* flush once FLUSH_MS have passed since the last batch. */
 static void maybe_flush(struct hook_deliver *d)
 {
-    if (d->unflushed_since == 0)
-        return;
-    int64_t t = clock_mono_ns();
-    if (d->flush_retry_at != 0 && t < d->flush_retry_at)
-        return;
-    if (d->nwrites + d->natts >= FLUSH_BATCH ||
-        t - d->unflushed_since >= (int64_t)FLUSH_DELAY_MS * 1000000)
+    if (d->unflushed && mono_ms() - d->flushed_at >= FLUSH_MS)
         flush(d);
+}
+
+/* An endpoint whose events another dispatcher claimed: stop serving it. */
+static void drop_fenced(struct hook_deliver *d)
+{
+    for (size_t i = d->neps; i-- > 0;)
+        if (hook_record_fenced(d->rec, d->eps[i]->name))
+            ep_drop(d, i);
 }
 
 /* ---- commands ----------------------------------------------------------------------------- */
 
-/* flush, retried while the store is busy. */
-static int flush_hard(struct hook_deliver *d, struct err *e)
+static int do_replay(struct store *s, void *arg, struct err *e)
 {
-    int rc = 0;
-    for (int i = 0; i < COMMAND_TRIES; i++) {
-        rc = flush(d);
-        if (rc != ERR_BUSY)
-            break;
-    }
-    if (rc != 0)
-        err_set(e, rc, "cannot write the webhook state (%s): try again", err_name(rc));
-    return rc;
+    struct cmd *c = arg;
+    return store_hook_replay(s, c->id, c->now, e);
 }
 
-/* Run fn in a write transaction, retried while the store is busy. */
-static int in_txn(struct hook_deliver *d, int (*fn)(struct hook_deliver *, struct cmd *,
-                                                     int64_t), struct cmd *c, int64_t now)
+static int do_replay_dead(struct store *s, void *arg, struct err *e)
 {
-    int rc = 0;
-    for (int i = 0; i < COMMAND_TRIES; i++) {
-        err_clear(&c->err);
-        rc = store_begin(d->st, &c->err);
-        if (rc == 0)
-            rc = fn(d, c, now);
-        if (rc == 0)
-            rc = store_commit(d->st, &c->err);
-        if (rc == 0)
-            return 0;
-        store_rollback(d->st, NULL);
-        if (rc != ERR_BUSY)
-            break;
-    }
-    return rc;
+    struct cmd *c = arg;
+    return store_hook_replay_dead(s, c->endpoint, c->now, &c->count, e);
 }
 
-static int do_replay(struct hook_deliver *d, struct cmd *c, int64_t now)
+/* Nothing: hook_record_run of it waits until every batch is written. */
+static int do_sync(struct store *s, void *arg, struct err *e)
 {
-    return store_hook_replay(d->st, c->id, now, &c->err);
-}
-
-static int do_replay_dead(struct hook_deliver *d, struct cmd *c, int64_t now)
-{
-    return store_hook_replay_dead(d->st, c->endpoint, now, &c->count, &c->err);
+    (void)s;
+    (void)arg;
+    (void)e;
+    return 0;
 }
 
 static struct ep *configured(struct hook_deliver *d, const char *name, struct err *e)
@@ -1281,21 +1183,21 @@ static struct ep *configured(struct hook_deliver *d, const char *name, struct er
     return ep != NULL && ep->known ? ep : NULL;
 }
 
-static void run_command(struct hook_deliver *d, struct cmd *c, int64_t now)
+static void run_command(struct hook_deliver *d, struct cmd *c)
 {
     struct ep *ep = NULL;
-    c->rc = flush_hard(d, &c->err);
-    if (c->rc != 0)
-        return;
+    flush(d);
     if (c->type == CMD_REPLAY) {
         struct arena *a = arena_new(0);
         struct hook_delivery_row *dr = NULL;
-        c->rc = store_hook_delivery_get(d->st, c->id, a, &dr, &c->err);
+        c->rc = hook_record_run(d->rec, do_sync, NULL, &c->err);
+        if (c->rc == 0)
+            c->rc = store_hook_delivery_get(d->st, c->id, a, &dr, &c->err);
         if (c->rc == 0 && (ep = configured(d, dr->endpoint, &c->err)) == NULL)
             c->rc = c->err.code;
         arena_free(&a);
         if (c->rc == 0)
-            c->rc = in_txn(d, do_replay, c, now);
+            c->rc = hook_record_run(d->rec, do_replay, c, &c->err);
         if (c->rc == 0)
             ep_reset(d, ep);
         return;
@@ -1306,16 +1208,17 @@ static void run_command(struct hook_deliver *d, struct cmd *c, int64_t now)
     }
     switch (c->type) {
     case CMD_REPLAY_DEAD:
-        c->rc = in_txn(d, do_replay_dead, c, now);
+        c->rc = hook_record_run(d->rec, do_replay_dead, c, &c->err);
         if (c->rc == 0 && c->count > 0)
             ep_reset(d, ep);
         break;
     case CMD_ENABLE:
     case CMD_DISABLE:
         if (ep->disabled != (c->type == CMD_DISABLE))
-            ep_set_disabled(d, ep, c->type == CMD_DISABLE, now,
+            ep_set_disabled(d, ep, c->type == CMD_DISABLE, c->now,
                             c->reason != NULL ? c->reason : "disabled through the API");
-        c->rc = flush_hard(d, &c->err);
+        flush(d);
+        c->rc = hook_record_run(d->rec, do_sync, NULL, &c->err);
         break;
     case CMD_REPLAY:
         break;
@@ -1335,7 +1238,8 @@ static void run_commands(struct hook_deliver *d, int64_t now)
         pthread_mutex_unlock(&d->mu);
         if (c == NULL)
             return;
-        run_command(d, c, now);
+        c->now = now;
+        run_command(d, c);
         pthread_mutex_lock(&d->mu);
         c->done = true;
         pthread_cond_broadcast(&d->cv);
@@ -1397,10 +1301,10 @@ int hook_deliver_disable(struct hook_deliver *d, const char *endpoint, const cha
 
 /* Should ep's next page be loaded now? Only with nothing left to write:
  * the store must not hand back a row whose newer state is still here. */
-static bool loadable(const struct hook_deliver *d, const struct ep *ep)
+static bool loadable(struct hook_deliver *d, const struct ep *ep)
 {
-    return ep->partial && ep->q.nodes < QUEUE_ROWS_MAX / 2 && d->unflushed_since == 0 &&
-           mono_ms() >= ep->hold_until;
+    return ep->known && ep->partial && ep->q.nodes < QUEUE_ROWS_MAX / 2 && !d->unflushed &&
+           mono_ms() >= ep->hold_until && hook_record_pending(d->rec) == 0;
 }
 
 /* Open endpoints not read yet and load the next page of partial ones. */
@@ -1414,8 +1318,8 @@ static void prepare_endpoints(struct hook_deliver *d, int64_t now)
         int rc = 0;
         if (!ep->known)
             rc = ep_open(d, ep, now, &e);
-        if (rc == 0 && ep->partial && d->unflushed_since != 0)
-            flush(d);
+        if (rc == 0 && ep->partial)
+            flush(d);   /* the writer wakes us when it has caught up */
         if (rc == 0 && loadable(d, ep))
             rc = ep_load(d, ep, &e);
         if (rc != 0) {
@@ -1426,8 +1330,8 @@ static void prepare_endpoints(struct hook_deliver *d, int64_t now)
 }
 
 /* How long to sleep: until the next due delivery or deadline (real clock
- * only: a manual clock moves by hook_deliver_kick), a write that waits, or
- * IDLE_WAIT_MS. */
+ * only: a manual clock moves by hook_deliver_kick), the next batch for the
+ * writer, or IDLE_WAIT_MS. */
 static int wait_ms(struct hook_deliver *d)
 {
     int64_t now = clock_now_ms(d->clk);
@@ -1446,12 +1350,10 @@ static int wait_ms(struct hook_deliver *d)
                 t = d->xs[i]->deadline - now;
     }
     for (size_t i = 0; i < d->neps; i++)
-        if (d->eps[i]->known && loadable(d, d->eps[i]))
+        if (loadable(d, d->eps[i]))
             t = 0;   /* keep loading */
-    if (d->unflushed_since != 0) {
-        int64_t at = (d->flush_retry_at != 0 ? d->flush_retry_at
-                      : d->unflushed_since + (int64_t)FLUSH_DELAY_MS * 1000000);
-        int64_t left = (at - clock_mono_ns()) / 1000000 + 1;
+    if (d->unflushed) {
+        int64_t left = d->flushed_at + FLUSH_MS - mono_ms();
         if (left < t)
             t = left;
     }
@@ -1466,6 +1368,7 @@ static void *deliver_main(void *arg)
         int running = 0;
         take_cfg(d, now);
         run_commands(d, now);
+        drop_fenced(d);
         prepare_endpoints(d, now);
         curl_multi_perform(d->multi, &running);
         collect(d, now);
@@ -1474,17 +1377,19 @@ static void *deliver_main(void *arg)
         start_due(d, now);
         curl_multi_perform(d->multi, &running);
         maybe_flush(d);
-        if (!more && !atomic_load(&d->stop))
+        /* A transfer that finished in that perform only left a message:
+         * no socket would wake the poll for it, so go round again. */
+        bool finished = (size_t)running < d->nxs - d->nidle;
+        if (!more && !finished && !atomic_load(&d->stop))
             curl_multi_poll(d->multi, NULL, 0, wait_ms(d), NULL);
     }
-    /* Abandon what is in flight (it stays pending) and write what is known. */
+    /* Abandon what is in flight (it stays pending) and hand over what is
+     * known; hook_deliver_free lets the writer finish. */
     for (size_t i = 0; i < d->nxs; i++)
         if (d->xs[i]->r != NULL)
             abort_xfer(d, d->xs[i]);
-    struct err e = {0};
-    if (flush_hard(d, &e) != 0)
-        log_msg(LOG_ERROR, "webhook.store_write_failed", "at shutdown: %s", e.msg);
-    run_commands(d, clock_now_ms(d->clk));   /* answer any waiter: stopping */
+    flush(d);
+    run_commands(d, clock_now_ms(d->clk));   /* answer any waiter */
     return NULL;
 }
 
@@ -1499,21 +1404,24 @@ int hook_deliver_new(struct cfg *c, struct clock *clk, struct hook_deliver **out
         return err_set(e, ERR_IO, "curl_global_init failed: %s",
                        curl_easy_strerror(curl_init_rc));
     struct hook_deliver *d = mem_alloc(sizeof *d);
-    /* A side writer: its commits need not wait for the disk (a crash only
-     * means sending again what is not recorded), and it yields the write
-     * lock to the engine rather than wait for it. */
+    /* The writer's commits need not wait for the disk: a crash only means
+     * sending again what was not recorded, with the same webhook-id. */
     struct cfg_store sc = c->store;
     char normal[] = "normal";
     sc.synchronous = normal;
-    sc.busy_timeout_ms = BUSY_TIMEOUT_MS;
-    int rc = store_open(&sc, STORE_RW, &d->st, e);
-    if (rc != 0)
-        goto out_free;
+    int rc = 0;
     d->multi = curl_multi_init();
     if (d->multi == NULL) {
         rc = err_set(e, ERR_NOMEM, "curl multi handle allocation failed");
-        goto out_store;
+        goto out_free;
     }
+    rc = store_open(&c->store, STORE_RO, &d->st, e);
+    if (rc != 0)
+        goto out_multi;
+    /* the writer wakes the dispatcher after each write: loads wait for it */
+    rc = hook_record_new(&sc, hook_deliver_on_commit, d, &d->rec, e);
+    if (rc != 0)
+        goto out_store;
     d->clk = clk;
     d->cfg = cfg_ref(c);
     d->fa = arena_new(0);
@@ -1527,6 +1435,8 @@ int hook_deliver_new(struct cfg *c, struct clock *clk, struct hook_deliver **out
 
 out_store:
     store_close(&d->st);
+out_multi:
+    curl_multi_cleanup(d->multi);
 out_free:
     mem_free(d);
     return rc;
@@ -1571,9 +1481,12 @@ void hook_deliver_set_cfg(struct hook_deliver *d, struct cfg *c)
 
 void hook_deliver_get_stats(struct hook_deliver *d, struct hook_deliver_stats *out)
 {
-    pthread_mutex_lock(&d->mu);
-    *out = d->pub;
-    pthread_mutex_unlock(&d->mu);
+    *out = (struct hook_deliver_stats){
+        .attempts = atomic_load(&d->pub.attempts), .sent = atomic_load(&d->pub.sent),
+        .retried = atomic_load(&d->pub.retried), .dead = atomic_load(&d->pub.dead),
+        .disabled = atomic_load(&d->pub.disabled),
+        .fanned_out = atomic_load(&d->pub.fanned_out),
+    };
 }
 
 void hook_deliver_stop(struct hook_deliver *d)
@@ -1597,6 +1510,7 @@ void hook_deliver_free(struct hook_deliver **dp)
     if (d == NULL)
         return;
     hook_deliver_stop(d);
+    hook_record_free(&d->rec);   /* writes what the thread handed over */
     for (size_t i = 0; i < d->nxs; i++)
         if (d->xs[i]->r != NULL)
             abort_xfer(d, d->xs[i]);
