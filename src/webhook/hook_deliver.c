@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <strings.h>
 
 #include "base/arena.h"
@@ -1363,6 +1364,7 @@ static int wait_ms(struct hook_deliver *d)
 static void *deliver_main(void *arg)
 {
     struct hook_deliver *d = arg;
+    prctl(PR_SET_NAME, "tgcrm-hooks", 0, 0, 0);   /* for top -H and perf */
     while (!atomic_load(&d->stop)) {
         int64_t now = clock_now_ms(d->clk);
         int running = 0;

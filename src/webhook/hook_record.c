@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "base/arena.h"
@@ -281,6 +282,7 @@ static void do_run(struct hook_record *w, struct run *r)
 static void *record_main(void *arg)
 {
     struct hook_record *w = arg;
+    prctl(PR_SET_NAME, "tgcrm-hookdb", 0, 0, 0);   /* for top -H and perf */
     int64_t backoff = BACKOFF_MIN_MS;
     int tries = 0;
     pthread_mutex_lock(&w->mu);

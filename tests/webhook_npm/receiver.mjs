@@ -12,12 +12,19 @@
 //
 // Control API (JSON):
 //   POST /control/config {path?, status?, delay_ms?, retry_after?, body?,
-//                         queue?: [{status, delay_ms, retry_after, body}...],
+//                         reset?, queue?: [{status, delay_ms, ...}...],
+//                         fail_ids?: [...], fail_status?,
 //                         secrets?: [...], now_ms?}
 //        Sets how deliveries to `path` (default: every path) are answered;
-//        `queue` entries are used once each, first. `secrets` are the
-//        endpoint secrets to verify with (any one may match); `now_ms` is
-//        the tgcrm test clock, used as "now" for the timestamp tolerance.
+//        `queue` entries are used once each, first. `reset: true` drops the
+//        connection without answering (an endpoint that is down).
+//        Deliveries whose webhook-id is in `fail_ids` get `fail_status`
+//        (default 500) whatever the rest says. `secrets` are the endpoint
+//        secrets to verify with (any one may match); `now_ms` is a time of
+//        the tgcrm test clock, used as "now" for the timestamp tolerance:
+//        the last four given are all accepted, so a test can announce the
+//        time it is about to move the clock to while requests signed at the
+//        old time may still arrive.
 //   GET  /control/received[?path=/x]  {"received": [...]} in arrival order
 //   POST /control/reset               forget what was received
 //
@@ -34,10 +41,12 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
 const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, "utf8")));
 
-const defaults = { status: 200, delay_ms: 0, retry_after: null, body: "ok" };
+const defaults = { status: 200, delay_ms: 0, retry_after: null, body: "ok", reset: false };
+let failIds = new Set();
+let failStatus = 500;
 const behaviour = new Map();   // path → {status, delay_ms, retry_after, body, queue}
 let secrets = [];
-let nowMs = null;
+let clocks = [];          // recent test-clock times, newest last
 let received = [];
 let seq = 0;
 
@@ -50,15 +59,17 @@ function behaviourFor(path) {
 function verify(raw, headers) {
   if (secrets.length === 0) return { verified: false, verify_error: "no secret configured" };
   const realNow = Date.now;
-  if (nowMs !== null) Date.now = () => nowMs;
   let error = null;
   try {
-    for (const s of secrets) {
-      try {
-        new Webhook(s).verify(raw, headers);
-        return { verified: true, verify_error: null };
-      } catch (err) {
-        error = err.message;
+    for (const now of clocks.length > 0 ? [...clocks].reverse() : [null]) {
+      if (now !== null) Date.now = () => now;
+      for (const s of secrets) {
+        try {
+          new Webhook(s).verify(raw, headers);
+          return { verified: true, verify_error: null };
+        } catch (err) {
+          error = err.message;
+        }
       }
     }
   } finally {
@@ -85,11 +96,13 @@ function control(req, res, url, raw) {
   if (req.method === "POST" && url.pathname === "/control/config") {
     const c = JSON.parse(raw || "{}");
     if (c.secrets) secrets = c.secrets;
-    if (c.now_ms !== undefined) nowMs = c.now_ms;
+    if (c.now_ms !== undefined) clocks = [...clocks, c.now_ms].slice(-4);
+    if (c.fail_ids) failIds = new Set(c.fail_ids);
+    if (c.fail_status) failStatus = c.fail_status;
     const key = c.path || "*";
     const prev = behaviour.get(key) || { ...defaults, queue: [] };
     const next = { ...prev };
-    for (const k of ["status", "delay_ms", "retry_after", "body"]) if (k in c) next[k] = c[k];
+    for (const k of ["status", "delay_ms", "retry_after", "body", "reset"]) if (k in c) next[k] = c[k];
     if (c.queue) next.queue = c.queue.slice();
     behaviour.set(key, next);
     return json(res, 200, { ok: true });
@@ -123,7 +136,9 @@ const server = createServer(async (req, res) => {
   } catch (err) {
     schemaErrors = `not JSON: ${err.message}`;
   }
-  const b = behaviourFor(url.pathname);
+  let b = behaviourFor(url.pathname);
+  if (headers["webhook-id"] && failIds.has(headers["webhook-id"]))
+    b = { ...defaults, status: failStatus, body: "failing on purpose" };
   const rec = {
     seq: ++seq, path: url.pathname, method: req.method, id: headers["webhook-id"] || null,
     timestamp: headers["webhook-timestamp"] || null,
@@ -134,6 +149,11 @@ const server = createServer(async (req, res) => {
     body, answered: null, aborted: false, arrived_ms: Date.now(),
   };
   received.push(rec);
+  if (b.reset) {
+    rec.aborted = true;
+    req.socket.destroy();
+    return;
+  }
   const answer = () => {
     if (res.destroyed || res.writableEnded) { rec.aborted = true; return; }
     const h = { "content-type": "text/plain" };
