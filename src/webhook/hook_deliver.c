@@ -1430,8 +1430,14 @@ int hook_deliver_new(struct cfg *c, struct clock *clk, struct hook_deliver **out
     atomic_init(&d->stop, false);
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
-    for (size_t i = 0; i < c->nwebhooks; i++)
-        ep_new(d, &c->webhooks[i]);
+    /* Record the endpoints now, not in the thread's first round: an event
+     * committed in between must not count as "before" a new endpoint. */
+    for (size_t i = 0; i < c->nwebhooks && rc == 0; i++)
+        rc = ep_open(d, ep_new(d, &c->webhooks[i]), clock_now_ms(clk), e);
+    if (rc != 0) {
+        hook_deliver_free(&d);
+        return rc;
+    }
     *out = d;
     return 0;
 

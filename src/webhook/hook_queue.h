@@ -77,8 +77,8 @@ size_t hook_queue_count_due(const struct hook_queue *q, int64_t now, size_t limi
 /* The attempt of busy head n failed: it stays the head, due again at `due`. */
 void hook_queue_retry(struct hook_queue *q, struct hook_qnode *n, int64_t due);
 
-/* Take busy head n out (its delivery is finished); the next node of its list,
- * if any, becomes the head. */
+/* Take n out: normally the busy head whose delivery finished (the next node
+ * of its list, if any, becomes the head), but any node may go. */
 void hook_queue_remove(struct hook_queue *q, struct hook_qnode *n);
 
 /* Take every node out, calling fn(node, arg) for each (fn may free it);

@@ -266,7 +266,7 @@ static void up_one(void)
 /* A customer's message; returns the ticket id. */
 static int64_t customer_says(long user, const char *text)
 {
-    char body[512];
+    char body[4096];
     snprintf(body, sizeof body, "{\"customer\":{\"telegram_user_id\":%ld,\"first_name\":"
              "\"Cust%ld\"},\"text\":\"%s\"}", user, user, text);
     struct http_reply r;
@@ -413,15 +413,21 @@ static size_t check_arrivals(const char *path)
                  (long long)(json_is_object(t) ? json_integer_value(json_object_get(t, "id")) : 0));
         int64_t n = event_no(id);
         json_t *lv = json_object_get(last, key);
-        cr_expect(lv == NULL || json_integer_value(lv) < n,
+        cr_expect(lv == NULL || json_integer_value(lv) < n ||
+                  (json_integer_value(lv) == n && strstr(id, "_p") != NULL),
                   "ticket %s: %s arrived after event %lld", key, id,
                   (long long)json_integer_value(lv));
         json_object_set_new(last, key, json_integer(n));
-        /* the thread is whole and in order */
+        /* the thread is in order (and whole, unless this is a later part) */
         json_t *th = json_object_get(body, "thread");
+        json_int_t first = json_integer_value(json_object_get(json_array_get(th, 0), "seq"));
+        if (json_object_get(body, "part") == NULL || json_integer_value(
+                json_object_get(body, "part")) == 1)
+            cr_expect(json_array_size(th) == 0 || first == 1, "%s: thread does not start at 1",
+                      id);
         for (size_t k = 0; k < json_array_size(th); k++)
             cr_expect_eq(json_integer_value(json_object_get(json_array_get(th, k), "seq")),
-                         (json_int_t)k + 1, "%s: thread out of order", id);
+                         first + (json_int_t)k, "%s: thread out of order", id);
     }
     size_t distinct = json_object_size(seen);
     json_decref(seen);
@@ -875,4 +881,56 @@ Test(webhooks, metrics_count_sent_and_latency, .init = up_one, .fini = down, .ti
     cr_expect_eq(metric("tgcrm_webhook_delivery_latency_milliseconds_bucket{endpoint=\"main\","
                         "le=\"+Inf\"} "), 2);
     cr_expect_eq(metric("tgcrm_webhook_retried_total{endpoint=\"main\"} "), 0);
+}
+
+static const char small_payloads[] =
+    "webhooks:\n"
+    "  - name: main\n"
+    "    url: \"http://127.0.0.1:%d/main\"\n"
+    "    secret: \"" SECRET "\"\n"
+    "    max_payload: 3KiB\n";
+
+static void up_small(void)
+{
+    up_hooks(small_payloads);
+}
+
+Test(webhooks, oversize_events_arrive_split_in_order, .init = up_small, .fini = down,
+     .timeout = 120)
+{
+    char text[1201];
+    memset(text, 'x', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    for (int i = 0; i < 6; i++)
+        customer_says(7101, text);
+    cr_assert(eventually(nothing_pending, "main"), "%s", daemon_log_tail(&D));
+    check_arrivals("/main");
+    /* the last message.created carries the whole thread, in parts */
+    json_t *l = rx_received("/main");
+    int64_t last_event = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(l, i, r)
+        if (event_no(json_string_value(json_object_get(r, "id"))) > last_event)
+            last_event = event_no(json_string_value(json_object_get(r, "id")));
+    int parts = 0, next_seq = 1, expect_part = 1;
+    json_array_foreach(l, i, r) {
+        json_t *body = json_object_get(r, "body");
+        if (event_no(json_string_value(json_object_get(r, "id"))) != last_event)
+            continue;
+        char want[64];
+        snprintf(want, sizeof want, "evt_%lld_p%d", (long long)last_event, expect_part);
+        cr_expect_str_eq(json_string_value(json_object_get(r, "id")), want);
+        cr_expect_eq(json_integer_value(json_object_get(body, "part")), expect_part);
+        parts = (int)json_integer_value(json_object_get(body, "parts"));
+        json_t *th = json_object_get(body, "thread");
+        for (size_t k = 0; k < json_array_size(th); k++)
+            cr_expect_eq(json_integer_value(json_object_get(json_array_get(th, k), "seq")),
+                         next_seq++);
+        expect_part++;
+    }
+    json_decref(l);
+    cr_expect_gt(parts, 1, "a thread of 6 x 1200 characters must be split at 3 KiB");
+    cr_expect_eq(expect_part - 1, parts, "every part arrived, in order");
+    cr_expect_geq(next_seq, 7, "the parts join into the whole thread");
 }
