@@ -50,13 +50,14 @@
 #include "webhook/hook_record.h"
 #include "webhook/hook_sign.h"
 
-#define FANOUT_PAGE 64                  /* events read and built per round */
+#define FANOUT_PAGE 64                  /* events read per round */
+#define FANOUT_BUDGET_NS 2000000        /* building bodies: then start what is built */
 #define LOAD_PAGE 5000                  /* pending rows loaded per round */
 #define QUEUE_ROWS_MAX 200000           /* rows of one endpoint held in memory */
 #define BODY_CACHE_MAX (64u << 20)      /* bytes of bodies kept for first attempts */
 #define RESPONSE_KEEP 1024              /* bytes of a response body recorded */
 #define CONNECT_TIMEOUT_MS 5000L
-#define RECORD_BACKLOG_MAX 64           /* unwritten batches that pause fan-out */
+#define RECORD_BACKLOG_MAX 2048         /* unwritten batches that pause fan-out (~20 s) */
 #define FLUSH_MS 10                     /* real ms changes gather before a batch: most
                                            deliveries are then written once, finished */
 #define RETRY_STORE_MS 1000             /* a store read failed: try the row again */
@@ -1022,7 +1023,9 @@ static int fan_one(struct hook_deliver *d, struct ep *ep, const struct event_row
     return 0;
 }
 
-/* Fan out one page of events. True when the page was full (more may wait). */
+/* Fan out a page of events, or as much of it as FANOUT_BUDGET_NS allows,
+ * so a burst never delays the first deliveries by a whole page of bodies.
+ * True when more events may be waiting. */
 static bool fan_out(struct hook_deliver *d, int64_t now)
 {
     if (hook_record_pending(d->rec) >= RECORD_BACKLOG_MAX)
@@ -1045,7 +1048,13 @@ static bool fan_out(struct hook_deliver *d, int64_t now)
         return false;
     }
     struct built *cache = mem_alloc(d->neps * sizeof *cache);
+    int64_t t0 = clock_mono_ns();
+    bool more = n == FANOUT_PAGE;
     for (size_t k = 0; k < n; k++) {
+        if (k > 0 && clock_mono_ns() - t0 > FANOUT_BUDGET_NS) {
+            more = true;   /* send what is built; the rest next round */
+            break;
+        }
         const struct event_row *ev = &evs[k];
         size_t ncache = 0;
         for (size_t i = 0; i < d->neps; i++) {
@@ -1062,7 +1071,7 @@ static bool fan_out(struct hook_deliver *d, int64_t now)
         }
     }
     mem_free(cache);
-    return n == FANOUT_PAGE;
+    return more;
 }
 
 /* ---- writing to the store --------------------------------------------------------------- */
