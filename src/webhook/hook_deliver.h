@@ -2,8 +2,9 @@
  * hook_deliver.h — the outbound webhook dispatcher: domain events → signed
  * HTTP POSTs to every configured endpoint, retried, ordered, dead-lettered.
  *
- * One thread, one curl multi handle, its own store connection (a second
- * writer beside the engine that only touches the webhook tables). The
+ * One thread, one curl multi handle and a read-only store connection;
+ * its writes go through hook_record (a second writer beside the engine
+ * that only touches the webhook tables, on a thread of its own). The
  * thread sleeps in curl_multi_poll and wakes when
  *   - the engine commits (serve installs hook_deliver_on_commit as the
  *     writer's commit hook: new events are fanned out at once),
@@ -17,19 +18,21 @@
  * the last one, or 410 → endpoint disabled), fail transfers past their
  * deadline, fan out new events (one delivery per endpoint, event and body
  * part, bodies from hook_payload_build), start every due delivery the
- * endpoint's concurrency and ordering allow (hook_queue.h), then write
- * what happened to the store in one transaction.
+ * endpoint's concurrency and ordering allow (hook_queue.h), and every
+ * FLUSH_MS hand what happened to the writer as one batch.
  *
  * Durability: the store is written AFTER the requests go out, so a commit
  * never delays a delivery. The fan-out cursor advances in the same
  * transaction as the delivery rows it covers (store_hook_endpoint_claim);
  * a crash before that transaction means the events are fanned out and sent
  * again after a restart, with the same webhook-id (hook_payload_msg_id).
- * Delivery is at-least-once; receivers dedupe on webhook-id.
+ * Delivery is at-least-once; receivers dedupe on webhook-id. The writer
+ * commits with synchronous=NORMAL: a power loss can only cost records,
+ * which means sending again, never losing an event.
  *
  * Commands from other threads (the REST API: replay, re-enable, disable)
- * are queued to the dispatcher thread, which runs them between rounds with
- * its own connection, so its memory and the store never disagree.
+ * are queued to the dispatcher thread, which runs them between rounds
+ * through its writer, so its memory and the store never disagree.
  */
 #ifndef TGCRM_WEBHOOK_HOOK_DELIVER_H
 #define TGCRM_WEBHOOK_HOOK_DELIVER_H
@@ -56,9 +59,11 @@ struct hook_deliver_stats {
 /*
  * A dispatcher for the webhooks of c (a reference is taken; see
  * hook_deliver_set_cfg) on clock clk (borrowed, must outlive it). Opens its
- * own store connection read-write on c->store (the database must already
- * be migrated: open the engine's writer first). Nothing runs until
- * hook_deliver_start. Caller owns *out; hook_deliver_free.
+ * own connections on c->store (the database must already be migrated:
+ * open the engine's writer first) and records every configured endpoint
+ * it has not seen before at the newest event, now, so nothing committed
+ * after this call is missed. No delivery starts before hook_deliver_start.
+ * Caller owns *out; hook_deliver_free.
  */
 int hook_deliver_new(struct cfg *c, struct clock *clk, struct hook_deliver **out,
                      struct err *e);

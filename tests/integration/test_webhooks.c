@@ -351,10 +351,19 @@ static bool count_is(void *arg)
     return count_of(w->endpoint, w->state) == w->n;
 }
 
+static int64_t metric(const char *name_and_labels);
+
+/* Every event so far is fanned out to the endpoint (its cursor has reached
+ * the newest event) and none of its deliveries is pending. */
 static bool nothing_pending(void *arg)
 {
     const char *name = arg;
-    return count_of(name, "pending") == 0;
+    json_t *e = endpoint(name);
+    int64_t cursor = json_integer_value(json_object_get(e, "last_event_id"));
+    int64_t pending = json_integer_value(json_object_get(json_object_get(e, "deliveries"),
+                                                         "pending"));
+    json_decref(e);
+    return pending == 0 && cursor >= metric("tgcrm_events_total ");
 }
 
 static size_t received_count(const char *path)
@@ -667,9 +676,14 @@ static int64_t metric(const char *name_and_labels)
     struct http_reply r;
     cr_assert_eq(daemon_get(&D, "/metrics", &r), 0);
     int64_t v = -1;
-    const char *p = strstr(r.body, name_and_labels);
-    if (p != NULL)
-        v = strtoll(p + strlen(name_and_labels), NULL, 10);
+    /* a sample line, not the # HELP line that names the metric too */
+    for (const char *p = r.body; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+        p += *p == '\n';
+        if (strncmp(p, name_and_labels, strlen(name_and_labels)) == 0) {
+            v = strtoll(p + strlen(name_and_labels), NULL, 10);
+            break;
+        }
+    }
     reply_free(&r);
     return v;
 }
