@@ -143,6 +143,22 @@ int api_path_id(const struct router_params *p, int64_t *out, struct err *e)
     return api_parse_id(router_param(p, "id"), "id", out, e);
 }
 
+int api_page_query(struct http_req *req, int *limit, int64_t *after, struct err *e)
+{
+    const char *v;
+    *limit = 50;
+    if ((v = http_req_query(req, "limit")) != NULL) {
+        int64_t n = 0;
+        if (api_parse_id(v, "limit", &n, NULL) != 0 || n > 500)
+            return err_field(e, ERR_INVAL, "limit",
+                             "'limit' must be an integer from 1 to 500, got '%.40s'", v);
+        *limit = (int)n;
+    }
+    if ((v = http_req_query(req, "after")) != NULL && strcmp(v, "0") != 0)
+        return api_parse_id(v, "after", after, e);
+    return 0;
+}
+
 const char *api_actor(struct http_req *req)
 {
     const char *a = arena_printf(req->arena, "api:%s", req->client ? req->client : "anonymous");

@@ -369,6 +369,15 @@ Test(hook_payload, message_ids)
     cr_assert_str_eq(hook_payload_msg_id(42, 2, 3, id), "evt_42_p2");
 }
 
+/* want and got are equal JSON, else say both (case `what` i). */
+static void expect_same(json_t *want, json_t *got, const char *what, size_t i)
+{
+    char *w = jx_dumps(want), *g = jx_dumps(got);
+    cr_expect(json_equal(want, got), "%s %zu:\nwant %s\ngot  %s", what, i, w, g);
+    mem_free(w);
+    mem_free(g);
+}
+
 /* Entries are written without jansson: they must be view_entry's objects. */
 Test(hook_payload, entries_are_exactly_view_entry)
 {
@@ -402,11 +411,7 @@ Test(hook_payload, entries_are_exactly_view_entry)
     cr_assert_eq(json_array_size(th), n);
     for (size_t i = 0; i < n; i++) {
         json_t *want = view_entry(&stored[i]);
-        json_t *got = json_array_get(th, i);
-        char *w = jx_dumps(want), *g = jx_dumps(got);
-        cr_expect(json_equal(want, got), "entry %zu:\nwant %s\ngot  %s", i, w, g);
-        mem_free(w);
-        mem_free(g);
+        expect_same(want, json_array_get(th, i), "entry", i);
         json_decref(want);
     }
     json_decref(th);
@@ -451,10 +456,7 @@ Test(hook_payload, spliced_head_equals_the_jansson_way)
                 json_object_set(want, k, v);
         }
         json_object_set_new(want, "thread", json_array());
-        char *w = jx_dumps(want), *g = jx_dumps(got);
-        cr_expect(json_equal(want, got), "data %zu:\nwant %s\ngot  %s", i, w, g);
-        mem_free(w);
-        mem_free(g);
+        expect_same(want, got, "data", i);
         json_decref(want);
         json_decref(data);
         json_decref(got);
