@@ -17,14 +17,16 @@
 #include <time.h>
 
 #include "base/arena.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 
 #define MERGE_MAX 256               /* batches written in one transaction */
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 5000
-#define STOP_TRIES 50               /* at shutdown: attempts before giving up */
-#define RUN_TRIES 100               /* a run that meets a busy store */
+#define STOP_GIVE_UP_MS 5000        /* at shutdown: how long a failing store is tried */
+#define RUN_TRIES 3                 /* a run that meets a busy store (each waits
+                                       the store's busy timeout) */
 
 enum op_type { OP_CLAIM, OP_ENDPOINT, OP_DELIVERY, OP_ATTEMPT };
 
@@ -285,6 +287,7 @@ static void *record_main(void *arg)
     prctl(PR_SET_NAME, "tgcrm-hookdb", 0, 0, 0);   /* for top -H and perf */
     int64_t backoff = BACKOFF_MIN_MS;
     int tries = 0;
+    int64_t stop_seen = 0;          /* mono ms when stopping was first seen */
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (w->head == NULL && !w->stop)
@@ -302,6 +305,8 @@ static void *record_main(void *arg)
         }
         bool stopping = w->stop;
         pthread_mutex_unlock(&w->mu);
+        if (stopping && stop_seen == 0)
+            stop_seen = clock_mono_ns() / 1000000;
 
         struct err e = {0};
         int rc = write_batches(w, w->head, n, &e);
@@ -313,7 +318,7 @@ static void *record_main(void *arg)
             tries++;
             if (rc != ERR_BUSY && tries == 1)
                 log_msg(LOG_ERROR, "webhook.store_write_failed", "%s (retrying)", e.msg);
-            if (stopping && tries >= STOP_TRIES) {
+            if (stopping && clock_mono_ns() / 1000000 - stop_seen >= STOP_GIVE_UP_MS) {
                 log_msg(LOG_ERROR, "webhook.store_write_lost", "gave up writing %zu batches "
                         "at shutdown: their deliveries are sent again after a restart",
                         atomic_load(&w->pending));
@@ -321,7 +326,7 @@ static void *record_main(void *arg)
                 break;
             }
             if (rc != ERR_BUSY) {
-                nap_ms(backoff);
+                nap_ms(stopping ? BACKOFF_MIN_MS : backoff);
                 backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
             }
             pthread_mutex_lock(&w->mu);
