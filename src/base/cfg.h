@@ -267,6 +267,7 @@ struct cfg_webhook {
     char *oversize;         /* "split" (default) | "truncate" */
     char *ordering;         /* "per_ticket" (default) | "none" */
     struct cfg_pos pos;
+    int concurrency;        /* attempts in flight at once, default 16 */
 };
 
 struct cfg {

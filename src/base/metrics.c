@@ -21,14 +21,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum metric_type { METRIC_COUNTER = 0, METRIC_GAUGE };
+enum metric_type { METRIC_COUNTER = 0, METRIC_GAUGE, METRIC_HISTOGRAM };
 
 struct metric {
     char *name;               /* owned */
     char *labels;             /* owned; "" for none */
     const char *help;         /* static, from the first registration */
     enum metric_type type;
-    _Atomic int64_t value;
+    _Atomic int64_t value;    /* counter/gauge value; a histogram's sum */
+    /* histograms only */
+    int64_t *bounds;          /* owned, ascending */
+    size_t nbounds;
+    _Atomic int64_t *buckets; /* owned; nbounds + 1 (the last is +Inf), not cumulative */
+    _Atomic int64_t count;
 };
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -80,6 +85,35 @@ static struct metric *get_or_register(enum metric_type type, const char *name,
     return m;
 }
 
+struct metric *metrics_histogram(const char *name, const char *help, const char *labels,
+                                 const int64_t *bounds, size_t n)
+{
+    struct metric *m = get_or_register(METRIC_HISTOGRAM, name, help, labels);
+    pthread_mutex_lock(&reg_mu);
+    if (m->buckets == NULL) {
+        m->bounds = mem_alloc((n ? n : 1) * sizeof *m->bounds);
+        if (n > 0)
+            memcpy(m->bounds, bounds, n * sizeof *m->bounds);
+        m->nbounds = n;
+        m->buckets = mem_alloc((n + 1) * sizeof *m->buckets);
+        for (size_t i = 0; i <= n; i++)
+            atomic_init(&m->buckets[i], 0);
+        atomic_init(&m->count, 0);
+    }
+    pthread_mutex_unlock(&reg_mu);
+    return m;
+}
+
+void metrics_observe(struct metric *m, int64_t v)
+{
+    size_t i = 0;
+    while (i < m->nbounds && v > m->bounds[i])
+        i++;
+    atomic_fetch_add_explicit(&m->buckets[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->value, v, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
+}
+
 struct metric *metrics_counter(const char *name, const char *help, const char *labels)
 {
     return get_or_register(METRIC_COUNTER, name, help, labels);
@@ -129,6 +163,37 @@ static int put_help(struct buf *b, const char *help)
     return rc;
 }
 
+static const char *type_name(enum metric_type t)
+{
+    return t == METRIC_COUNTER ? "counter" : t == METRIC_GAUGE ? "gauge" : "histogram";
+}
+
+/* name_bucket{labels,le="..."} lines, then name_sum and name_count. */
+static int put_histogram(struct buf *b, const struct metric *m)
+{
+    const char *sep = m->labels[0] != '\0' ? "," : "";
+    int64_t cum = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i <= m->nbounds; i++) {
+        cum += atomic_load_explicit(&m->buckets[i], memory_order_relaxed);
+        if (i < m->nbounds)
+            rc = buf_printf(b, "%s_bucket{%s%sle=\"%lld\"} %lld\n", m->name, m->labels, sep,
+                            (long long)m->bounds[i], (long long)cum);
+        else
+            rc = buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", m->name, m->labels, sep,
+                            (long long)cum);
+    }
+    const char *open = m->labels[0] != '\0' ? "{" : "";
+    const char *close = m->labels[0] != '\0' ? "}" : "";
+    if (rc == 0)
+        rc = buf_printf(b, "%s_sum%s%s%s %lld\n", m->name, open, m->labels, close,
+                        (long long)metrics_value(m));
+    if (rc == 0)
+        rc = buf_printf(b, "%s_count%s%s%s %lld\n", m->name, open, m->labels, close,
+                        (long long)cum);
+    return rc;
+}
+
 int metrics_render(struct buf *b)
 {
     /* Snapshot the pointers so the lock is not held while formatting. The
@@ -150,13 +215,14 @@ int metrics_render(struct buf *b)
             if (rc == 0)
                 rc = put_help(b, m->help);
             if (rc == 0)
-                rc = buf_printf(b, "\n# TYPE %s %s\n", m->name,
-                                m->type == METRIC_COUNTER ? "counter" : "gauge");
+                rc = buf_printf(b, "\n# TYPE %s %s\n", m->name, type_name(m->type));
             last = m->name;
         }
         if (rc != 0)
             break;
-        if (m->labels[0] != '\0')
+        if (m->type == METRIC_HISTOGRAM)
+            rc = put_histogram(b, m);
+        else if (m->labels[0] != '\0')
             rc = buf_printf(b, "%s{%s} %lld\n", m->name, m->labels,
                             (long long)metrics_value(m));
         else
@@ -172,6 +238,8 @@ void metrics_free_all(void)
     for (size_t i = 0; i < reg_n; i++) {
         mem_free(reg[i]->name);
         mem_free(reg[i]->labels);
+        mem_free(reg[i]->bounds);
+        mem_free((void *)reg[i]->buckets);
         mem_free(reg[i]);
     }
     mem_freep(&reg);

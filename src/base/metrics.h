@@ -9,6 +9,7 @@
 #ifndef TGCRM_BASE_METRICS_H
 #define TGCRM_BASE_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -19,6 +20,16 @@ struct metric;
  * help: one line (static string). The pointer lives until metrics_free_all. */
 struct metric *metrics_counter(const char *name, const char *help, const char *labels);
 struct metric *metrics_gauge(const char *name, const char *help, const char *labels);
+
+/*
+ * Get or register a histogram with the n ascending upper bounds in bounds[]
+ * (copied on first registration; later calls may pass NULL/0). Rendered as
+ * name_bucket{...,le="b"} (cumulative, then le="+Inf"), name_sum and
+ * name_count. Use metrics_observe on it, not metrics_add/metrics_set.
+ */
+struct metric *metrics_histogram(const char *name, const char *help, const char *labels,
+                                 const int64_t *bounds, size_t n);
+void metrics_observe(struct metric *m, int64_t v);
 
 void metrics_add(struct metric *m, int64_t v);
 void metrics_set(struct metric *m, int64_t v);

@@ -36,6 +36,14 @@ static const struct router_route routes[] = {
     {"PATCH", "/v1/agents/{id}", api_agents_update, 0},
     {"GET", "/v1/queues", api_queues_list, 0},
     {"POST", "/telegram/webhook", api_telegram_webhook, 0},
+    {"GET", "/v1/webhooks/endpoints", api_webhooks_endpoints, 0},
+    {"GET", "/v1/webhooks/endpoints/{name}", api_webhooks_endpoint, 0},
+    {"POST", "/v1/webhooks/endpoints/{name}/enable", api_webhooks_enable, 0},
+    {"POST", "/v1/webhooks/endpoints/{name}/disable", api_webhooks_disable, 0},
+    {"POST", "/v1/webhooks/endpoints/{name}/replay-dead", api_webhooks_replay_dead, 0},
+    {"GET", "/v1/webhooks/deliveries", api_webhooks_deliveries, 0},
+    {"GET", "/v1/webhooks/deliveries/{id}", api_webhooks_delivery, 0},
+    {"POST", "/v1/webhooks/deliveries/{id}/replay", api_webhooks_replay, 0},
     {"GET", "/v1/test/clock", api_test_clock_get, API_TEST_CLOCK},
     {"POST", "/v1/test/clock", api_test_clock_move, API_TEST_CLOCK},
     {"POST", "/v1/inbound/{endpoint}", api_inbound_post, 0},
@@ -135,6 +143,22 @@ int api_parse_id(const char *s, const char *field, int64_t *out, struct err *e)
 int api_path_id(const struct router_params *p, int64_t *out, struct err *e)
 {
     return api_parse_id(router_param(p, "id"), "id", out, e);
+}
+
+int api_page_query(struct http_req *req, int *limit, int64_t *after, struct err *e)
+{
+    const char *v;
+    *limit = 50;
+    if ((v = http_req_query(req, "limit")) != NULL) {
+        int64_t n = 0;
+        if (api_parse_id(v, "limit", &n, NULL) != 0 || n > 500)
+            return err_field(e, ERR_INVAL, "limit",
+                             "'limit' must be an integer from 1 to 500, got '%.40s'", v);
+        *limit = (int)n;
+    }
+    if ((v = http_req_query(req, "after")) != NULL && strcmp(v, "0") != 0)
+        return api_parse_id(v, "after", after, e);
+    return 0;
 }
 
 const char *api_actor(struct http_req *req)

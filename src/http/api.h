@@ -6,11 +6,13 @@
  * in constant time against the configured http.tokens of the *current*
  * configuration, so a reload takes effect on the next request), routes the
  * request (router.h) and runs one handler per operation, one file per
- * resource: api_tickets.c, api_agents.c, api_queues.c, api_health.c and
+ * resource: api_tickets.c, api_agents.c, api_queues.c, api_webhooks.c
+ * (outbound webhook endpoints and deliveries), api_health.c and
  * api_test.c (the manual-clock routes, present only with --test-clock).
  *
  * Reads use a read-only store handle from the pool and the request arena;
- * writes go only through engine_submit, whose refusal (err code + message
+ * writes go only through engine_submit (webhook delivery state through the
+ * dispatcher's commands, hook_deliver.h), whose refusal (err code + message
  * + field) becomes the response through the one error funnel, api_error.
  *
  * Error statuses follow err_http_status(code); the one override is 415
@@ -29,6 +31,7 @@
 #include "store/store.h"
 
 struct tg_ingest;
+struct hook_deliver;
 
 /* Everything the handlers need; all borrowed, owned by serve. Shared by
  * every HTTP thread, so only thread-safe objects belong here. */
@@ -40,6 +43,7 @@ struct api_ctx {
     int64_t started_at_ms;      /* for uptime_ms in /healthz */
     struct tg_ingest *tg;       /* webhook mode: takes POST /telegram/webhook;
                                    NULL (polling mode) answers it 404 */
+    struct hook_deliver *hooks; /* the webhook dispatcher: replay, enable ... */
 };
 
 /* The http_handler for the whole API; `api_ctx` is a struct api_ctx *. */

@@ -50,6 +50,10 @@ int api_parse_id(const char *s, const char *field, int64_t *out, struct err *e);
 /* The {id} path parameter as a ticket id (400 naming "id" when bad). */
 int api_path_id(const struct router_params *p, int64_t *out, struct err *e);
 
+/* The paging query of a list: ?limit (1..500, default 50) and ?after (an
+ * id; absent or 0 leaves *after alone). 400 naming the parameter. */
+int api_page_query(struct http_req *req, int *limit, int64_t *after, struct err *e);
+
 /* "api:<token name>" for engine_event.actor; request-arena string. */
 const char *api_actor(struct http_req *req);
 
@@ -106,6 +110,22 @@ void api_telegram_webhook(struct http_req *, struct http_resp *,
 
 void api_inbound_post(struct http_req *, struct http_resp *,
                       const struct router_params *, void *ctx);
+void api_webhooks_endpoints(struct http_req *, struct http_resp *,
+                            const struct router_params *, void *ctx);
+void api_webhooks_endpoint(struct http_req *, struct http_resp *,
+                           const struct router_params *, void *ctx);
+void api_webhooks_enable(struct http_req *, struct http_resp *,
+                         const struct router_params *, void *ctx);
+void api_webhooks_disable(struct http_req *, struct http_resp *,
+                          const struct router_params *, void *ctx);
+void api_webhooks_replay_dead(struct http_req *, struct http_resp *,
+                              const struct router_params *, void *ctx);
+void api_webhooks_deliveries(struct http_req *, struct http_resp *,
+                             const struct router_params *, void *ctx);
+void api_webhooks_delivery(struct http_req *, struct http_resp *,
+                           const struct router_params *, void *ctx);
+void api_webhooks_replay(struct http_req *, struct http_resp *,
+                         const struct router_params *, void *ctx);
 
 void api_test_clock_get(struct http_req *, struct http_resp *,
                         const struct router_params *, void *ctx);

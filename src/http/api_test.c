@@ -8,9 +8,12 @@
  * (api_ctx.test_clock); otherwise they are 404 like any unknown path. After
  * a move the engine is kicked and the due timers are applied before the
  * response, so a test that moves time and then reads sees the effects.
+ * The webhook dispatcher is woken too: retries due at the new time start
+ * at once (their outcomes arrive asynchronously, as with a real clock).
  */
 #include "base/log.h"
 #include "http/api_impl.h"
+#include "webhook/hook_deliver.h"
 
 static void reply_now(struct api_ctx *ctx, struct http_resp *resp)
 {
@@ -70,6 +73,8 @@ void api_test_clock_move(struct http_req *req, struct http_resp *resp,
     }
 
     engine_kick(ctx->engine);
+    if (ctx->hooks != NULL)
+        hook_deliver_kick(ctx->hooks);   /* retries on the manual clock */
     /* Apply what fell due synchronously: the kick alone would race the reply. */
     struct engine_event tick = {.type = ENGINE_TIMERS_DUE};
     struct engine_result res;

@@ -202,18 +202,7 @@ static int parse_list_query(struct http_req *req, struct ticket_filter *f,
     if ((v = http_req_query(req, "customer")) != NULL &&
         (rc = api_parse_id(v, "customer", customer_tg, e)) != 0)
         return rc;
-    f->limit = 50;
-    if ((v = http_req_query(req, "limit")) != NULL) {
-        int64_t n = 0;
-        if (api_parse_id(v, "limit", &n, NULL) != 0 || n > 500)
-            return err_field(e, ERR_INVAL, "limit",
-                             "'limit' must be an integer from 1 to 500, got '%.40s'", v);
-        f->limit = (int)n;
-    }
-    if ((v = http_req_query(req, "after")) != NULL && strcmp(v, "0") != 0 &&
-        (rc = api_parse_id(v, "after", &f->after_id, e)) != 0)
-        return rc;
-    return 0;
+    return api_page_query(req, &f->limit, &f->after_id, e);
 }
 
 /* The customer of t, loaded once per request however many tickets share it. */

@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "telegram/tg_bridge.h"
 #include "telegram/tg_ingest.h"
+#include "webhook/hook_deliver.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -133,7 +134,7 @@ static void warn_restart_only(const struct cfg *old, const struct cfg *nc)
                 "http.listen and store settings take effect after a restart");
 }
 
-static void reload(struct engine *en, const char *path)
+static void reload(struct engine *en, struct hook_deliver *hooks, const char *path)
 {
     struct err e = {0};
     struct cfg *nc = NULL;
@@ -149,11 +150,13 @@ static void reload(struct engine *en, const char *path)
     warn_restart_only(old, nc);
     cfg_unref(&old);
     engine_set_cfg(en, nc);
+    hook_deliver_set_cfg(hooks, nc);
     struct log_line l;
     log_begin(&l, LOG_INFO, "config.reloaded");
     log_str(&l, "path", path);
     log_int(&l, "agents", (int64_t)nc->nagents);
     log_int(&l, "groups", (int64_t)nc->ngroups);
+    log_int(&l, "webhooks", (int64_t)nc->nwebhooks);
     log_end(&l);
     cfg_unref(&nc);
 }
@@ -184,6 +187,7 @@ int serve_main(int argc, char **argv)
     struct http_server *srv = NULL;
     struct tg_ingest *ingest = NULL;
     struct tg_bridge *bridge = NULL;
+    struct hook_deliver *hooks = NULL;
 
     if (cfg_load(o.config, &c, &e) != 0) {
         fprintf(stderr, "tgcrm serve: %s\n", e.msg);
@@ -219,6 +223,13 @@ int serve_main(int argc, char **argv)
         exit_code = e.code == ERR_SCHEMA || e.code == ERR_CONFIG ? 2 : 1;
         goto out;
     }
+    /* The webhook dispatcher wakes on every commit of the engine's writer,
+     * so an event goes out as soon as it is durable, not at the next poll. */
+    if (hook_deliver_new(c, clk, &hooks, &e) != 0) {
+        log_msg(LOG_ERROR, "webhook.init_failed", "%s", e.msg);
+        goto out;
+    }
+    store_set_commit_hook(w, hook_deliver_on_commit, hooks);
     if (engine_new(c, w, clk, &en, &e) != 0) {
         log_msg(LOG_ERROR, "engine.init_failed", "%s", e.msg);
         goto out;
@@ -226,6 +237,10 @@ int serve_main(int argc, char **argv)
     w = NULL;   /* the engine owns the writer now */
     if (engine_start(en, &e) != 0) {
         log_msg(LOG_ERROR, "engine.start_failed", "%s", e.msg);
+        goto out;
+    }
+    if (hook_deliver_start(hooks, &e) != 0) {
+        log_msg(LOG_ERROR, "webhook.start_failed", "%s", e.msg);
         goto out;
     }
     if (store_pool_new(&c->store, c->store.read_connections, &pool, &e) != 0) {
@@ -255,6 +270,7 @@ int serve_main(int argc, char **argv)
         .test_clock = o.test_clock,
         .started_at_ms = clock_now_ms(clk),
         .tg = webhook_mode ? ingest : NULL,
+        .hooks = hooks,
     };
     if (http_server_start(c->http.listen, c->http.threads, (size_t)c->http.max_body,
                           api_handle, &api, &srv, &e) != 0) {
@@ -274,6 +290,7 @@ int serve_main(int argc, char **argv)
     log_str(&l, "store", c->store.driver);
     log_str(&l, "clock", o.test_clock ? "manual" : "real");
     log_str(&l, "telegram", ingest == NULL ? "off" : webhook_mode ? "webhook" : "polling");
+    log_int(&l, "webhooks", (int64_t)c->nwebhooks);
     log_int(&l, "pid", (int64_t)getpid());
     log_end(&l);
 
@@ -282,7 +299,7 @@ int serve_main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            reload(en, o.config);
+            reload(en, hooks, o.config);
             continue;
         }
         log_msg(LOG_INFO, "serve.stopping", "signal %d", sig);
@@ -297,7 +314,8 @@ out:
     if (en != NULL)
         engine_stop(en);        /* then commit what is queued */
     store_pool_free(&pool);
-    engine_free(&en);
+    engine_free(&en);           /* no more commits to wake the dispatcher ... */
+    hook_deliver_free(&hooks);  /* ... which abandons its transfers: rows stay pending */
     store_close(&w);
     clock_free(&clk);
     cfg_unref(&c);

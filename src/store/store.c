@@ -62,6 +62,12 @@ int store_commit(struct store *s, struct err *e)
     return s->ops->commit(s, e);
 }
 
+void store_set_commit_hook(struct store *s, void (*fn)(void *arg), void *arg)
+{
+    s->on_commit = fn;
+    s->on_commit_arg = fn != NULL ? arg : NULL;
+}
+
 int store_rollback(struct store *s, struct err *e)
 {
     return s->ops->rollback(s, e);
@@ -294,6 +300,111 @@ int store_idem_put(struct store *s, const char *key, int status, const char *bod
                    int64_t at, struct err *e)
 {
     return s->ops->idem_put(s, key, status, body, at, e);
+}
+
+/* ---- outbound webhooks -------------------------------------------------------------- */
+
+int store_thread_list_upto(struct store *s, int64_t ticket_id, int32_t max_seq,
+                           struct arena *a, struct thread_entry **out, size_t *n,
+                           struct err *e)
+{
+    return s->ops->thread_list_upto(s, ticket_id, max_seq, a, out, n, e);
+}
+
+int store_event_get(struct store *s, int64_t id, struct arena *a, struct event_row **out,
+                    struct err *e)
+{
+    return s->ops->event_get(s, id, a, out, e);
+}
+
+int store_event_last_id(struct store *s, int64_t *out, struct err *e)
+{
+    return s->ops->event_last_id(s, out, e);
+}
+
+int store_hook_endpoint_list(struct store *s, struct arena *a, struct hook_endpoint_row **out,
+                             size_t *n, struct err *e)
+{
+    return s->ops->hook_endpoint_list(s, a, out, n, e);
+}
+
+int store_hook_endpoint_get(struct store *s, const char *name, struct arena *a,
+                            struct hook_endpoint_row **out, struct err *e)
+{
+    return s->ops->hook_endpoint_get(s, name, a, out, e);
+}
+
+int store_hook_endpoint_create(struct store *s, const char *name, int64_t last_event_id,
+                               int64_t now, struct err *e)
+{
+    return s->ops->hook_endpoint_create(s, name, last_event_id, now, e);
+}
+
+int store_hook_endpoint_claim(struct store *s, const char *name, int64_t from, int64_t to,
+                              struct err *e)
+{
+    return s->ops->hook_endpoint_claim(s, name, from, to, e);
+}
+
+int store_hook_endpoint_set_disabled(struct store *s, const char *name, bool disabled,
+                                     int64_t at, const char *reason, const char *url,
+                                     struct err *e)
+{
+    return s->ops->hook_endpoint_set_disabled(s, name, disabled, at, reason, url, e);
+}
+
+int store_hook_delivery_put(struct store *s, struct hook_delivery_row *r, struct err *e)
+{
+    return s->ops->hook_delivery_put(s, r, e);
+}
+
+int store_hook_delivery_get(struct store *s, int64_t id, struct arena *a,
+                            struct hook_delivery_row **out, struct err *e)
+{
+    return s->ops->hook_delivery_get(s, id, a, out, e);
+}
+
+int store_hook_delivery_list(struct store *s, const struct hook_delivery_filter *f,
+                             struct arena *a, struct hook_delivery_row **out, size_t *n,
+                             struct err *e)
+{
+    return s->ops->hook_delivery_list(s, f, a, out, n, e);
+}
+
+int store_hook_delivery_pending(struct store *s, const char *endpoint, int64_t after_event,
+                                int after_part, int limit, struct arena *a,
+                                struct hook_delivery_row **out, size_t *n, struct err *e)
+{
+    return s->ops->hook_delivery_pending(s, endpoint, after_event, after_part, limit, a,
+                                         out, n, e);
+}
+
+int store_hook_counts(struct store *s, const char *endpoint, struct hook_counts *out,
+                      struct err *e)
+{
+    return s->ops->hook_counts(s, endpoint, out, e);
+}
+
+int store_hook_replay(struct store *s, int64_t id, int64_t now, struct err *e)
+{
+    return s->ops->hook_replay(s, id, now, e);
+}
+
+int store_hook_replay_dead(struct store *s, const char *endpoint, int64_t now,
+                           int64_t *count, struct err *e)
+{
+    return s->ops->hook_replay_dead(s, endpoint, now, count, e);
+}
+
+int store_hook_attempt_insert(struct store *s, struct hook_attempt_row *r, struct err *e)
+{
+    return s->ops->hook_attempt_insert(s, r, e);
+}
+
+int store_hook_attempt_list(struct store *s, int64_t delivery_id, struct arena *a,
+                            struct hook_attempt_row **out, size_t *n, struct err *e)
+{
+    return s->ops->hook_attempt_list(s, delivery_id, a, out, n, e);
 }
 
 /* ---- the read pool ---------------------------------------------------------------- */

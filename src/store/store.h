@@ -235,6 +235,149 @@ int store_idem_get(struct store *s, const char *key, struct arena *a,
 int store_idem_put(struct store *s, const char *key, int status, const char *body,
                    int64_t at, struct err *e);
 
+/* ---- commit notification -------------------------------------------------------- */
+
+/*
+ * After every commit on this connection that changed something, call
+ * fn(arg) on the committing thread (fn NULL: stop). The data is durable and
+ * visible to other connections by then, and fn runs before any checkpoint
+ * work the commit triggers, so a reader woken by it — the webhook
+ * dispatcher waits on the engine writer's commits this way instead of
+ * polling — is not held up by it. fn must be quick and must not use this
+ * connection. Set it before the connection is shared with another thread.
+ */
+void store_set_commit_hook(struct store *s, void (*fn)(void *arg), void *arg);
+
+/* ---- outbound webhooks (the dispatcher's state) --------------------------------- */
+
+/* Entries of a ticket with seq <= max_seq in seq order: the thread as it
+ * was when a webhook event happened. */
+int store_thread_list_upto(struct store *s, int64_t ticket_id, int32_t max_seq,
+                           struct arena *a, struct thread_entry **out, size_t *n,
+                           struct err *e);
+
+/* One event by id (ERR_NOTFOUND). */
+int store_event_get(struct store *s, int64_t id, struct arena *a, struct event_row **out,
+                    struct err *e);
+/* Highest event id, 0 when there are none. */
+int store_event_last_id(struct store *s, int64_t *out, struct err *e);
+
+/* The dispatcher's record of one endpoint (by name). */
+struct hook_endpoint_row {
+    const char *name;
+    int64_t last_event_id;     /* fan-out cursor: events <= this have delivery rows */
+    bool disabled;
+    int64_t disabled_at;       /* 0 unless disabled */
+    const char *disabled_reason;
+    const char *disabled_url;  /* the URL that was disabled */
+    int64_t created_at;
+};
+
+/* One delivery: part `part` of `parts` of an event to an endpoint. */
+struct hook_delivery_row {
+    int64_t id;
+    const char *endpoint;
+    int64_t event_id;
+    int part, parts;           /* 1-based; 1 of 1 for a whole body */
+    int64_t ticket_id;         /* 0 for events about no ticket */
+    const char *type;          /* the event type */
+    int64_t occurred_at;       /* the event's time */
+    const char *state;         /* "pending" | "succeeded" | "dead" */
+    int attempts;              /* since (re)queued: picks the next retry delay */
+    int64_t next_attempt_at;
+    int64_t max_payload;       /* body settings used at fan-out, reused on rebuild */
+    const char *oversize;      /* "split" | "truncate" */
+    int last_status;           /* HTTP status of the last attempt, 0 none */
+    const char *last_error;    /* NULL unless the last attempt failed */
+    int64_t created_at;
+    int64_t finished_at;       /* when it succeeded or died, 0 while pending */
+};
+
+/* One attempt of a delivery. */
+struct hook_attempt_row {
+    int64_t id;
+    int64_t delivery_id;
+    int64_t at;                /* when it started (dispatcher clock) */
+    int status;                /* HTTP status, 0 when nothing came back */
+    const char *outcome;       /* "succeeded" | "retry" | "dead" | "disabled" */
+    const char *error;         /* "timeout", "connection refused" ..., or NULL */
+    int64_t latency_ms;
+    const char *response;      /* first bytes of the response body, or NULL */
+};
+
+/* A filter for store_hook_delivery_list; zero/NULL members do not filter. */
+struct hook_delivery_filter {
+    const char *endpoint;
+    const char *state;         /* "pending" | "succeeded" | "dead" | "failed" (pending
+                                  with at least one failed attempt: retrying) */
+    int64_t ticket_id;
+    int64_t after_id;          /* paging cursor: ids greater than this */
+    int limit;                 /* 1..500; 0 means 50 */
+};
+
+/* Deliveries of one endpoint by state. */
+struct hook_counts {
+    int64_t pending, failing, dead, succeeded;   /* failing: pending with attempts > 0 */
+};
+
+/* Every endpoint record, by name. */
+int store_hook_endpoint_list(struct store *s, struct arena *a, struct hook_endpoint_row **out,
+                             size_t *n, struct err *e);
+/* One endpoint record (ERR_NOTFOUND). */
+int store_hook_endpoint_get(struct store *s, const char *name, struct arena *a,
+                            struct hook_endpoint_row **out, struct err *e);
+/* Record a new endpoint with its cursor at last_event_id (ERR_CONFLICT if known). */
+int store_hook_endpoint_create(struct store *s, const char *name, int64_t last_event_id,
+                               int64_t now, struct err *e);
+/*
+ * The fan-out claim: move endpoint name's cursor from `from` to `to`, in
+ * the transaction that inserts the delivery rows for the events between.
+ * ERR_CONFLICT when the cursor is not at `from` (someone else claimed those
+ * events), ERR_NOTFOUND for an unknown endpoint.
+ */
+int store_hook_endpoint_claim(struct store *s, const char *name, int64_t from, int64_t to,
+                              struct err *e);
+/* Disable (with when, why and which URL) or re-enable (the rest ignored). */
+int store_hook_endpoint_set_disabled(struct store *s, const char *name, bool disabled,
+                                     int64_t at, const char *reason, const char *url,
+                                     struct err *e);
+
+/*
+ * Insert the delivery (endpoint, event_id, part), or update the one there:
+ * state, attempts, next_attempt_at, last_status, last_error, finished_at
+ * (the rest never changes). r->id is ignored on the way in and set to the
+ * row's id. The dispatcher names deliveries by that key, never by id.
+ */
+int store_hook_delivery_put(struct store *s, struct hook_delivery_row *r, struct err *e);
+int store_hook_delivery_get(struct store *s, int64_t id, struct arena *a,
+                            struct hook_delivery_row **out, struct err *e);
+/* Deliveries matching f in ascending id order (an arena array). */
+int store_hook_delivery_list(struct store *s, const struct hook_delivery_filter *f,
+                             struct arena *a, struct hook_delivery_row **out, size_t *n,
+                             struct err *e);
+/* Pending rows of an endpoint after position (event_id, part), ascending by
+ * (event_id, part), at most limit: how the dispatcher loads its queues. */
+int store_hook_delivery_pending(struct store *s, const char *endpoint, int64_t after_event,
+                                int after_part, int limit, struct arena *a,
+                                struct hook_delivery_row **out, size_t *n, struct err *e);
+/* Counts by state for one endpoint. */
+int store_hook_counts(struct store *s, const char *endpoint, struct hook_counts *out,
+                      struct err *e);
+/*
+ * Queue a finished delivery again: state pending, attempts 0, due at now.
+ * ERR_NOTFOUND for an unknown id, ERR_CONFLICT when it is still pending.
+ */
+int store_hook_replay(struct store *s, int64_t id, int64_t now, struct err *e);
+/* Queue every dead delivery of an endpoint again; *count gets how many. */
+int store_hook_replay_dead(struct store *s, const char *endpoint, int64_t now,
+                           int64_t *count, struct err *e);
+
+/* Append; sets r->id. */
+int store_hook_attempt_insert(struct store *s, struct hook_attempt_row *r, struct err *e);
+/* Attempts of a delivery, oldest first. */
+int store_hook_attempt_list(struct store *s, int64_t delivery_id, struct arena *a,
+                            struct hook_attempt_row **out, size_t *n, struct err *e);
+
 /* ---- a pool of read-only handles for the HTTP threads --------------------------- */
 
 struct store_pool;

@@ -104,11 +104,49 @@ struct store_ops {
                     int *out_status, const char **out_body, struct err *e);
     int (*idem_put)(struct store *s, const char *key, int status,
                     const char *body, int64_t at, struct err *e);
+
+    int (*thread_list_upto)(struct store *s, int64_t ticket_id, int32_t max_seq,
+                            struct arena *a, struct thread_entry **out, size_t *n,
+                            struct err *e);
+    int (*event_get)(struct store *s, int64_t id, struct arena *a,
+                     struct event_row **out, struct err *e);
+    int (*event_last_id)(struct store *s, int64_t *out, struct err *e);
+    int (*hook_endpoint_list)(struct store *s, struct arena *a,
+                              struct hook_endpoint_row **out, size_t *n, struct err *e);
+    int (*hook_endpoint_get)(struct store *s, const char *name, struct arena *a,
+                             struct hook_endpoint_row **out, struct err *e);
+    int (*hook_endpoint_create)(struct store *s, const char *name, int64_t last_event_id,
+                                int64_t now, struct err *e);
+    int (*hook_endpoint_claim)(struct store *s, const char *name, int64_t from,
+                               int64_t to, struct err *e);
+    int (*hook_endpoint_set_disabled)(struct store *s, const char *name, bool disabled,
+                                      int64_t at, const char *reason, const char *url,
+                                      struct err *e);
+    int (*hook_delivery_put)(struct store *s, struct hook_delivery_row *r, struct err *e);
+    int (*hook_delivery_get)(struct store *s, int64_t id, struct arena *a,
+                             struct hook_delivery_row **out, struct err *e);
+    int (*hook_delivery_list)(struct store *s, const struct hook_delivery_filter *f,
+                              struct arena *a, struct hook_delivery_row **out, size_t *n,
+                              struct err *e);
+    int (*hook_delivery_pending)(struct store *s, const char *endpoint, int64_t after_event,
+                                 int after_part, int limit, struct arena *a,
+                                 struct hook_delivery_row **out, size_t *n, struct err *e);
+    int (*hook_counts)(struct store *s, const char *endpoint, struct hook_counts *out,
+                       struct err *e);
+    int (*hook_replay)(struct store *s, int64_t id, int64_t now, struct err *e);
+    int (*hook_replay_dead)(struct store *s, const char *endpoint, int64_t now,
+                            int64_t *count, struct err *e);
+    int (*hook_attempt_insert)(struct store *s, struct hook_attempt_row *r, struct err *e);
+    int (*hook_attempt_list)(struct store *s, int64_t delivery_id, struct arena *a,
+                             struct hook_attempt_row **out, size_t *n, struct err *e);
 };
 
 /* The base every backend connection starts with. */
 struct store {
     const struct store_ops *ops;   /* static, never NULL */
+    void (*on_commit)(void *arg);  /* store_set_commit_hook; NULL = none; the
+                                      backend calls it after each commit */
+    void *on_commit_arg;           /* borrowed */
 };
 
 /*

@@ -57,6 +57,15 @@
     "id, ticket_id, seq, kind, dir, author_type, author_id, author_name, text, " \
     "event, data, tg_chat_id, tg_message_id, at, edited_at"
 
+#define HOOK_EP_COLS \
+    "name, last_event_id, disabled_at, disabled_reason, disabled_url, created_at"
+
+/* Column i of HOOK_DL_COLS is parameter ?(i+1) in the upsert. */
+#define HOOK_DL_COLS \
+    "id, endpoint, event_id, part, parts, ticket_id, type, occurred_at, state, " \
+    "attempts, next_attempt_at, max_payload, oversize, last_status, last_error, " \
+    "created_at, finished_at"
+
 #define STMTS(X)                                                                  \
     X(ST_BEGIN, "BEGIN IMMEDIATE")                                                \
     X(ST_COMMIT, "COMMIT")                                                        \
@@ -173,7 +182,56 @@
     X(ST_IDEM_GET, "SELECT status, body FROM idempotency WHERE key = ?1")         \
     X(ST_IDEM_PUT,                                                                \
       "INSERT INTO idempotency (key, status, body, created_at) "                  \
-      "VALUES (?1, ?2, ?3, ?4)")
+      "VALUES (?1, ?2, ?3, ?4)")                                                  \
+    X(ST_THREAD_LIST_UPTO,                                                        \
+      "SELECT " THREAD_COLS " FROM thread WHERE ticket_id = ?1 AND seq <= ?2 "    \
+      "ORDER BY seq")                                                             \
+    X(ST_EVENT_GET,                                                               \
+      "SELECT id, type, ticket_id, occurred_at, data FROM events WHERE id = ?1")  \
+    X(ST_EVENT_LAST, "SELECT max(id) FROM events")                                \
+    X(ST_HOOK_EP_LIST, "SELECT " HOOK_EP_COLS " FROM webhook_endpoints ORDER BY name") \
+    X(ST_HOOK_EP_GET, "SELECT " HOOK_EP_COLS " FROM webhook_endpoints WHERE name = ?1") \
+    X(ST_HOOK_EP_CREATE,                                                          \
+      "INSERT INTO webhook_endpoints (name, last_event_id, created_at) "          \
+      "VALUES (?1, ?2, ?3)")                                                      \
+    X(ST_HOOK_EP_CLAIM,                                                           \
+      "UPDATE webhook_endpoints SET last_event_id = ?3 "                          \
+      "WHERE name = ?1 AND last_event_id = ?2")                                   \
+    X(ST_HOOK_EP_DISABLE,                                                         \
+      "UPDATE webhook_endpoints SET disabled_at = ?2, disabled_reason = ?3, "     \
+      "disabled_url = ?4 WHERE name = ?1")                                        \
+    X(ST_HOOK_DL_PUT,                                                             \
+      "INSERT INTO webhook_deliveries (endpoint, event_id, part, parts, "         \
+      "ticket_id, type, occurred_at, state, attempts, next_attempt_at, "          \
+      "max_payload, oversize, last_status, last_error, created_at, finished_at) " \
+      "VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "    \
+      "?16, ?17) ON CONFLICT (endpoint, event_id, part) DO UPDATE SET "           \
+      "state = excluded.state, attempts = excluded.attempts, "                    \
+      "next_attempt_at = excluded.next_attempt_at, "                              \
+      "last_status = excluded.last_status, last_error = excluded.last_error, "    \
+      "finished_at = excluded.finished_at RETURNING id")                          \
+    X(ST_HOOK_DL_GET, "SELECT " HOOK_DL_COLS " FROM webhook_deliveries WHERE id = ?1") \
+    X(ST_HOOK_DL_PENDING,                                                         \
+      "SELECT " HOOK_DL_COLS " FROM webhook_deliveries WHERE endpoint = ?1 "      \
+      "AND state = 'pending' AND (event_id > ?2 OR (event_id = ?2 AND part > ?3)) " \
+      "ORDER BY event_id, part LIMIT ?4")                                         \
+    X(ST_HOOK_COUNTS,                                                             \
+      "SELECT state, attempts > 0, count(*) FROM webhook_deliveries "             \
+      "WHERE endpoint = ?1 GROUP BY state, attempts > 0")                         \
+    X(ST_HOOK_REPLAY,                                                             \
+      "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, "           \
+      "next_attempt_at = ?2, finished_at = NULL WHERE id = ?1 "                   \
+      "AND state <> 'pending'")                                                   \
+    X(ST_HOOK_REPLAY_DEAD,                                                        \
+      "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, "           \
+      "next_attempt_at = ?2, finished_at = NULL WHERE endpoint = ?1 "             \
+      "AND state = 'dead'")                                                       \
+    X(ST_HOOK_AT_INSERT,                                                          \
+      "INSERT INTO webhook_attempts (delivery_id, at, status, outcome, error, "   \
+      "latency_ms, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                \
+    X(ST_HOOK_AT_LIST,                                                            \
+      "SELECT id, delivery_id, at, status, outcome, error, latency_ms, response " \
+      "FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY id")
 
 enum stmt_id {
 #define ST_ENUM(id, sql) id,
@@ -200,6 +258,24 @@ enum {
     LIST_VARIANTS = 1 << 5
 };
 
+/* store_hook_delivery_list: the same scheme; ?1 after_id, ?2 endpoint,
+ * ?3 state, ?4 ticket_id, ?5 limit. "failed" is state pending plus
+ * HF_RETRYING. */
+enum {
+    HF_ENDPOINT = 1 << 0,
+    HF_STATE = 1 << 1,
+    HF_RETRYING = 1 << 2,
+    HF_TICKET = 1 << 3,
+    HOOK_LIST_VARIANTS = 1 << 4
+};
+
+static const char *const hook_list_conds[] = {
+    " AND endpoint = ?2",       /* HF_ENDPOINT */
+    " AND state = ?3",          /* HF_STATE */
+    " AND attempts > 0",        /* HF_RETRYING */
+    " AND ticket_id = ?4",      /* HF_TICKET */
+};
+
 static const char *const list_conds[] = {
     " AND status = ?2",         /* LF_STATUS */
     " AND grp = ?3",            /* LF_GROUP */
@@ -220,6 +296,7 @@ struct sq {
     int brc;                                /* first failed bind since stmt() */
     sqlite3_stmt *st[ST_COUNT];             /* owned; NULL until first use */
     sqlite3_stmt *list[LIST_VARIANTS];      /* owned; NULL until first use */
+    sqlite3_stmt *hook_list[HOOK_LIST_VARIANTS];   /* owned; NULL until first use */
 };
 
 static struct sq *sq_of(struct store *s)
@@ -773,21 +850,13 @@ static void *ckpt_main(void *arg)
     return NULL;
 }
 
-/* sqlite3_wal_hook: called after every commit with the WAL's size. */
-static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+/* Past CKPT_PAGES: hand the checkpoint to the thread (see on_wal). */
+static void ckpt_wake(struct ckpt *ck)
 {
-    struct ckpt *ck = arg;
-    if (pages >= CKPT_INLINE_PAGES) {
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        return SQLITE_OK;
-    }
-    if (pages >= CKPT_PAGES) {
-        pthread_mutex_lock(&ck->mu);
-        ck->due = true;
-        pthread_cond_signal(&ck->cv);
-        pthread_mutex_unlock(&ck->mu);
-    }
-    return SQLITE_OK;
+    pthread_mutex_lock(&ck->mu);
+    ck->due = true;
+    pthread_cond_signal(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
 }
 
 static void ckpt_stop(struct sq *q)
@@ -795,7 +864,7 @@ static void ckpt_stop(struct sq *q)
     struct ckpt *ck = q->ck;
     if (ck == NULL)
         return;
-    sqlite3_wal_hook(q->db, NULL, NULL);
+    q->ck = NULL;                   /* on_wal, on this same thread, stops waking it */
     pthread_mutex_lock(&ck->mu);
     ck->stop = true;
     pthread_cond_signal(&ck->cv);
@@ -831,8 +900,7 @@ static int ckpt_start(struct sq *q, int busy_ms, struct err *e)
         mem_free(ck);
         return err_set(e, ERR_INTERNAL, "cannot start the checkpoint thread");
     }
-    q->ck = ck;
-    sqlite3_wal_hook(q->db, on_wal, ck);   /* replaces wal_autocheckpoint */
+    q->ck = ck;                     /* on_wal wakes it; wal_autocheckpoint stays off */
     return 0;
 }
 
@@ -844,6 +912,8 @@ static void sq_close(struct store *s)
         sqlite3_finalize(q->st[i]);
     for (int i = 0; i < LIST_VARIANTS; i++)
         sqlite3_finalize(q->list[i]);
+    for (int i = 0; i < HOOK_LIST_VARIANTS; i++)
+        sqlite3_finalize(q->hook_list[i]);
     sqlite3_close(q->db);   /* rolls back an open transaction; NULL is fine */
     mem_free(q->path);
     mem_free(q);
@@ -856,6 +926,25 @@ static const struct store_ops sqlite_ops;
 static void tune_library(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/*
+ * Called by SQLite after each commit that wrote to the WAL, with its size:
+ * first the commit hook (store_set_commit_hook) so a woken reader goes on
+ * at once, then the checkpoint policy — wake the background checkpointer
+ * past CKPT_PAGES, or checkpoint right here past CKPT_INLINE_PAGES (the
+ * checkpointer has fallen behind, or is not running yet during migration).
+ */
+static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct sq *q = arg;
+    if (q->base.on_commit != NULL)
+        q->base.on_commit(q->base.on_commit_arg);
+    if (frames >= CKPT_INLINE_PAGES || (q->ck == NULL && frames >= CKPT_PAGES))
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    else if (q->ck != NULL && frames >= CKPT_PAGES)
+        ckpt_wake(q->ck);
+    return SQLITE_OK;
 }
 
 /*
@@ -909,12 +998,13 @@ int store_sqlite_open(const struct cfg_store *cfg, enum store_mode mode,
          * savepoint: a page cache that holds a whole batch (no spills to the
          * WAL mid-transaction), savepoint journals in memory instead of a
          * temp file, and a WAL that folds repeated writes of hot index pages
-         * into one checkpoint (taken in the background: ckpt_start) roughly
-         * double ingest throughput. */
+         * into one checkpoint (taken in the background: ckpt_start, on_wal)
+         * roughly double ingest throughput. */
         if ((rc = exec(q, "PRAGMA journal_mode = WAL", "set WAL mode", e)) != 0 ||
             (rc = exec(q, sync_sql, "set synchronous", e)) != 0 ||
             (rc = exec(q, "PRAGMA cache_size = -16384", "set cache size", e)) != 0)
             goto out_close;
+        sqlite3_wal_hook(q->db, on_wal, q);
     }
     if ((rc = exec(q, "PRAGMA foreign_keys = ON", "enable foreign keys", e)) != 0 ||
         (rc = exec(q, "PRAGMA temp_store = MEMORY", "set temp store", e)) != 0)
@@ -1327,23 +1417,35 @@ static int sq_ticket_get_by_topic(struct store *s, int64_t topic_id, struct aren
 
 /* The cached statement for this set of filters, built from constant
  * fragments only (values are bound, never spliced in). */
-static int list_stmt(struct sq *q, unsigned mask, sqlite3_stmt **out, struct err *e)
+/*
+ * The cached statement for one combination of filters: `head` (ending in a
+ * WHERE clause), the conds[i] whose bit is set in mask, then `tail`.
+ */
+static int variant_stmt(struct sq *q, sqlite3_stmt **slot, const char *head,
+                        const char *const *conds, size_t nconds, unsigned mask,
+                        const char *tail, sqlite3_stmt **out, struct err *e)
 {
-    if (q->list[mask] == NULL) {
+    if (*slot == NULL) {
         char sql[1024];
-        size_t len = (size_t)snprintf(sql, sizeof sql,
-                                      "SELECT " TICKET_COLS " FROM tickets WHERE id > ?1");
-        for (unsigned i = 0; i < sizeof list_conds / sizeof list_conds[0]; i++)
+        size_t len = (size_t)snprintf(sql, sizeof sql, "%s", head);
+        for (size_t i = 0; i < nconds; i++)
             if (mask & (1u << i))
-                len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", list_conds[i]);
-        snprintf(sql + len, sizeof sql - len, " ORDER BY id LIMIT ?6");
-        int rc = prepare(q, &q->list[mask], sql, e);
+                len += (size_t)snprintf(sql + len, sizeof sql - len, "%s", conds[i]);
+        snprintf(sql + len, sizeof sql - len, "%s", tail);
+        int rc = prepare(q, slot, sql, e);
         if (rc != 0)
             return rc;
     }
     q->brc = SQLITE_OK;
-    *out = q->list[mask];
+    *out = *slot;
     return 0;
+}
+
+static int list_stmt(struct sq *q, unsigned mask, sqlite3_stmt **out, struct err *e)
+{
+    return variant_stmt(q, &q->list[mask], "SELECT " TICKET_COLS " FROM tickets WHERE id > ?1",
+                        list_conds, sizeof list_conds / sizeof list_conds[0], mask,
+                        " ORDER BY id LIMIT ?6", out, e);
 }
 
 /* Limit: <= 0 means 50, above 500 is cut to 500. */
@@ -1511,21 +1613,36 @@ static int fill_entry_row(sqlite3_stmt *st, struct arena *a, void *row, struct e
     return fill_entry(st, a, row, e);
 }
 
-static int sq_thread_list(struct store *s, int64_t ticket_id, struct arena *a,
-                          struct thread_entry **out, size_t *n, struct err *e)
+/* Entries of ticket_id, all of them (max_seq < 0) or up to max_seq. */
+static int thread_query(struct sq *q, int64_t ticket_id, int32_t max_seq, struct arena *a,
+                        struct thread_entry **out, size_t *n, struct err *e)
 {
-    struct sq *q = sq_of(s);
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st;
-    int rc = stmt(q, ST_THREAD_LIST, &st, e);
+    int rc = stmt(q, max_seq < 0 ? ST_THREAD_LIST : ST_THREAD_LIST_UPTO, &st, e);
     if (rc != 0)
         return rc;
     bind_int(q, st, 1, ticket_id);
+    if (max_seq >= 0)
+        bind_int(q, st, 2, max_seq);
     void *arr;
     rc = collect(q, st, "list thread", a, sizeof(struct thread_entry), fill_entry_row, &arr, n, e);
     *out = arr;
     return rc;
+}
+
+static int sq_thread_list(struct store *s, int64_t ticket_id, struct arena *a,
+                          struct thread_entry **out, size_t *n, struct err *e)
+{
+    return thread_query(sq_of(s), ticket_id, -1, a, out, n, e);
+}
+
+static int sq_thread_list_upto(struct store *s, int64_t ticket_id, int32_t max_seq,
+                               struct arena *a, struct thread_entry **out, size_t *n,
+                               struct err *e)
+{
+    return thread_query(sq_of(s), ticket_id, max_seq < 0 ? 0 : max_seq, a, out, n, e);
 }
 
 /* ---- agents ------------------------------------------------------------------------------------------ */
@@ -2029,6 +2146,427 @@ static int sq_idem_put(struct store *s, const char *key, int status, const char 
     return run(q, st, "write idempotency key", e);
 }
 
+/* ---- outbound webhooks ------------------------------------------------------------------------------------ */
+
+static int sq_event_get(struct store *s, int64_t id, struct arena *a, struct event_row **out,
+                        struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_EVENT_GET, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, id);
+    rc = step(q, st, "read event", e);
+    if (rc == 1) {
+        struct event_row *r = arena_alloc(a, sizeof *r);
+        rc = r == NULL ? too_big("read event", e) : fill_event(st, a, r, e);
+        if (rc == 0)
+            *out = r;
+    } else if (rc == 0) {
+        rc = err_set(e, ERR_NOTFOUND, "event %lld not found", (long long)id);
+    }
+    done(st);
+    return rc;
+}
+
+static int sq_event_last_id(struct store *s, int64_t *out, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_EVENT_LAST, &st, e);
+    return rc != 0 ? rc : count_query(q, st, "last event id", out, e);
+}
+
+static int fill_hook_endpoint(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    struct hook_endpoint_row *r = row;
+    r->last_event_id = sqlite3_column_int64(st, 1);
+    r->disabled = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    r->disabled_at = sqlite3_column_int64(st, 2);
+    r->created_at = sqlite3_column_int64(st, 5);
+    int rc;
+    if ((rc = col_str(st, 0, a, &r->name, e)) != 0 ||
+        (rc = col_str(st, 3, a, &r->disabled_reason, e)) != 0)
+        return rc;
+    return col_str(st, 4, a, &r->disabled_url, e);
+}
+
+static int sq_hook_endpoint_list(struct store *s, struct arena *a,
+                                 struct hook_endpoint_row **out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_EP_LIST, &st, e);
+    if (rc != 0)
+        return rc;
+    void *arr;
+    rc = collect(q, st, "list webhook endpoints", a, sizeof(struct hook_endpoint_row),
+                 fill_hook_endpoint, &arr, n, e);
+    *out = arr;
+    return rc;
+}
+
+static int sq_hook_endpoint_get(struct store *s, const char *name, struct arena *a,
+                                struct hook_endpoint_row **out, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_EP_GET, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, name);
+    void *arr;
+    size_t n = 0;
+    rc = collect(q, st, "read webhook endpoint", a, sizeof(struct hook_endpoint_row),
+                 fill_hook_endpoint, &arr, &n, e);
+    if (rc == 0 && n == 0)
+        rc = err_set(e, ERR_NOTFOUND, "webhook endpoint '%s' not found", name);
+    if (rc == 0)
+        *out = arr;
+    return rc;
+}
+
+static int sq_hook_endpoint_create(struct store *s, const char *name, int64_t last_event_id,
+                                   int64_t now, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_EP_CREATE, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, name);
+    bind_int(q, st, 2, last_event_id);
+    bind_int(q, st, 3, now);
+    return run(q, st, "create webhook endpoint", e);
+}
+
+static int sq_hook_endpoint_claim(struct store *s, const char *name, int64_t from,
+                                  int64_t to, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_EP_CLAIM, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, name);
+    bind_int(q, st, 2, from);
+    bind_int(q, st, 3, to);
+    rc = run(q, st, "claim webhook events", e);
+    if (rc != 0 || sqlite3_changes(q->db) > 0)
+        return rc;
+    /* Tell a moved cursor from a missing endpoint. */
+    struct arena *a = arena_new(0);
+    struct hook_endpoint_row *ep = NULL;
+    rc = sq_hook_endpoint_get(s, name, a, &ep, e);
+    if (rc == 0)
+        rc = err_set(e, ERR_CONFLICT, "webhook endpoint '%s': cursor is at event %lld, "
+                     "not %lld (claimed elsewhere)", name, (long long)ep->last_event_id,
+                     (long long)from);
+    arena_free(&a);
+    return rc;
+}
+
+static int sq_hook_endpoint_set_disabled(struct store *s, const char *name, bool disabled,
+                                         int64_t at, const char *reason, const char *url,
+                                         struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_EP_DISABLE, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, name);
+    if (disabled) {
+        bind_int(q, st, 2, at);
+        bind_text(q, st, 3, reason ? reason : "");
+        bind_text(q, st, 4, url);
+    }   /* re-enabling leaves ?2..?4 NULL */
+    rc = run(q, st, "disable webhook endpoint", e);
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
+        rc = err_set(e, ERR_NOTFOUND, "webhook endpoint '%s' not found", name);
+    return rc;
+}
+
+/* Bind r's columns to ?1..?17 in HOOK_DL_COLS order. */
+static void bind_delivery(struct sq *q, sqlite3_stmt *st, const struct hook_delivery_row *r)
+{
+    bind_int(q, st, 1, r->id);
+    bind_text(q, st, 2, r->endpoint);
+    bind_int(q, st, 3, r->event_id);
+    bind_int(q, st, 4, r->part);
+    bind_int(q, st, 5, r->parts);
+    bind_int(q, st, 6, r->ticket_id);
+    bind_text(q, st, 7, r->type);
+    bind_int(q, st, 8, r->occurred_at);
+    bind_text(q, st, 9, r->state ? r->state : "pending");
+    bind_int(q, st, 10, r->attempts);
+    bind_int(q, st, 11, r->next_attempt_at);
+    bind_int(q, st, 12, r->max_payload);
+    bind_text(q, st, 13, r->oversize ? r->oversize : "split");
+    bind_opt(q, st, 14, r->last_status);
+    bind_text(q, st, 15, r->last_error);
+    bind_int(q, st, 16, r->created_at);
+    bind_opt(q, st, 17, r->finished_at);
+}
+
+static int sq_hook_delivery_put(struct store *s, struct hook_delivery_row *r, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (r->endpoint == NULL || r->type == NULL)
+        return err_set(e, ERR_INVAL, "webhook delivery needs an endpoint and a type");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_DL_PUT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_delivery(q, st, r);   /* ?1 (the id) is not in the statement: the table picks it */
+    rc = step(q, st, "write webhook delivery", e);
+    if (rc == 1) {
+        r->id = sqlite3_column_int64(st, 0);
+        rc = step(q, st, "write webhook delivery", e);   /* finish the statement */
+    } else if (rc == 0) {
+        rc = err_set(e, ERR_DB, "write webhook delivery: no id returned");
+    }
+    done(st);
+    return rc < 0 ? rc : 0;
+}
+
+static int fill_delivery(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    struct hook_delivery_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->event_id = sqlite3_column_int64(st, 2);
+    r->part = sqlite3_column_int(st, 3);
+    r->parts = sqlite3_column_int(st, 4);
+    r->ticket_id = sqlite3_column_int64(st, 5);
+    r->occurred_at = sqlite3_column_int64(st, 7);
+    r->attempts = sqlite3_column_int(st, 9);
+    r->next_attempt_at = sqlite3_column_int64(st, 10);
+    r->max_payload = sqlite3_column_int64(st, 11);
+    r->last_status = sqlite3_column_int(st, 13);
+    r->created_at = sqlite3_column_int64(st, 15);
+    r->finished_at = sqlite3_column_int64(st, 16);
+    int rc;
+    if ((rc = col_str(st, 1, a, &r->endpoint, e)) != 0 ||
+        (rc = col_str(st, 6, a, &r->type, e)) != 0 ||
+        (rc = col_str(st, 8, a, &r->state, e)) != 0 ||
+        (rc = col_str(st, 12, a, &r->oversize, e)) != 0)
+        return rc;
+    return col_str(st, 14, a, &r->last_error, e);
+}
+
+static int sq_hook_delivery_get(struct store *s, int64_t id, struct arena *a,
+                                struct hook_delivery_row **out, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_DL_GET, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, id);
+    void *arr;
+    size_t n = 0;
+    rc = collect(q, st, "read webhook delivery", a, sizeof(struct hook_delivery_row),
+                 fill_delivery, &arr, &n, e);
+    if (rc == 0 && n == 0)
+        rc = err_set(e, ERR_NOTFOUND, "webhook delivery %lld not found", (long long)id);
+    if (rc == 0)
+        *out = arr;
+    return rc;
+}
+
+static bool hook_state_ok(const char *state)
+{
+    static const char *const states[] = {"pending", "succeeded", "dead", "failed", NULL};
+    for (size_t i = 0; states[i] != NULL; i++)
+        if (strcmp(state, states[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Limit: <= 0 means 50, above 500 is cut to 500. */
+static int sq_hook_delivery_list(struct store *s, const struct hook_delivery_filter *f,
+                                 struct arena *a, struct hook_delivery_row **out, size_t *n,
+                                 struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    if (f->state != NULL && !hook_state_ok(f->state))
+        return err_field(e, ERR_INVAL, "state", "unknown delivery state '%s' (expected "
+                         "pending, succeeded, dead or failed)", f->state);
+    bool failed = f->state != NULL && strcmp(f->state, "failed") == 0;
+    unsigned mask = (f->endpoint ? HF_ENDPOINT : 0u) | (f->state ? HF_STATE : 0u) |
+                    (failed ? HF_RETRYING : 0u) | (f->ticket_id != 0 ? HF_TICKET : 0u);
+    int limit = f->limit <= 0 ? 50 : f->limit > 500 ? 500 : f->limit;
+    sqlite3_stmt *st;
+    int rc = variant_stmt(q, &q->hook_list[mask],
+                          "SELECT " HOOK_DL_COLS " FROM webhook_deliveries WHERE id > ?1",
+                          hook_list_conds, sizeof hook_list_conds / sizeof hook_list_conds[0],
+                          mask, " ORDER BY id LIMIT ?5", &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, f->after_id);
+    if (f->endpoint)
+        bind_text(q, st, 2, f->endpoint);
+    if (f->state)
+        bind_text(q, st, 3, failed ? "pending" : f->state);
+    if (f->ticket_id != 0)
+        bind_int(q, st, 4, f->ticket_id);
+    bind_int(q, st, 5, limit);
+    void *arr;
+    rc = collect(q, st, "list webhook deliveries", a, sizeof(struct hook_delivery_row),
+                 fill_delivery, &arr, n, e);
+    *out = arr;
+    return rc;
+}
+
+static int sq_hook_delivery_pending(struct store *s, const char *endpoint, int64_t after_event,
+                                    int after_part, int limit, struct arena *a,
+                                    struct hook_delivery_row **out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    if (limit <= 0)
+        return err_field(e, ERR_INVAL, "limit", "limit must be positive");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_DL_PENDING, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, endpoint);
+    bind_int(q, st, 2, after_event);
+    bind_int(q, st, 3, after_part);
+    bind_int(q, st, 4, limit);
+    void *arr;
+    rc = collect(q, st, "list pending webhook deliveries", a, sizeof(struct hook_delivery_row),
+                 fill_delivery, &arr, n, e);
+    *out = arr;
+    return rc;
+}
+
+static int sq_hook_counts(struct store *s, const char *endpoint, struct hook_counts *out,
+                          struct err *e)
+{
+    struct sq *q = sq_of(s);
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_COUNTS, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, endpoint);
+    while ((rc = step(q, st, "count webhook deliveries", e)) == 1) {
+        const char *state = col_peek(st, 0);
+        bool tried = sqlite3_column_int(st, 1) != 0;
+        int64_t c = sqlite3_column_int64(st, 2);
+        if (state == NULL)
+            continue;
+        if (strcmp(state, "pending") == 0) {
+            out->pending += c;
+            if (tried)
+                out->failing += c;
+        } else if (strcmp(state, "succeeded") == 0) {
+            out->succeeded += c;
+        } else if (strcmp(state, "dead") == 0) {
+            out->dead += c;
+        }
+    }
+    done(st);
+    return rc < 0 ? rc : 0;
+}
+
+static int sq_hook_replay(struct store *s, int64_t id, int64_t now, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_REPLAY, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, id);
+    bind_int(q, st, 2, now);
+    rc = run(q, st, "replay webhook delivery", e);
+    if (rc != 0 || sqlite3_changes(q->db) > 0)
+        return rc;
+    struct arena *a = arena_new(0);
+    struct hook_delivery_row *r = NULL;
+    rc = sq_hook_delivery_get(s, id, a, &r, e);
+    if (rc == 0)
+        rc = err_set(e, ERR_CONFLICT, "webhook delivery %lld is still pending", (long long)id);
+    arena_free(&a);
+    return rc;
+}
+
+static int sq_hook_replay_dead(struct store *s, const char *endpoint, int64_t now,
+                               int64_t *count, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_REPLAY_DEAD, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, endpoint);
+    bind_int(q, st, 2, now);
+    rc = run(q, st, "replay dead webhook deliveries", e);
+    *count = rc == 0 ? sqlite3_changes(q->db) : 0;
+    return rc;
+}
+
+static int sq_hook_attempt_insert(struct store *s, struct hook_attempt_row *r, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (r->outcome == NULL)
+        return err_set(e, ERR_INVAL, "webhook attempt needs an outcome");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_AT_INSERT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, r->delivery_id);
+    bind_int(q, st, 2, r->at);
+    bind_opt(q, st, 3, r->status);
+    bind_text(q, st, 4, r->outcome);
+    bind_text(q, st, 5, r->error);
+    bind_int(q, st, 6, r->latency_ms);
+    bind_text(q, st, 7, r->response);
+    rc = step(q, st, "insert webhook attempt", e);
+    if (rc >= 0) {
+        r->id = sqlite3_last_insert_rowid(q->db);
+        rc = 0;
+    }
+    done(st);
+    return rc;
+}
+
+static int fill_attempt(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    struct hook_attempt_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->delivery_id = sqlite3_column_int64(st, 1);
+    r->at = sqlite3_column_int64(st, 2);
+    r->status = sqlite3_column_int(st, 3);
+    r->latency_ms = sqlite3_column_int64(st, 6);
+    int rc;
+    if ((rc = col_str(st, 4, a, &r->outcome, e)) != 0 ||
+        (rc = col_str(st, 5, a, &r->error, e)) != 0)
+        return rc;
+    return col_str(st, 7, a, &r->response, e);
+}
+
+static int sq_hook_attempt_list(struct store *s, int64_t delivery_id, struct arena *a,
+                                struct hook_attempt_row **out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_HOOK_AT_LIST, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, delivery_id);
+    void *arr;
+    rc = collect(q, st, "list webhook attempts", a, sizeof(struct hook_attempt_row),
+                 fill_attempt, &arr, n, e);
+    *out = arr;
+    return rc;
+}
+
 static const struct store_ops sqlite_ops = {
     .driver = "sqlite",
     .close = sq_close,
@@ -2073,4 +2611,21 @@ static const struct store_ops sqlite_ops = {
     .timer_next = sq_timer_next,
     .idem_get = sq_idem_get,
     .idem_put = sq_idem_put,
+    .thread_list_upto = sq_thread_list_upto,
+    .event_get = sq_event_get,
+    .event_last_id = sq_event_last_id,
+    .hook_endpoint_list = sq_hook_endpoint_list,
+    .hook_endpoint_get = sq_hook_endpoint_get,
+    .hook_endpoint_create = sq_hook_endpoint_create,
+    .hook_endpoint_claim = sq_hook_endpoint_claim,
+    .hook_endpoint_set_disabled = sq_hook_endpoint_set_disabled,
+    .hook_delivery_put = sq_hook_delivery_put,
+    .hook_delivery_get = sq_hook_delivery_get,
+    .hook_delivery_list = sq_hook_delivery_list,
+    .hook_delivery_pending = sq_hook_delivery_pending,
+    .hook_counts = sq_hook_counts,
+    .hook_replay = sq_hook_replay,
+    .hook_replay_dead = sq_hook_replay_dead,
+    .hook_attempt_insert = sq_hook_attempt_insert,
+    .hook_attempt_list = sq_hook_attempt_list,
 };

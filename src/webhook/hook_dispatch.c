@@ -2,7 +2,8 @@
  * hook_dispatch.c — the dispatcher's pure delivery policy (hook_dispatch.h).
  *
  * No I/O and no clock: every time is passed in, so the policy is tested
- * without a network and the (future) dispatcher stays a thin loop around it.
+ * without a network and the dispatcher (hook_deliver.c) stays a thin loop
+ * around it.
  */
 #include "webhook/hook_dispatch.h"
 

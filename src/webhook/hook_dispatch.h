@@ -1,56 +1,32 @@
 /*
  * hook_dispatch.h — delivery policy of the outbound webhook dispatcher.
  *
- * What exists: the pure decisions a dispatcher needs (which endpoint wants
- * which event, what an HTTP answer means, when the next attempt is due),
- * unit-tested. What does not exist yet: the dispatcher itself. Nothing
- * calls this file; serve does not start a dispatcher.
+ * The pure decisions the dispatcher (hook_deliver.c) asks for: which
+ * endpoint wants which event, what an HTTP answer means, when the next
+ * attempt is due. No I/O, no clock: unit-tested on their own.
  *
- * Design of the dispatcher (to be implemented; needs a store migration):
- *
- *   Thread and I/O. One thread owned by serve, one curl multi handle, at
- *   most a few transfers in flight per endpoint. It wakes when the engine
- *   commits (the same signal the Telegram bridge uses) or when the earliest
- *   next_attempt_at is due. No redirects (CURLOPT_FOLLOWLOCATION off),
- *   CURLOPT_TIMEOUT_MS = cfg_webhook.timeout_ms, connect timeout 5 s,
- *   response body read up to 4 KiB for the log, then dropped.
- *
- *   Durable state. A table webhook_deliveries (endpoint, event_id, part,
- *   parts, ticket_id, state pending|succeeded|dead|disabled, attempts,
- *   next_attempt_at, last_status, last_error, created_at), unique on
- *   (endpoint, event_id, part), and a per-endpoint cursor (last event id
- *   fanned out) in meta. The dispatcher reads events after the cursor
- *   with store_event_list, keeps those hook_dispatch_wants says the
- *   endpoint wants, builds the bodies with hook_payload_build and inserts
- *   one delivery row per body, advancing the cursor in the same
- *   transaction. Bodies are rebuilt from the event row on each attempt
- *   (they are a pure function of the event and the thread up to its
- *   thread_seq, which never changes), so the table stores no bodies.
- *
- *   Headers per attempt: webhook-id from hook_payload_msg_id (stable
- *   across retries), webhook-timestamp = now of this attempt in seconds,
- *   webhook-signature from hook_sign_header with secret and
- *   previous_secret, Content-Type application/json, User-Agent tgcrm.
- *
- *   Ordering. ordering "per_ticket": a delivery is only started when no
- *   earlier delivery (lower event_id, or same event and lower part) of the
- *   same endpoint and ticket is pending; a failing delivery therefore holds
- *   back later events of its ticket but not of other tickets. Events
- *   without a ticket are ordered among themselves. "none": any due
- *   delivery may go.
- *
- *   Outcomes (hook_dispatch_classify): 2xx succeeded; 410 disables the
- *   endpoint (its pending rows become "disabled"; nothing more is sent
- *   until a config reload changes the endpoint); anything else, timeouts
- *   and connection errors included, is retried after the cfg retry_ms
- *   schedule (hook_dispatch_next_attempt), with Retry-After on 429 and 503
- *   honoured when it asks for a later time (capped at 24 h). When the
- *   schedule is used up the row becomes "dead": the dead-letter list,
- *   listed and replayed through the API (replay = state pending,
- *   attempts 0), and counted in metrics.
- *
- *   Reload. Endpoints are matched by name; a changed secret applies from
- *   the next attempt; a removed endpoint's pending rows stay for replay.
+ * The dispatcher follows the design first written here, with these
+ * changes (each for a reason found while building it):
+ *   - The per-endpoint cursor lives in a table (webhook_endpoints) rather
+ *     than in meta, beside the endpoint's disabled flag, reason and URL,
+ *     and it advances by compare-and-set (store_hook_endpoint_claim), so a
+ *     second dispatcher on the same database is detected, not trusted.
+ *   - 410 disables the endpoint but leaves its rows "pending" instead of
+ *     moving them to a "disabled" state: "pending" already means "not
+ *     delivered", re-enabling (through the API, or a reload that changes
+ *     the URL) then needs no conversion, and order is kept.
+ *   - Up to cfg_webhook.concurrency (default 16) attempts per endpoint are
+ *     in flight, not "a few": the throughput goal needs it, and per-ticket
+ *     ordering still allows one per ticket.
+ *   - The due list with per-ticket ordering is kept in memory
+ *     (hook_queue.h) instead of being queried each round: a NOT EXISTS
+ *     query per round is O(pending rows) and would cap the rate.
+ *   - The store is written after the requests go out, so a database commit
+ *     is never on a delivery's path; a crash re-sends with the same
+ *     webhook-id (at-least-once, as designed).
+ *   - The engine had no commit signal (the Telegram bridge polls every
+ *     50 ms); serve installs a commit hook on the engine's writer
+ *     connection (store_set_commit_hook) that wakes the dispatcher.
  */
 #ifndef TGCRM_WEBHOOK_HOOK_DISPATCH_H
 #define TGCRM_WEBHOOK_HOOK_DISPATCH_H

@@ -131,6 +131,37 @@ await call('GET', '/v1/test/clock', undefined, { expect: 200 });
 await call('POST', '/v1/test/clock', { advance: '5m' }, { expect: 200 });
 await call('POST', '/v1/test/clock', { advance: 'soon' }, { expect: 400 });
 
+// Outbound webhooks: the endpoint is a closed port without retries, so the
+// deliveries of the tickets above end up dead.
+await call('GET', '/v1/webhooks/endpoints', undefined, { expect: 200 });
+await call('GET', '/v1/webhooks/endpoints/helpdesk', undefined, { expect: 200 });
+await call('GET', '/v1/webhooks/endpoints/nope', undefined, { expect: 404 });
+let dead = null;
+for (let i = 0; i < 100 && !dead; i++) {
+  const r = await call('GET', '/v1/webhooks/deliveries?endpoint=helpdesk&state=dead&limit=5', undefined, { expect: 200 });
+  dead = r.json?.deliveries?.[0] ?? null;
+  if (!dead) await new Promise((res) => setTimeout(res, 50));
+}
+if (!dead) fail('no dead webhook delivery appeared');
+const did = dead?.id ?? 1;
+await call('GET', '/v1/webhooks/deliveries?state=failed&ticket=1', undefined, { expect: 200 });
+await call('GET', '/v1/webhooks/deliveries?state=bogus', undefined, { expect: 400 });
+await call('GET', '/v1/webhooks/deliveries?colour=red', undefined, { expect: 400 });
+await call('GET', `/v1/webhooks/deliveries/${did}`, undefined, { expect: 200 });
+await call('GET', '/v1/webhooks/deliveries/999999', undefined, { expect: 404 });
+await call('GET', '/v1/webhooks/deliveries/abc', undefined, { expect: 400 });
+await call('POST', '/v1/webhooks/endpoints/helpdesk/disable', { reason: 'maintenance' }, { expect: 200 });
+await call('POST', '/v1/webhooks/endpoints/helpdesk/disable', { colour: 'red' }, { expect: 400 });
+await call('POST', '/v1/webhooks/endpoints/nope/disable', undefined, { expect: 404 });
+await call('POST', `/v1/webhooks/deliveries/${did}/replay`, undefined, { expect: 200 });
+await call('POST', `/v1/webhooks/deliveries/${did}/replay`, undefined, { expect: 409 });
+await call('POST', '/v1/webhooks/deliveries/999999/replay', undefined, { expect: 404 });
+await call('POST', '/v1/webhooks/endpoints/helpdesk/replay-dead', undefined, { expect: 200 });
+await call('POST', '/v1/webhooks/endpoints/nope/replay-dead', undefined, { expect: 404 });
+await call('POST', '/v1/webhooks/endpoints/helpdesk/enable', 'x', { contentType: 'text/plain', expect: 415 });
+await call('POST', '/v1/webhooks/endpoints/helpdesk/enable', undefined, { expect: 200 });
+await call('POST', '/v1/webhooks/endpoints/nope/enable', undefined, { expect: 404 });
+
 // Not in webhook mode here: the route answers 404 like an unknown path.
 await call('POST', '/telegram/webhook', { update_id: 1 }, { auth: false, expect: 404 });
 

@@ -24,7 +24,8 @@ groups: [{name: general}, {name: billing}]
 agents:
   - {id: alice, name: Alice, telegram_user_id: 1, groups: [general, billing]}
 webhooks:
-  - {name: helpdesk, url: "http://127.0.0.1:9/unused", secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", events: [customer.blocked]}
+  # a closed port and no retries: every delivery goes straight to the dead-letter list
+  - {name: helpdesk, url: "http://127.0.0.1:9/hooks", secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", retry: []}
 YAML
 "$BIN" serve --config "$tmp/tgcrm.yaml" --port-file "$tmp/port" --test-clock > "$tmp/serve.log" 2>&1 &
 pid=$!

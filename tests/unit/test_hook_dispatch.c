@@ -1,7 +1,7 @@
 /*
  * test_hook_dispatch.c — the webhook dispatcher's pure delivery policy:
  * event filters, HTTP outcome classes, Retry-After parsing and the retry
- * schedule. (The dispatcher itself does not exist yet.)
+ * schedule. (The dispatcher that uses them: test_hook_deliver.c.)
  */
 #include <criterion/criterion.h>
 

@@ -368,3 +368,97 @@ Test(hook_payload, message_ids)
     cr_assert_str_eq(hook_payload_msg_id(42, 1, 1, id), "evt_42");
     cr_assert_str_eq(hook_payload_msg_id(42, 2, 3, id), "evt_42_p2");
 }
+
+/* want and got are equal JSON, else say both (case `what` i). */
+static void expect_same(json_t *want, json_t *got, const char *what, size_t i)
+{
+    char *w = jx_dumps(want), *g = jx_dumps(got);
+    cr_expect(json_equal(want, got), "%s %zu:\nwant %s\ngot  %s", what, i, w, g);
+    mem_free(w);
+    mem_free(g);
+}
+
+/* Entries are written without jansson: they must be view_entry's objects. */
+Test(hook_payload, entries_are_exactly_view_entry)
+{
+    static const struct kv data[] = {{"from", "open"}, {"to", "in \"progress\""},
+                                     {"note", "line\nbreak\ttab\x01"}};
+    struct thread_entry entries[] = {
+        {.kind = THREAD_MESSAGE, .dir = DIR_INBOUND, .author_type = AUTHOR_CUSTOMER,
+         .author_id = "777", .author_name = "Ann \"A\" \\ B", .text = "emoji \xF0\x9F\x98\x80 "
+         "€ привет \x7f </script>", .tg_chat_id = 777, .tg_message_id = 5, .at = 1000,
+         .edited_at = 1764000000999},
+        {.kind = THREAD_EVENT, .dir = DIR_INTERNAL, .author_type = AUTHOR_SYSTEM,
+         .text = "status changed", .event = "status_changed", .data = (struct kv *)data,
+         .ndata = 3, .at = 253402300799999},
+        {.kind = THREAD_NOTE, .dir = DIR_INTERNAL, .author_type = AUTHOR_AGENT,
+         .author_id = "alice", .text = NULL, .tg_chat_id = -100123, .at = 1},
+        {.kind = THREAD_MESSAGE, .dir = DIR_OUTBOUND, .author_type = AUTHOR_AGENT,
+         .author_id = "alice", .text = "bad utf-8 \xC3\x28 here", .at = 951782400000},
+    };
+    size_t ne = sizeof entries / sizeof entries[0];
+    for (size_t i = 0; i < ne; i++) {
+        entries[i].ticket_id = tk.id;
+        entries[i].seq = tk.thread_len + 1;
+        OK(store_thread_append(s, &entries[i], &e));
+        tk.thread_len++;
+    }
+    struct event_row *ev = push_event("ticket.updated", tk.thread_len, true);
+    json_t *th = full_thread(ev);
+    struct thread_entry *stored;
+    size_t n;
+    OK(store_thread_list(s, tk.id, a, &stored, &n, &e));
+    cr_assert_eq(json_array_size(th), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *want = view_entry(&stored[i]);
+        expect_same(want, json_array_get(th, i), "entry", i);
+        json_decref(want);
+    }
+    json_decref(th);
+}
+
+/* The head spliced from the data text equals the one jansson would build. */
+Test(hook_payload, spliced_head_equals_the_jansson_way)
+{
+    const char *datas[] = {
+        "{\"ticket\":null,\"actor\":\"a\"}",
+        " { \"changes\" : {\"s\":[1,{\"x\":\"}]\"}]} , \"ticket\" : null , \"n\" : -1.5e3 } ",
+        "{\"reason\":\"quote \\\" brace } bracket ] \\\\\",\"ok\":true,\"none\":null}",
+        "{\"id\":\"x\",\"type\":\"y\",\"occurred_at\":1,\"thread\":[],\"part\":2,\"keep\":[]}",
+        "{\"k\\u0065y\":\"escaped key\",\"ticket\":null}",
+        "{}",
+    };
+    for (size_t i = 0; i < sizeof datas / sizeof datas[0]; i++) {
+        struct event_row ev = {.id = 70 + (int64_t)i, .type = "ticket.\"updated\"",
+                               .occurred_at = 1764000000123, .data = datas[i]};
+        char **bodies;
+        size_t n;
+        OK(hook_payload_build(s, &ev, 0, true, a, &bodies, &n, &e));
+        json_t *got = parse(bodies[0]);
+        json_t *data = parse(datas[i]);
+        json_t *want = json_object();
+        char id[32];
+        snprintf(id, sizeof id, "evt_%lld", (long long)ev.id);
+        json_object_set_new(want, "id", json_string(id));
+        json_object_set_new(want, "type", json_string(ev.type));
+        json_object_set_new(want, "occurred_at", json_string("2025-11-24T16:00:00.123Z"));
+        json_object_set_new(want, "ticket", json_null());
+        const char *k;
+        json_t *v;
+        static const char *const reserved[] = {"id", "type", "occurred_at", "ticket",
+                                               "thread_seq", "thread", "part", "parts",
+                                               "truncated", "omitted"};
+        json_object_foreach(data, k, v) {
+            bool skip = false;
+            for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; r++)
+                skip |= strcmp(k, reserved[r]) == 0;
+            if (!skip)
+                json_object_set(want, k, v);
+        }
+        json_object_set_new(want, "thread", json_array());
+        expect_same(want, got, "data", i);
+        json_decref(want);
+        json_decref(data);
+        json_decref(got);
+    }
+}

@@ -116,3 +116,29 @@ Test(metrics, invalid_name_aborts, .signal = SIGABRT)
 {
     metrics_counter("Bad-Name", "x", "");
 }
+
+Test(metrics, histogram_buckets_sum_and_count)
+{
+    static const int64_t bounds[] = {10, 100, 1000};
+    struct metric *h = metrics_histogram("lat_ms", "latency", "ep=\"a\"", bounds, 3);
+    cr_assert_eq(metrics_histogram("lat_ms", "latency", "ep=\"a\"", NULL, 0), h,
+                 "the same series on the second call");
+    int64_t values[] = {0, 10, 11, 100, 999, 5000};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        metrics_observe(h, values[i]);
+    metrics_observe(metrics_histogram("bare_ms", "no labels", "", bounds, 1), 3);
+    struct buf b;
+    buf_init(&b, 0);
+    cr_assert_eq(metrics_render(&b), 0);
+    const char *t = buf_str(&b);
+    cr_expect(strstr(t, "# TYPE lat_ms histogram\n") != NULL, "%s", t);
+    cr_expect(strstr(t, "lat_ms_bucket{ep=\"a\",le=\"10\"} 2\n") != NULL, "%s", t);
+    cr_expect(strstr(t, "lat_ms_bucket{ep=\"a\",le=\"100\"} 4\n") != NULL, "%s", t);
+    cr_expect(strstr(t, "lat_ms_bucket{ep=\"a\",le=\"1000\"} 5\n") != NULL, "%s", t);
+    cr_expect(strstr(t, "lat_ms_bucket{ep=\"a\",le=\"+Inf\"} 6\n") != NULL, "%s", t);
+    cr_expect(strstr(t, "lat_ms_sum{ep=\"a\"} 6120\n") != NULL, "%s", t);
+    cr_expect(strstr(t, "lat_ms_count{ep=\"a\"} 6\n") != NULL, "%s", t);
+    cr_expect(strstr(t, "bare_ms_bucket{le=\"10\"} 1\n") != NULL, "%s", t);
+    cr_expect(strstr(t, "bare_ms_sum 3\n") != NULL, "%s", t);
+    buf_release(&b);
+}

@@ -194,10 +194,14 @@ Test(store, failed_migration_is_rolled_back_and_reported)
     struct store *ro = NULL;
     FAILS(ERR_SCHEMA, store_open(&cfg, STORE_RO, &ro, &e));   /* version 0 */
 
-    /* nothing of the failed attempt remains: restore the row and the data is there */
+    /* nothing of the failed attempt remains: restore the rows and the data is there */
     cr_assert_eq(sqlite3_open(path, &db), 0);
-    cr_assert_eq(sqlite3_exec(db, "INSERT INTO schema_version (version, name) "
-                                  "VALUES (1, 'init')", NULL, NULL, NULL), 0);
+    for (int i = 0; i < store_migrations_count; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "INSERT INTO schema_version (version, name) VALUES (%d, '%s')",
+                 store_migrations[i].version, store_migrations[i].name);
+        cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), 0);
+    }
     sqlite3_close(db);
     open_rw();
     const char *v;
