@@ -185,7 +185,8 @@ Test(store, failed_migration_is_rolled_back_and_reported)
     /* forget the version: 001 runs again and fails on the existing tables */
     struct sqlite3 *db;
     cr_assert_eq(sqlite3_open(path, &db), 0);
-    cr_assert_eq(sqlite3_exec(db, "DELETE FROM schema_version", NULL, NULL, NULL), 0);
+    cr_assert_eq(sqlite3_exec(db, "CREATE TABLE saved_versions AS SELECT * FROM schema_version;"
+                                  "DELETE FROM schema_version", NULL, NULL, NULL), 0);
     sqlite3_close(db);
 
     FAILS(ERR_DB, store_open(&cfg, STORE_RW, &s, &e));
@@ -196,8 +197,8 @@ Test(store, failed_migration_is_rolled_back_and_reported)
 
     /* nothing of the failed attempt remains: restore the row and the data is there */
     cr_assert_eq(sqlite3_open(path, &db), 0);
-    cr_assert_eq(sqlite3_exec(db, "INSERT INTO schema_version (version, name) "
-                                  "VALUES (1, 'init')", NULL, NULL, NULL), 0);
+    cr_assert_eq(sqlite3_exec(db, "INSERT INTO schema_version SELECT * FROM saved_versions",
+                              NULL, NULL, NULL), 0);
     sqlite3_close(db);
     open_rw();
     const char *v;
