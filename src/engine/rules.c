@@ -904,8 +904,7 @@ static int settle(struct apply *ap, struct rules_ticket *rt, const struct rules_
         rc = offer(ap, rt, after->freed);
     if (rc == 0)
         rc = flush(ap, rt);
-    if (rc == 0 && after->freed != NULL &&
-        (t->assignee == NULL || strcmp(t->assignee, after->freed) != 0))
+    if (rc == 0 && after->freed != NULL)
         rc = drain(ap, after->freed, t->id);
     if (rc == 0)
         rc = arm(ap, rt, force_sla, force_esc);
