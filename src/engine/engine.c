@@ -146,9 +146,9 @@ static int open_ticket(struct apply *ap, struct customer *c, const char *text,
 {
     struct ticket *t = arena_alloc(ap->a, sizeof *t);
     char *subject = arena_alloc(ap->a, ENGINE_SUBJECT_MAX + 4);
+    rules_begin(rt, t, c, true);
     if (t == NULL || subject == NULL)
         return record_too_big(ap);
-    memset(t, 0, sizeof *t);
     enum ticket_priority prio = PRIORITY_NORMAL;
     if (ap->cfg->default_priority != NULL)
         ticket_priority_parse(ap->cfg->default_priority, &prio, NULL);
@@ -159,7 +159,6 @@ static int open_ticket(struct apply *ap, struct customer *c, const char *text,
     t->subject = ticket_subject_from_text(text, subject, ENGINE_SUBJECT_MAX);
     t->created_at = ap->now;
     t->updated_at = ap->now;
-    rules_begin(rt, t, c, true);
     int rc = rules_route_new(ap, rt, text);
     if (rc == 0)
         rc = store_ticket_insert(ap->w, t, ap->e);

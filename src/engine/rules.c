@@ -381,6 +381,23 @@ static struct ticket *find(struct ticket **ts, size_t n, int64_t id)
     return NULL;
 }
 
+/* The ticket pointers more[0, nmore) after (*all)[0, *n), in the arena. */
+static int append(struct apply *ap, struct ticket ***all, size_t *n, struct ticket **more,
+                  size_t nmore)
+{
+    if (nmore == 0)
+        return 0;
+    struct ticket **grown = arena_alloc(ap->a, (*n + nmore) * sizeof(struct ticket *));
+    if (grown == NULL)
+        return record_too_big(ap);
+    if (*n > 0)
+        memcpy(grown, *all, *n * sizeof(struct ticket *));
+    memcpy(grown + *n, more, nmore * sizeof(struct ticket *));
+    *all = grown;
+    *n += nmore;
+    return 0;
+}
+
 /* How many waiting tickets of group g the eligible agents can take now. */
 static int room_in(const struct crew *cw, const char *group)
 {
@@ -418,18 +435,10 @@ static int drain(struct apply *ap, const char *agent_id, int64_t skip)
         size_t nts = 0;
         if (room > 0)
             rc = store_ticket_queue(ap->w, me->groups[g], room, ap->a, &ts, &nts, ap->e);
+        if (rc == 0)
+            rc = append(ap, &all, &n, ts, nts);
         if (rc != 0)
             return rc;
-        if (nts == 0)
-            continue;
-        struct ticket **grown = arena_alloc(ap->a, (n + nts) * sizeof *grown);
-        if (grown == NULL)
-            return record_too_big(ap);
-        if (n > 0)
-            memcpy(grown, all, n * sizeof *grown);
-        memcpy(grown + n, ts, nts * sizeof *grown);
-        all = grown;
-        n += nts;
     }
     struct route_ticket *q = arena_alloc(ap->a, (n + 1) * sizeof *q);
     if (q == NULL)
@@ -456,17 +465,7 @@ static int held_in(struct apply *ap, const char *agent, enum ticket_status s,
     struct ticket **ts = NULL;
     size_t nts = 0;
     int rc = store_ticket_list(ap->w, &f, ap->a, &ts, &nts, ap->e);
-    if (rc != 0 || nts == 0)
-        return rc;
-    struct ticket **grown = arena_alloc(ap->a, (*n + nts) * sizeof *grown);
-    if (grown == NULL)
-        return record_too_big(ap);
-    if (*n > 0)
-        memcpy(grown, *all, *n * sizeof *grown);
-    memcpy(grown + *n, ts, nts * sizeof *grown);
-    *all = grown;
-    *n += nts;
-    return 0;
+    return rc != 0 ? rc : append(ap, all, n, ts, nts);
 }
 
 /* Agent `agent_id` went offline: its open and in_progress tickets go to
