@@ -350,6 +350,20 @@ void api_tickets_thread(struct http_req *req, struct http_resp *resp,
 
 /* ---- PATCH /v1/tickets/{id} ---------------------------------------------------------- */
 
+/* The ticket id of the path and the JSON body (only `fields`); -1 when
+ * either is bad, the error answered. */
+static int id_and_body(struct http_req *req, struct http_resp *resp,
+                       const struct router_params *params, const char *const *fields,
+                       int64_t *id, json_t **body)
+{
+    struct err e = {0};
+    if (api_path_id(params, id, &e) != 0) {
+        api_error(resp, &e);
+        return -1;
+    }
+    return api_body(req, resp, fields, body) != 0 ? -1 : 0;
+}
+
 void api_tickets_update(struct http_req *req, struct http_resp *resp,
                         const struct router_params *params, void *ud)
 {
@@ -358,12 +372,8 @@ void api_tickets_update(struct http_req *req, struct http_resp *resp,
     struct api_ctx *ctx = ud;
     struct err e = {0};
     int64_t id = 0;
-    if (api_path_id(params, &id, &e) != 0) {
-        api_error(resp, &e);
-        return;
-    }
     json_t *body = NULL;
-    if (api_body(req, resp, fields, &body) != 0)
+    if (id_and_body(req, resp, params, fields, &id, &body) != 0)
         return;
 
     struct hook_inbound_cmd cmd = {.type = HOOK_INBOUND_UPDATE, .ticket_id = id};
@@ -396,12 +406,8 @@ static void agent_message(struct http_req *req, struct http_resp *resp,
     static const char *const fields[] = {"agent", "text", NULL};
     struct err e = {0};
     int64_t id = 0;
-    if (api_path_id(params, &id, &e) != 0) {
-        api_error(resp, &e);
-        return;
-    }
     json_t *body = NULL;
-    if (api_body(req, resp, fields, &body) != 0)
+    if (id_and_body(req, resp, params, fields, &id, &body) != 0)
         return;
     struct hook_inbound_cmd cmd = {.type = type, .ticket_id = id};
     int rc = hook_inbound_message_parse(body, &cmd.agent, &cmd.text, &e);
@@ -457,12 +463,8 @@ void api_tickets_escalate(struct http_req *req, struct http_resp *resp,
     struct api_ctx *ctx = ud;
     struct err e = {0};
     int64_t id = 0;
-    if (api_path_id(params, &id, &e) != 0) {
-        api_error(resp, &e);
-        return;
-    }
     json_t *body = NULL;
-    if (api_body(req, resp, fields, &body) != 0)
+    if (id_and_body(req, resp, params, fields, &id, &body) != 0)
         return;
     struct engine_event ev = {.type = ENGINE_TICKET_ESCALATE, .ticket_id = id,
                               .actor = api_actor(req)};

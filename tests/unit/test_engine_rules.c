@@ -17,12 +17,12 @@
 #include "desk/sla.h"
 #include "engine/engine.h"
 #include "store/store.h"
+#include "common/engine_fixture.h"
 
 #define T0 1767600000000LL          /* 2026-01-05T08:00:00Z */
 #define MIN 60000LL
 
-static char dir[64];
-static struct cfg *C;
+static struct fixture F;
 static struct clock *K;
 static struct engine *E;
 static struct store *R;             /* a reader for assertions */
@@ -30,7 +30,6 @@ static struct arena *A;
 
 /* Groups and agents every test has; `rules` adds routing, sla, escalation. */
 static const char *base_yaml =
-    "store: {path: %s/t.db}\n"
     "http: {api_tokens: [{name: t, token: engine-test-token-123456}]}\n"
     "telegram: {token: '123:abc', staff_group_id: -100}\n"
     "groups: [{name: general}, {name: billing}, {name: level2, level: 2}]\n"
@@ -58,18 +57,13 @@ static const char *article_rules =
 /* The billing agents a1 and a2 hold at most `capacity` active tickets. */
 static void up(const char *rules, int capacity)
 {
-    snprintf(dir, sizeof dir, "/tmp/tgcrm-rules-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
     char yaml[4096];
-    snprintf(yaml, sizeof yaml, base_yaml, dir, capacity, capacity, rules);
-    struct err e = {0};
-    cr_assert_eq(cfg_load_string("rules-test.yaml", yaml, strlen(yaml), &C, &e), 0, "%s", e.msg);
-    K = clock_manual_new(T0);
-    struct store *w = NULL;
-    cr_assert_eq(store_open(&C->store, STORE_RW, &w, &e), 0, "%s", e.msg);
-    cr_assert_eq(engine_new(C, w, K, &E, &e), 0, "%s", e.msg);
-    cr_assert_eq(store_open(&C->store, STORE_RO, &R, &e), 0, "%s", e.msg);
-    A = arena_new(0);
+    snprintf(yaml, sizeof yaml, base_yaml, capacity, capacity, rules);
+    fixture_open(&F, T0, yaml);
+    K = F.clock;
+    E = F.engine;
+    R = F.reader;
+    A = F.arena;
 }
 
 static void setup(void) { up(article_rules, 10); }
@@ -77,32 +71,19 @@ static void setup_capacity_one(void) { up(article_rules, 1); }
 
 static void teardown(void)
 {
-    engine_free(&E);
-    store_close(&R);
-    cfg_unref(&C);
-    clock_free(&K);
-    arena_free(&A);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_close(&F);
 }
 
 /* ---- helpers ----------------------------------------------------------------- */
 
 static struct engine_event customer_msg(int64_t user, const char *text)
 {
-    struct engine_event ev = {.type = ENGINE_CUSTOMER_MESSAGE, .text = text};
-    ev.customer.tg_user_id = user;
-    ev.customer.first_name = "Ann";
-    return ev;
+    return fixture_customer(user, text);
 }
 
 static struct engine_result apply1(struct engine_event ev)
 {
-    struct engine_result res;
-    struct err e = {0};
-    cr_assert_eq(engine_apply_batch(E, &ev, &res, 1, &e), 0, "%s", e.msg);
-    return res;
+    return fixture_apply(&F, ev);
 }
 
 static int64_t open_ticket(int64_t user, const char *text)
@@ -692,7 +673,9 @@ Test(rules, reload_compiles_the_new_rules, .init = setup, .fini = teardown)
     int64_t before = open_ticket(1800, "refund please");
     cr_expect_str_eq(ticket(before)->group, "general");
     char yaml[4096];
-    snprintf(yaml, sizeof yaml, base_yaml, dir, 10, 10,
+    snprintf(yaml, sizeof yaml, "store: {path: %s/t.db}\n", F.dir);
+    size_t len = strlen(yaml);
+    snprintf(yaml + len, sizeof yaml - len, base_yaml, 10, 10,
              "routing:\n  - {name: refunds, keywords: [refund], group: billing,"
              " strategy: least_loaded}\n");
     struct cfg *nc = NULL;
