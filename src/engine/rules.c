@@ -112,18 +112,13 @@ bool rules_is_policy(const struct rules *r, const char *name)
 
 /* ---- small helpers -------------------------------------------------------------- */
 
-static const struct rules *R(const struct apply *ap)
-{
-    return ap->rules;
-}
-
 /* The strategy a ticket is handed out by: its own, else its rule's. */
 static enum route_strategy strategy_of(const struct apply *ap, const struct ticket *t)
 {
     enum route_strategy s;
     if (t->strategy != NULL && route_strategy_parse(t->strategy, &s, NULL) == 0)
         return s;
-    return route_rule_strategy(R(ap)->route, t->rule);
+    return route_rule_strategy(ap->rules->route, t->rule);
 }
 
 static const char *tier_of(const struct customer *c)
@@ -301,7 +296,7 @@ int rules_route_new(struct apply *ap, struct rules_ticket *rt, const char *text)
         .fields = t->fields, .nfields = t->nfields, .now = ap->now,
     };
     struct route_decision d;
-    rc = route_decide(R(ap)->route, &in, cw.agents, cw.n, cw.cursors, cw.ncursors, ap->a, &d,
+    rc = route_decide(ap->rules->route, &in, cw.agents, cw.n, cw.cursors, cw.ncursors, ap->a, &d,
                       ap->e);
     if (rc != 0)
         return rc;
@@ -491,7 +486,7 @@ static int offline(struct apply *ap, const char *agent_id)
         queue_ticket_of(ap, held[i], &q[i]);
     struct route_move *mv = NULL;
     size_t nmv = 0;
-    rc = route_offline(R(ap)->route, agent_id, q, n, cw.agents, cw.n, cw.cursors, cw.ncursors,
+    rc = route_offline(ap->rules->route, agent_id, q, n, cw.agents, cw.n, cw.cursors, cw.ncursors,
                        ap->now, ap->a, &mv, &nmv, ap->e);
     for (size_t i = 0; rc == 0 && i < nmv; i++)
         rc = apply_move(ap, find(held, n, mv[i].ticket_id), &mv[i]);
@@ -733,13 +728,14 @@ static int escalation_apply(struct apply *ap, struct rules_ticket *rt, struct cr
         const char *to = ticket_priority_name(d->priority_to);
         t->priority = d->priority_to;
         rc = record_changed(ap, t, "priority_changed", "priority", from, to,
-                     arena_printf(ap->a, "priority %s → %s", from, to), actor, changes);
+                            arena_printf(ap->a, "priority %s → %s", from, to), actor, changes);
     }
     if (rc == 0 && d->group_changed) {
         t->group = d->group_to;
         rc = record_changed(ap, t, "group_changed", "group", d->group_from, d->group_to,
-                     arena_printf(ap->a, "moved from %s to %s", d->group_from, d->group_to),
-                     actor, changes);
+                            arena_printf(ap->a, "moved from %s to %s", d->group_from,
+                                         d->group_to),
+                            actor, changes);
     }
     if (rc == 0 && (d->group_changed || d->assignee_changed))
         t->strategy = route_strategy_name(d->assign.strategy);
@@ -795,8 +791,8 @@ static int escalate(struct apply *ap, struct rules_ticket *rt, struct escalate_i
     struct escalate_decision d;
     escalate_ticket_of(rt->t, rt->c, &in->ticket);
     int rc;
-    if (in->trigger == ESCALATE_ON_MESSAGE && !R(ap)->esc_message_reassign) {
-        rc = escalate_evaluate(R(ap)->esc, in, NULL, 0, NULL, 0, ap->a, &d, ap->e);
+    if (in->trigger == ESCALATE_ON_MESSAGE && !ap->rules->esc_message_reassign) {
+        rc = escalate_evaluate(ap->rules->esc, in, NULL, 0, NULL, 0, ap->a, &d, ap->e);
         if (rc != 0 || !d.escalate)
             return rc;
     }
@@ -805,7 +801,7 @@ static int escalate(struct apply *ap, struct rules_ticket *rt, struct escalate_i
     if (rc == 0)
         rc = crew_load(ap, &cw);
     if (rc == 0)
-        rc = escalate_evaluate(R(ap)->esc, in, cw.agents, cw.n, cw.cursors, cw.ncursors, ap->a,
+        rc = escalate_evaluate(ap->rules->esc, in, cw.agents, cw.n, cw.cursors, cw.ncursors, ap->a,
                                &d, ap->e);
     if (rc != 0 || !d.escalate)
         return rc;
@@ -871,8 +867,8 @@ static int arm(struct apply *ap, struct rules_ticket *rt, bool force_sla, bool f
     was.waiting_since = rt->waiting_since;
     was.status = rt->status;
     was.napplied = rt->nescalations;
-    int64_t due = escalate_next_due(R(ap)->esc, &et, ap->now);
-    int64_t armed = rt->fresh ? 0 : escalate_next_due(R(ap)->esc, &was, ap->now);
+    int64_t due = escalate_next_due(ap->rules->esc, &et, ap->now);
+    int64_t armed = rt->fresh ? 0 : escalate_next_due(ap->rules->esc, &was, ap->now);
     if (rc == 0 && (force_esc || due != armed))
         rc = put_timer(ap, "escalate", t->id, due);
     if (rc == 0) {      /* what is armed now */
@@ -890,7 +886,7 @@ static int settle(struct apply *ap, struct rules_ticket *rt, const struct rules_
 {
     int rc = report_pending(ap, rt);
     struct ticket *t = rt->t;
-    if (rc == 0 && after->message != NULL && R(ap)->esc_message &&
+    if (rc == 0 && after->message != NULL && ap->rules->esc_message &&
         ticket_status_is_active(t->status)) {
         struct escalate_input in = {.trigger = ESCALATE_ON_MESSAGE, .text = after->message,
                                     .now = ap->now};
