@@ -287,17 +287,22 @@ static void start_sla(struct apply *ap, struct rules_ticket *rt)
 int rules_route_new(struct apply *ap, struct rules_ticket *rt, const char *text)
 {
     struct ticket *t = rt->t;
-    struct crew cw;
-    int rc = crew_load(ap, &cw);
-    if (rc != 0)
-        return rc;
     struct route_input in = {
         .text = text, .tier = tier_of(rt->c), .language = rt->c->language,
         .fields = t->fields, .nfields = t->nfields, .now = ap->now,
     };
+    /* Which rule, and so which strategy, does not depend on the agents: a
+     * ticket that will wait for someone to take it (strategy none) is
+     * placed without reading any agent's state. */
+    struct crew cw = {0};
     struct route_decision d;
-    rc = route_decide(ap->rules->route, &in, cw.agents, cw.n, cw.cursors, cw.ncursors, ap->a, &d,
-                      ap->e);
+    int rc = route_decide(ap->rules->route, &in, NULL, 0, NULL, 0, ap->a, &d, ap->e);
+    if (rc == 0 && d.assign.strategy != ROUTE_NONE) {
+        rc = crew_load(ap, &cw);
+        if (rc == 0)
+            rc = route_decide(ap->rules->route, &in, cw.agents, cw.n, cw.cursors, cw.ncursors,
+                              ap->a, &d, ap->e);
+    }
     if (rc != 0)
         return rc;
     if (d.warning != NULL)
