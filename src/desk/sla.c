@@ -12,6 +12,8 @@
 #include "desk/sla.h"
 #include "desk/sla_hours.h"
 
+#include "base/buf.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +24,10 @@ static const char *const metric_names[SLA_METRIC_COUNT] = {
     "first_response", "next_response", "resolution"
 };
 static const char *const kind_names[] = { "warning", "breach", "met" };
+/* ,"first_response": ... — the metrics as keys after an object's first */
+static const char *const metric_keys[SLA_METRIC_COUNT] = {
+    ",\"first_response\":", ",\"next_response\":", ",\"resolution\":"
+};
 
 const char *sla_metric_name(enum sla_metric m)
 {
@@ -451,6 +457,151 @@ int sla_from_json(json_t *j, struct sla_state *out, struct err *e)
     }
     *out = s;
     return 0;
+}
+
+/* Appends of literals, their length known at compile time. */
+#define PUT_LIT(b, s) buf_append((b), (s), sizeof(s) - 1)
+
+void sla_write(struct buf *b, const struct sla_state *s)
+{
+    PUT_LIT(b, "{\"v\":1,\"policy\":");
+    if (s->policy[0] != '\0')
+        buf_json_str(b, s->policy);
+    else
+        PUT_LIT(b, "null");
+    PUT_LIT(b, ",\"priority\":\"");
+    buf_puts(b, ticket_priority_name(s->priority));
+    PUT_LIT(b, "\",\"status\":\"");
+    buf_puts(b, ticket_status_name(s->status));
+    buf_putc(b, '"');
+    for (int m = 0; m < SLA_METRIC_COUNT; m++) {
+        const struct sla_clock *c = &s->clock[m];
+        if (c->cycle == 0 && c->breaches == 0 && c->started_at == 0)
+            continue;                       /* never started: all zero */
+        bool first = true;
+        buf_puts(b, metric_keys[m]);
+        buf_putc(b, '{');
+#define PUT(f)                                       \
+        if (c->f != 0) {                             \
+            if (first)                               \
+                PUT_LIT(b, "\"" #f "\":");           \
+            else                                     \
+                PUT_LIT(b, ",\"" #f "\":");          \
+            buf_put_int(b, c->f);                    \
+            first = false;                           \
+        }
+        CLOCK_FIELDS(PUT)
+#undef PUT
+        buf_putc(b, '}');
+    }
+    buf_putc(b, '}');
+}
+
+/* A cursor over text sla_write wrote: each step consumes what it expects
+ * or fails, and a failure sends the caller to the general reader. */
+struct scan {
+    const char *p, *end;
+};
+
+static bool lit_n(struct scan *sc, const char *s, size_t n)
+{
+    if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, s, n) != 0)
+        return false;
+    sc->p += n;
+    return true;
+}
+
+#define LIT(sc, s) lit_n((sc), (s), sizeof(s) - 1)
+
+/* A non-negative integer of at most 18 digits (no overflow possible). */
+static bool num(struct scan *sc, int64_t max, int64_t *out)
+{
+    int64_t v = 0;
+    int digits = 0;
+    while (sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9' && digits < 19) {
+        v = v * 10 + (*sc->p - '0');
+        sc->p++;
+        digits++;
+    }
+    if (digits == 0 || digits > 18 || v > max || (digits > 1 && sc->p[-digits] == '0'))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A plain string up to its closing quote (no escapes, no control bytes),
+ * copied into out (size n). */
+static bool plain_str(struct scan *sc, char *out, size_t n)
+{
+    const char *s = sc->p;
+    while (sc->p < sc->end && *sc->p != '"') {
+        if (*sc->p == '\\' || (unsigned char)*sc->p < 0x20)
+            return false;
+        sc->p++;
+    }
+    size_t len = (size_t)(sc->p - s);
+    if (sc->p == sc->end || len >= n)
+        return false;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    sc->p++;
+    return true;
+}
+
+static bool fast_read(const char *text, size_t len, struct sla_state *s)
+{
+    struct scan sc = { text, text + len };
+    char name[32];
+    int64_t v;
+    memset(s, 0, sizeof *s);
+    if (!LIT(&sc, "{\"v\":1,\"policy\":"))
+        return false;
+    if (!LIT(&sc, "null") &&
+        !(LIT(&sc, "\"") && plain_str(&sc, s->policy, sizeof s->policy) &&
+          buf_utf8_valid(s->policy, strlen(s->policy))))
+        return false;
+    if (!LIT(&sc, ",\"priority\":\"") || !plain_str(&sc, name, sizeof name) ||
+        ticket_priority_parse(name, &s->priority, NULL) != 0)
+        return false;
+    if (!LIT(&sc, ",\"status\":\"") || !plain_str(&sc, name, sizeof name) ||
+        ticket_status_parse(name, &s->status, NULL) != 0)
+        return false;
+    for (int m = 0; m < SLA_METRIC_COUNT; m++) {
+        struct sla_clock *c = &s->clock[m];
+        /* absent metrics and fields are zero; present ones come in order */
+        if (!lit_n(&sc, metric_keys[m], strlen(metric_keys[m])))
+            continue;
+        if (!LIT(&sc, "{"))
+            return false;
+        bool first = true;
+#define GET(f)                                                                        \
+        if (first ? LIT(&sc, "\"" #f "\":") : LIT(&sc, ",\"" #f "\":")) {            \
+            if (!num(&sc, sizeof c->f == 4 ? INT32_MAX : INT64_MAX, &v))              \
+                return false;                                                         \
+            c->f = v;                                                                 \
+            first = false;                                                            \
+        }
+        CLOCK_FIELDS(GET)
+#undef GET
+        if (!LIT(&sc, "}"))
+            return false;
+    }
+    return LIT(&sc, "}") && sc.p == sc.end;
+}
+
+int sla_read(const char *text, size_t len, struct sla_state *out, struct err *e)
+{
+    struct sla_state s;
+    if (fast_read(text, len, &s)) {
+        *out = s;
+        return 0;
+    }
+    json_t *j = NULL;
+    int rc = jx_parse(text, len, &j, e);
+    if (rc == 0)
+        rc = sla_from_json(j, out, e);
+    json_decref(j);
+    return rc;
 }
 
 static const char *clock_status(const struct sla_clock *c)

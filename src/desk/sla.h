@@ -179,6 +179,21 @@ json_t *sla_to_json(const struct sla_state *s);
 int sla_from_json(json_t *j, struct sla_state *out, struct err *e);
 
 /*
+ * The stored form as text, without building jansson values: the engine
+ * reads and writes a ticket's clocks with every change of the ticket.
+ * sla_write appends to b (b without a maximum: appends cannot fail) what
+ * sla_to_json dumps compactly, keys in the same order, minus the zeros —
+ * fields that are 0 and metrics never started are left out (sla_from_json
+ * reads absent ones as 0) — so a ticket row stays small. sla_read reads
+ * that text directly; any other valid stored form (other key order,
+ * spacing, escapes, zeros written out) goes through jansson and
+ * sla_from_json, with its errors. *out untouched on error.
+ */
+struct buf;
+void sla_write(struct buf *b, const struct sla_state *s);
+int sla_read(const char *text, size_t len, struct sla_state *out, struct err *e);
+
+/*
  * The API form, for GET /v1/tickets/{id}: per metric its status
  * ("not_started", "running", "paused", "met"), breached, target_ms, cycle,
  * started_at, due_at, warn_at, paused_ms (including a pause in progress),

@@ -15,6 +15,8 @@
 
 #include "base/err.h"
 
+struct sla_state;             /* desk/sla.h */
+
 enum ticket_status {
     TICKET_OPEN = 0,
     TICKET_IN_PROGRESS,
@@ -75,6 +77,17 @@ struct ticket {
     int32_t thread_len;       /* entries in the thread; next seq is thread_len + 1 */
     int32_t reopen_count;
 
+    /* What the support rules keep on the ticket (the engine's; see
+     * desk/route.h, escalate.h, sla.h). */
+    const char *strategy;     /* assignment strategy it was placed with
+                                 ("round_robin" ...), NULL = its rule's */
+    int64_t waiting_since;    /* the first customer message no agent has
+                                 answered yet, 0 = nobody waits */
+    const char **escalations; /* names of escalation policies applied */
+    size_t nescalations;
+    struct sla_state *sla;    /* SLA clocks; NULL for a ticket without
+                                 (opened before SLA clocks existed) */
+
     /* Store-private, not part of the record: the indexed columns as the
      * store last read or wrote them (strings borrowed like the fields
      * above). An update that leaves them alone then skips index upkeep,
@@ -83,8 +96,10 @@ struct ticket {
     struct {
         bool known;
         enum ticket_status status;
+        enum ticket_priority priority;
         const char *group;
         const char *assignee;
+        const char *strategy;
         int64_t topic_id;
     } stored;
 };

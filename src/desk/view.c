@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "desk/sla.h"
 
 /* json_string refuses invalid UTF-8; the store only holds valid text, but a
  * renderer must never hand back NULL, so fall back to null. */
@@ -23,41 +24,40 @@ static json_t *str(const char *s)
  * defined once.
  */
 
-/* ,"k": — every key but an object's first ("id", written with its brace) */
-static void key(struct buf *b, const char *k)
-{
-    buf_puts(b, ",\"");
-    buf_puts(b, k);                 /* keys are literals below: no escaping */
-    buf_puts(b, "\":");
-}
+/* Appends of string literals, their length known at compile time: the
+ * snapshot is a few dozen keys, written for every domain event. */
+#define LIT(b, s) buf_append((b), (s), sizeof(s) - 1)
+/* ,"k": — every key but an object's first ("id", written with its brace);
+ * k is a literal (no escaping needed) */
+#define KEY(b, k) LIT(b, ",\"" k "\":")
 
-static void key_str(struct buf *b, const char *k, const char *v)
+static void put_int_or_null(struct buf *b, int64_t v)
 {
-    key(b, k);
-    buf_json_str(b, v);
-}
-
-static void key_int_or_null(struct buf *b, const char *k, int64_t v)
-{
-    key(b, k);
     if (v != 0)
         buf_put_int(b, v);
     else
-        buf_puts(b, "null");
+        LIT(b, "null");
 }
 
-static void key_time(struct buf *b, const char *k, int64_t ms)
+static void put_time(struct buf *b, int64_t ms)
 {
-    key(b, k);
     if (ms == 0) {
-        buf_puts(b, "null");
+        LIT(b, "null");
         return;
     }
-    char iso[CLOCK_ISO_LEN];
-    buf_putc(b, '"');
-    buf_puts(b, clock_fmt_iso(ms, iso));
-    buf_putc(b, '"');
+    char iso[CLOCK_ISO_LEN + 2];
+    iso[0] = '"';
+    clock_fmt_iso(ms, iso + 1);
+    size_t n = strlen(iso);
+    iso[n] = '"';
+    buf_append(b, iso, n + 1);
 }
+
+#define KEY_STR(b, k, v) do { KEY(b, k); buf_json_str((b), (v)); } while (0)
+#define KEY_INT(b, k, v) do { KEY(b, k); buf_put_int((b), (v)); } while (0)
+#define KEY_INT_OR_NULL(b, k, v) do { KEY(b, k); put_int_or_null((b), (v)); } while (0)
+#define KEY_TIME(b, k, ms) do { KEY(b, k); put_time((b), (ms)); } while (0)
+#define KEY_BOOL(b, k, v) do { KEY(b, k); if (v) LIT(b, "true"); else LIT(b, "false"); } while (0)
 
 /* Parse text this file wrote; it is valid by construction. */
 static json_t *parsed(struct buf *b)
@@ -71,17 +71,15 @@ static json_t *parsed(struct buf *b)
 
 void view_customer_write(struct buf *b, const struct customer *c)
 {
-    buf_puts(b, "{\"id\":");
+    LIT(b, "{\"id\":");
     buf_put_int(b, c->id);
-    key(b, "telegram_user_id");
-    buf_put_int(b, c->tg_user_id);
-    key_str(b, "first_name", c->first_name ? c->first_name : "");
-    key_str(b, "last_name", c->last_name);
-    key_str(b, "username", c->username);
-    key_str(b, "language", c->language);
-    key_str(b, "tier", c->tier ? c->tier : "standard");
-    key(b, "blocked");
-    buf_puts(b, c->blocked ? "true" : "false");
+    KEY_INT(b, "telegram_user_id", c->tg_user_id);
+    KEY_STR(b, "first_name", c->first_name ? c->first_name : "");
+    KEY_STR(b, "last_name", c->last_name);
+    KEY_STR(b, "username", c->username);
+    KEY_STR(b, "language", c->language);
+    KEY_STR(b, "tier", c->tier ? c->tier : "standard");
+    KEY_BOOL(b, "blocked", c->blocked);
     buf_putc(b, '}');
 }
 
@@ -121,51 +119,119 @@ json_t *view_kv(const struct kv *kv, size_t n)
     return parsed(&b);
 }
 
+static void str_array(struct buf *b, const char *const *items, size_t n)
+{
+    buf_putc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            buf_putc(b, ',');
+        buf_json_str(b, items[i]);
+    }
+    buf_putc(b, ']');
+}
+
+static const char *clock_status(const struct sla_clock *k)
+{
+    if (k->met_at != 0)
+        return "met";
+    return k->paused_since != 0 ? "paused" : "running";
+}
+
+/*
+ * The SLA clocks as stored, with no reading of the clock: the snapshot in a
+ * domain event must say what was true when the event happened, whenever it
+ * is delivered. Elapsed and remaining time follow from these and the
+ * reader's now (docs/openapi.yaml, SlaClock). A metric that never started
+ * is null: every domain event carries this, so it is kept short.
+ */
+void view_sla_write(struct buf *b, const struct sla_state *s)
+{
+    static const char *const metric_keys[SLA_METRIC_COUNT] = {
+        ",\"first_response\":", ",\"next_response\":", ",\"resolution\":"
+    };
+    if (s == NULL) {
+        LIT(b, "null");
+        return;
+    }
+    LIT(b, "{\"policy\":");
+    if (s->policy[0] != '\0')
+        buf_json_str(b, s->policy);
+    else
+        LIT(b, "null");
+    for (int m = 0; m < SLA_METRIC_COUNT; m++) {
+        const struct sla_clock *k = &s->clock[m];
+        buf_puts(b, metric_keys[m]);
+        if (k->started_at == 0) {
+            LIT(b, "null");                 /* never started (most next_response) */
+            continue;
+        }
+        LIT(b, "{\"status\":");
+        buf_json_str(b, clock_status(k));
+        KEY_BOOL(b, "breached", k->breached_at != 0);
+        KEY_INT_OR_NULL(b, "target_ms", k->target_ms);
+        KEY_INT(b, "cycle", k->cycle);
+        KEY_TIME(b, "started_at", k->started_at);
+        KEY_TIME(b, "due_at", k->due_at);
+        KEY_TIME(b, "warn_at", k->warn_at);
+        KEY_INT(b, "paused_ms", k->paused_ms);
+        KEY_TIME(b, "paused_since", k->paused_since);
+        KEY_TIME(b, "met_at", k->met_at);
+        KEY_TIME(b, "breached_at", k->breached_at);
+        KEY_INT(b, "breaches", k->breaches);
+        buf_putc(b, '}');
+    }
+    buf_putc(b, '}');
+}
+
+json_t *view_sla(const struct sla_state *s)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    view_sla_write(&b, s);
+    return parsed(&b);
+}
+
 void view_ticket_write(struct buf *b, const struct ticket *t, const struct customer *c)
 {
-    buf_puts(b, "{\"id\":");
+    LIT(b, "{\"id\":");
     buf_put_int(b, t->id);
-    key_str(b, "status", ticket_status_name(t->status));
-    key_str(b, "priority", ticket_priority_name(t->priority));
-    key_str(b, "group", t->group);
-    key_str(b, "assignee", t->assignee);
-    key_str(b, "rule", t->rule);
-    key_str(b, "subject", t->subject ? t->subject : "");
-    key(b, "customer");
+    KEY_STR(b, "status", ticket_status_name(t->status));
+    KEY_STR(b, "priority", ticket_priority_name(t->priority));
+    KEY_STR(b, "group", t->group);
+    KEY_STR(b, "assignee", t->assignee);
+    KEY_STR(b, "rule", t->rule);
+    KEY_STR(b, "subject", t->subject ? t->subject : "");
+    KEY(b, "customer");
     if (c != NULL)
         view_customer_write(b, c);
     else
-        buf_puts(b, "null");
-    key(b, "custom_fields");
+        LIT(b, "null");
+    KEY(b, "custom_fields");
     view_kv_write(b, t->fields, t->nfields);
-    key(b, "tags");
-    buf_putc(b, '[');
-    for (size_t i = 0; i < t->ntags; i++) {
-        if (i > 0)
-            buf_putc(b, ',');
-        buf_json_str(b, t->tags[i]);
-    }
-    buf_putc(b, ']');
-    key_int_or_null(b, "topic_id", t->topic_id);
-    key_time(b, "created_at", t->created_at);
-    key_time(b, "updated_at", t->updated_at);
-    key_time(b, "first_response_at", t->first_response_at);
-    key_time(b, "resolved_at", t->resolved_at);
-    key_time(b, "closed_at", t->closed_at);
-    key(b, "first_response_ms");
+    KEY(b, "tags");
+    str_array(b, t->tags, t->ntags);
+    KEY_INT_OR_NULL(b, "topic_id", t->topic_id);
+    KEY_TIME(b, "created_at", t->created_at);
+    KEY_TIME(b, "updated_at", t->updated_at);
+    KEY_TIME(b, "first_response_at", t->first_response_at);
+    KEY_TIME(b, "resolved_at", t->resolved_at);
+    KEY_TIME(b, "closed_at", t->closed_at);
+    KEY(b, "first_response_ms");
     if (t->first_response_at != 0)
         buf_put_int(b, t->first_response_at - t->created_at);
     else
-        buf_puts(b, "null");
-    key(b, "resolution_ms");
+        LIT(b, "null");
+    KEY(b, "resolution_ms");
     if (t->resolved_at != 0)
         buf_put_int(b, t->resolved_at - t->created_at);
     else
-        buf_puts(b, "null");
-    key(b, "thread_len");
-    buf_put_int(b, t->thread_len);
-    key(b, "reopen_count");
-    buf_put_int(b, t->reopen_count);
+        LIT(b, "null");
+    KEY_INT(b, "thread_len", t->thread_len);
+    KEY_INT(b, "reopen_count", t->reopen_count);
+    KEY(b, "escalations");
+    str_array(b, t->escalations, t->nescalations);
+    KEY(b, "sla");
+    view_sla_write(b, t->sla);
     buf_putc(b, '}');
 }
 

@@ -20,6 +20,11 @@ json_t *view_customer(const struct customer *c);
 /* The Ticket object of docs/openapi.yaml; `c` may be NULL (customer: null). */
 json_t *view_ticket(const struct ticket *t, const struct customer *c);
 
+/* The Sla object of docs/openapi.yaml (a ticket's "sla"): the clocks of
+ * desk/sla.h as stored, times as RFC 3339; null for NULL. */
+struct sla_state;
+json_t *view_sla(const struct sla_state *s);
+
 /* The Entry object of docs/openapi.yaml. */
 json_t *view_entry(const struct thread_entry *te);
 
@@ -34,5 +39,6 @@ json_t *view_kv(const struct kv *kv, size_t n);
 void view_customer_write(struct buf *b, const struct customer *c);
 void view_kv_write(struct buf *b, const struct kv *kv, size_t n);
 void view_ticket_write(struct buf *b, const struct ticket *t, const struct customer *c);
+void view_sla_write(struct buf *b, const struct sla_state *s);
 
 #endif

@@ -22,12 +22,15 @@
 #include "desk/view.h"
 #include "desk/workflow.h"
 #include "engine/outbox.h"
+#include "engine/record.h"
+#include "engine/rules.h"
 
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ENGINE_BATCH_MAX 512
 #define ENGINE_EVENT_ARENA (8u * 1024u * 1024u)
@@ -42,7 +45,8 @@ struct job {
 };
 
 struct engine {
-    struct cfg *cfg;            /* owned reference; swapped under mu */
+    struct rules *rules;        /* owned reference: the cfg and its compiled rules;
+                                   swapped under mu */
     struct store *w;            /* owned writer connection */
     struct clock *clock;        /* borrowed */
 
@@ -54,90 +58,19 @@ struct engine {
     pthread_t thread;
 
     int64_t last_update_id;     /* highest Telegram update applied */
+    int64_t next_timer;         /* earliest timer's due time, 0 = none (under mu) */
     struct engine_stats stats;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static struct cfg *cfg_get(struct engine *en)
+/* The compiled rules of the current configuration: a new reference. */
+static struct rules *rules_get(struct engine *en)
 {
     pthread_mutex_lock(&en->mu);
-    struct cfg *c = cfg_ref(en->cfg);
+    struct rules *r = rules_ref(en->rules);
     pthread_mutex_unlock(&en->mu);
-    return c;
-}
-
-static bool blank(const char *s)
-{
-    if (s == NULL)
-        return true;
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-            return false;
-    return true;
-}
-
-/* The staff forum group, or 0 when no Telegram bridge is configured. */
-static int64_t staff_chat(const struct cfg *c)
-{
-    return c->telegram.token != NULL ? c->telegram.staff_group_id : 0;
-}
-
-/* Per-event context: what every apply_* step needs. */
-struct apply {
-    struct engine *en;
-    const struct cfg *cfg;
-    struct arena *a;
-    int64_t now;
-    struct err *e;
-    struct engine_result *res;
-};
-
-static struct kv *kvs(struct apply *ap, size_t n)
-{
-    return arena_alloc(ap->a, n * sizeof(struct kv));
-}
-
-/* Two key/value pairs in the event arena; NULL when it is exhausted. */
-static struct kv *kv2(struct apply *ap, const char *k1, const char *v1,
-                      const char *k2, const char *v2)
-{
-    struct kv *d = kvs(ap, 2);
-    if (d != NULL) {
-        d[0] = (struct kv){k1, v1};
-        d[1] = (struct kv){k2, v2};
-    }
-    return d;
-}
-
-/* Append an entry to t's thread (assigning the next seq). */
-static int thread_add(struct apply *ap, struct ticket *t, struct thread_entry *te)
-{
-    te->ticket_id = t->id;
-    te->seq = ++t->thread_len;
-    te->at = ap->now;
-    int rc = store_thread_append(ap->en->w, te, ap->e);
-    if (rc == 0)
-        ap->res->thread_seq = te->seq;
-    return rc;
-}
-
-/* A system event in the thread, e.g. status_changed with from/to data. */
-static int thread_event(struct apply *ap, struct ticket *t, const char *event,
-                        const char *text, struct kv *data, size_t ndata,
-                        const char *actor)
-{
-    struct thread_entry te = {
-        .kind = THREAD_EVENT,
-        .dir = DIR_INTERNAL,
-        .author_type = AUTHOR_SYSTEM,
-        .author_id = actor,
-        .text = text,
-        .event = event,
-        .data = data,
-        .ndata = ndata,
-    };
-    return thread_add(ap, t, &te);
+    return r;
 }
 
 /* Whether the ticket's thread has an event of this type (a rare, small scan). */
@@ -146,67 +79,12 @@ static bool thread_has_event(struct apply *ap, int64_t ticket_id, const char *ev
     struct thread_entry *th = NULL;
     size_t n = 0;
     struct err e = {0};
-    if (store_thread_list(ap->en->w, ticket_id, ap->a, &th, &n, &e) != 0)
+    if (store_thread_list(ap->w, ticket_id, ap->a, &th, &n, &e) != 0)
         return false;
     for (size_t i = 0; i < n; i++)
         if (th[i].event != NULL && strcmp(th[i].event, event) == 0)
             return true;
     return false;
-}
-
-/*
- * Write a domain event. `extra` (may be NULL, reference stolen) is merged
- * into the event data next to the ticket snapshot, so a consumer sees the
- * ticket exactly as it was when the event happened.
- */
-static int domain_event(struct apply *ap, const char *type, const struct ticket *t,
-                        const struct customer *c, json_t *extra)
-{
-    struct buf b;
-    buf_init(&b, 0);
-    int rc = 0;
-    if (extra != NULL && json_object_size(extra) > 0)
-        rc = jx_dump(extra, &b);            /* "{...}": its '}' becomes ',' */
-    json_decref(extra);
-    if (rc != 0) {
-        buf_release(&b);
-        return err_set(ap->e, ERR_INTERNAL, "cannot encode event %s", type);
-    }
-    if (b.len > 0 && t != NULL)
-        b.p[b.len - 1] = ',';
-    else if (b.len == 0)
-        buf_putc(&b, '{');
-    if (t != NULL) {
-        /* the snapshot is written as text: see view.h */
-        buf_puts(&b, "\"ticket\":");
-        view_ticket_write(&b, t, c);
-        buf_puts(&b, ",\"thread_seq\":");
-        buf_put_int(&b, t->thread_len);
-        buf_putc(&b, '}');
-    } else if (b.len == 1) {
-        buf_putc(&b, '}');
-    }
-    struct event_row r = {
-        .type = type,
-        .ticket_id = t ? t->id : 0,
-        .occurred_at = ap->now,
-        .data = buf_str(&b),
-    };
-    rc = store_event_push(ap->en->w, &r, ap->e);
-    buf_release(&b);
-    return rc;
-}
-
-/* ticket.updated / .assigned / .resolved: who did it and, when given
- * (borrowed, may be NULL), what changed. */
-static int actor_event(struct apply *ap, const char *type, const struct ticket *t,
-                       const struct customer *c, const char *actor, json_t *changes)
-{
-    json_t *extra = json_object();
-    if (changes != NULL)
-        json_object_set(extra, "changes", changes);
-    json_object_set_new(extra, "actor", json_string(actor));
-    return domain_event(ap, type, t, c, extra);
 }
 
 /* message.created for the thread entry `seq`. */
@@ -215,95 +93,7 @@ static int message_event(struct apply *ap, const struct ticket *t,
 {
     json_t *m = json_object();
     json_object_set_new(m, "message_seq", json_integer(seq));
-    return domain_event(ap, "message.created", t, c, m);
-}
-
-static json_t *change(const char *from, const char *to)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "from", jx_str_or_null(from));
-    json_object_set_new(o, "to", jx_str_or_null(to));
-    return o;
-}
-
-/* ---- status changes, shared by reopen, reply and update --------------------- */
-
-static void stamp_status(struct ticket *t, enum ticket_status to, int64_t now)
-{
-    if (to == TICKET_RESOLVED)
-        t->resolved_at = now;
-    else if (to == TICKET_CLOSED)
-        t->closed_at = now;
-    if (to == TICKET_OPEN || to == TICKET_IN_PROGRESS) {
-        /* back to work: the earlier resolution no longer holds */
-        t->resolved_at = 0;
-        t->closed_at = 0;
-    }
-}
-
-static int set_status(struct apply *ap, struct ticket *t, enum ticket_status to,
-                      const char *actor, const char *reason, json_t *changes)
-{
-    enum ticket_status from = t->status;
-    t->status = to;
-    stamp_status(t, to, ap->now);
-    struct kv *d = kvs(ap, 3);
-    if (d == NULL)
-        return err_set(ap->e, ERR_TOOBIG, "event too large");
-    d[0] = (struct kv){"from", ticket_status_name(from)};
-    d[1] = (struct kv){"to", ticket_status_name(to)};
-    size_t nd = 2;
-    if (reason != NULL)
-        d[nd++] = (struct kv){"reason", reason};
-    char *text = arena_printf(ap->a, "status %s → %s", ticket_status_name(from),
-                              ticket_status_name(to));
-    if (changes != NULL)
-        json_object_set_new(changes, "status",
-                            change(ticket_status_name(from), ticket_status_name(to)));
-    return thread_event(ap, t, "status_changed", text, d, nd, actor);
-}
-
-static int set_assignee(struct apply *ap, struct ticket *t, const char *agent,
-                        const char *actor, const char *reason, json_t *changes)
-{
-    const char *from = t->assignee;
-    t->assignee = agent ? arena_strdup(ap->a, agent) : NULL;
-    struct kv *d = kvs(ap, 3);
-    if (d == NULL)
-        return err_set(ap->e, ERR_TOOBIG, "event too large");
-    size_t nd = 0;
-    if (from != NULL)
-        d[nd++] = (struct kv){"from", from};
-    if (agent != NULL)
-        d[nd++] = (struct kv){"to", agent};
-    if (reason != NULL)
-        d[nd++] = (struct kv){"reason", reason};
-    char *text = agent ? arena_printf(ap->a, "assigned to %s", agent)
-                       : arena_printf(ap->a, "unassigned from %s", from ? from : "-");
-    if (changes != NULL)
-        json_object_set_new(changes, "assignee", change(from, agent));
-    int rc = thread_event(ap, t, agent ? "assigned" : "unassigned", text, d, nd, actor);
-    if (rc != 0 || agent == NULL)
-        return rc;
-    struct agent_state st = {
-        .agent_id = agent,
-        .availability = AGENT_ONLINE,
-        .changed_at = 0,
-        .last_assigned_at = ap->now,
-    };
-    /* keep the stored availability: read, then write back with the new time */
-    struct agent_state *all = NULL;
-    size_t n = 0;
-    rc = store_agent_state_list(ap->en->w, ap->a, &all, &n, ap->e);
-    if (rc != 0)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(all[i].agent_id, agent) == 0) {
-            st.availability = all[i].availability;
-            st.changed_at = all[i].changed_at;
-        }
-    }
-    return store_agent_state_put(ap->en->w, &st, ap->e);
+    return record_event(ap, "message.created", t, c, m);
 }
 
 /* ---- ENGINE_CUSTOMER_MESSAGE ------------------------------------------------ */
@@ -312,12 +102,12 @@ static int upsert_customer(struct apply *ap, const struct engine_event *ev,
                            struct customer **out)
 {
     struct customer *c = NULL;
-    int rc = store_customer_get_by_tg(ap->en->w, ev->customer.tg_user_id, ap->a, &c, ap->e);
+    int rc = store_customer_get_by_tg(ap->w, ev->customer.tg_user_id, ap->a, &c, ap->e);
     if (rc == ERR_NOTFOUND) {
         err_clear(ap->e);
         c = arena_alloc(ap->a, sizeof *c);
         if (c == NULL)
-            return err_set(ap->e, ERR_TOOBIG, "event too large");
+            return record_too_big(ap);
         c->tg_user_id = ev->customer.tg_user_id;
         c->first_name = ev->customer.first_name ? ev->customer.first_name : "";
         c->last_name = ev->customer.last_name;
@@ -325,7 +115,7 @@ static int upsert_customer(struct apply *ap, const struct engine_event *ev,
         c->language = ev->customer.language;
         c->tier = ev->customer.tier ? ev->customer.tier : "standard";
         c->created_at = ap->now;
-        rc = store_customer_insert(ap->en->w, c, ap->e);
+        rc = store_customer_insert(ap->w, c, ap->e);
         *out = c;
         return rc;
     }
@@ -345,18 +135,20 @@ static int upsert_customer(struct apply *ap, const struct engine_event *ev,
     REFRESH(tier, ev->customer.tier)
 #undef REFRESH
     if (dirty)
-        rc = store_customer_update(ap->en->w, c, ap->e);
+        rc = store_customer_update(ap->w, c, ap->e);
     *out = c;
     return rc;
 }
 
-static int open_ticket(struct apply *ap, const struct customer *c, const char *text,
-                       struct ticket **out)
+/* A new ticket for c: routed by its first message, then inserted. */
+static int open_ticket(struct apply *ap, struct customer *c, const char *text,
+                       struct rules_ticket *rt)
 {
     struct ticket *t = arena_alloc(ap->a, sizeof *t);
     char *subject = arena_alloc(ap->a, ENGINE_SUBJECT_MAX + 4);
+    rules_begin(rt, t, c, true);
     if (t == NULL || subject == NULL)
-        return err_set(ap->e, ERR_TOOBIG, "event too large");
+        return record_too_big(ap);
     enum ticket_priority prio = PRIORITY_NORMAL;
     if (ap->cfg->default_priority != NULL)
         ticket_priority_parse(ap->cfg->default_priority, &prio, NULL);
@@ -367,11 +159,12 @@ static int open_ticket(struct apply *ap, const struct customer *c, const char *t
     t->subject = ticket_subject_from_text(text, subject, ENGINE_SUBJECT_MAX);
     t->created_at = ap->now;
     t->updated_at = ap->now;
-    int rc = store_ticket_insert(ap->en->w, t, ap->e);
+    int rc = rules_route_new(ap, rt, text);
+    if (rc == 0)
+        rc = store_ticket_insert(ap->w, t, ap->e);
     if (rc != 0)
         return rc;
     ap->res->created = true;
-    *out = t;
     return 0;
 }
 
@@ -385,27 +178,27 @@ static int mirror_customer_message(struct apply *ap, const struct ticket *t,
                                    const struct customer *c, const struct engine_event *ev,
                                    bool new_ticket, bool reopen_topic)
 {
-    int64_t staff = staff_chat(ap->cfg);
+    int64_t staff = record_staff_chat(ap->cfg);
     if (staff == 0)
         return 0;
     int rc = 0;
     if (new_ticket) {
         char name[TICKET_TOPIC_NAME_MAX];
         ticket_topic_name(c->first_name, c->last_name, t->id, name);
-        rc = outbox_create_topic(ap->en->w, staff, t->id, name, ap->now, ap->e);
+        rc = outbox_create_topic(ap->w, staff, t->id, name, ap->now, ap->e);
     } else if (reopen_topic) {
-        rc = outbox_topic_call(ap->en->w, "reopenForumTopic", staff, t->id, ap->now, ap->e);
+        rc = outbox_topic_call(ap->w, "reopenForumTopic", staff, t->id, ap->now, ap->e);
     }
     if (rc != 0)
         return rc;
     if (ev->tg_chat_id != 0 && ev->tg_message_id != 0)
-        return outbox_copy_to_topic(ap->en->w, staff, ev->tg_chat_id, ev->tg_message_id,
+        return outbox_copy_to_topic(ap->w, staff, ev->tg_chat_id, ev->tg_message_id,
                                     t->id, ap->now, ap->e);
     char *text = arena_printf(ap->a, "%s: %s", c->first_name && *c->first_name
                                                    ? c->first_name : "Customer", ev->text);
     if (text == NULL)
-        return err_set(ap->e, ERR_TOOBIG, "event too large");
-    return outbox_send_text(ap->en->w, staff, true, t->id, text, ap->now, ap->e);
+        return record_too_big(ap);
+    return outbox_send_text(ap->w, staff, true, t->id, text, ap->now, ap->e);
 }
 
 static int apply_customer_message(struct apply *ap, const struct engine_event *ev)
@@ -413,7 +206,7 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
     if (ev->customer.tg_user_id <= 0)
         return err_field(ap->e, ERR_INVAL, "customer.telegram_user_id",
                          "customer.telegram_user_id must be a positive integer");
-    if (blank(ev->text))
+    if (record_blank(ev->text))
         return err_field(ap->e, ERR_INVAL, "text", "text must not be empty");
     if (strlen(ev->text) > ENGINE_TEXT_MAX)
         return err_field(ap->e, ERR_TOOBIG, "text", "text is longer than %u bytes",
@@ -432,7 +225,7 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
         const char *hello = g && strstr(g->text, "{{") == NULL
                                 ? g->text
                                 : "Hello! Write your question here and our support team will answer.";
-        return outbox_send_text(ap->en->w, c->tg_user_id, false, 0, hello, ap->now, ap->e);
+        return outbox_send_text(ap->w, c->tg_user_id, false, 0, hello, ap->now, ap->e);
     }
 
     enum workflow_reopen policy = WORKFLOW_REOPEN;
@@ -440,7 +233,7 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
         workflow_reopen_parse(ap->cfg->on_closed, &policy);
 
     struct ticket *t = NULL;
-    rc = store_ticket_latest_for_customer(ap->en->w, c->id, ap->a, &t, ap->e);
+    rc = store_ticket_latest_for_customer(ap->w, c->id, ap->a, &t, ap->e);
     enum workflow_inbound what = WORKFLOW_OPEN_NEW;
     if (rc == 0)
         what = workflow_on_customer_message(t->status, policy);
@@ -450,11 +243,16 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
         return rc;
 
     enum ticket_status before = t ? t->status : TICKET_OPEN;
+    struct rules_ticket rt;
     if (what == WORKFLOW_OPEN_NEW) {
-        rc = open_ticket(ap, c, ev->text, &t);
+        rc = open_ticket(ap, c, ev->text, &rt);
         if (rc != 0)
             return rc;
+        t = rt.t;
+    } else {
+        rules_begin(&rt, t, c, false);
     }
+    ap->res->ticket_id = t->id;
     rc = mirror_customer_message(ap, t, c, ev, what == WORKFLOW_OPEN_NEW,
                                  what == WORKFLOW_APPEND_REOPEN && before == TICKET_CLOSED);
     if (rc != 0)
@@ -470,7 +268,9 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
         .tg_chat_id = ev->tg_chat_id,
         .tg_message_id = ev->tg_message_id,
     };
-    rc = thread_add(ap, t, &msg);
+    rc = record_thread_add(ap, t, &msg);
+    if (rc == 0 && what == WORKFLOW_OPEN_NEW)
+        rc = rules_route_record(ap, &rt);
     if (rc != 0)
         return rc;
     int32_t msg_seq = msg.seq;
@@ -481,46 +281,36 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
         if (rc != 0)
             return rc;
         changes = json_object();
-        rc = set_status(ap, t, TICKET_OPEN, "system", "customer wrote again", changes);
+        rc = record_status(ap, t, TICKET_OPEN, "system", "customer wrote again", changes);
         if (rc != 0)
             goto out_changes;
+        rules_on_status(ap, &rt);
         t->reopen_count++;
         ap->res->reopened = true;
     }
-    if (what == WORKFLOW_OPEN_NEW) {
-        /* Routing rules come with the support-logic milestone; until then
-         * every new ticket waits, unassigned, in the general queue. */
-        struct kv *d = kv2(ap, "group", t->group, "reason", "no routing rule matched");
-        if (d == NULL) {
-            rc = err_set(ap->e, ERR_TOOBIG, "event too large");
-            goto out_changes;
-        }
-        char *text = arena_printf(ap->a, "queued in %s (no routing rule matched)", t->group);
-        rc = thread_event(ap, t, "queued", text, d, 2, "system");
-        if (rc != 0)
-            goto out_changes;
-    }
+    rules_on_customer_message(ap, &rt);
 
     t->last_customer_msg_at = ap->now;
     t->updated_at = ap->now;
-    rc = store_ticket_update(ap->en->w, t, ap->e);
+    rc = store_ticket_update(ap->w, t, ap->e);
     if (rc != 0)
         goto out_changes;
 
     if (what == WORKFLOW_OPEN_NEW) {
-        rc = domain_event(ap, "ticket.created", t, c, NULL);
+        rc = record_event(ap, "ticket.created", t, c, NULL);
+        if (rc == 0 && t->assignee != NULL)
+            rc = record_actor_event(ap, "ticket.assigned", t, c, "system", NULL);
         if (rc != 0)
             goto out_changes;
     }
     if (changes != NULL) {
-        rc = actor_event(ap, "ticket.updated", t, c, "customer", changes);
+        rc = record_actor_event(ap, "ticket.updated", t, c, "customer", changes);
         if (rc != 0)
             goto out_changes;
     }
     rc = message_event(ap, t, c, msg_seq);
-    if (rc != 0)
-        goto out_changes;
-    ap->res->ticket_id = t->id;
+    if (rc == 0)
+        rc = rules_settle(ap, &rt, &(struct rules_after){.message = ev->text});
     ap->res->thread_seq = msg_seq;
 
 out_changes:
@@ -530,35 +320,11 @@ out_changes:
 
 /* ---- ENGINE_AGENT_REPLY / ENGINE_AGENT_NOTE --------------------------------- */
 
-static int load_ticket(struct apply *ap, int64_t id, struct ticket **t, struct customer **c)
-{
-    if (id <= 0)
-        return err_field(ap->e, ERR_INVAL, "ticket_id", "ticket id must be positive");
-    int rc = store_ticket_get(ap->en->w, id, ap->a, t, ap->e);
-    if (rc == ERR_NOTFOUND) {
-        err_clear(ap->e);
-        err_set(ap->e, ERR_NOTFOUND, "ticket %" PRId64 " not found", id);
-        return ERR_NOTFOUND;
-    }
-    if (rc != 0)
-        return rc;
-    if (*t == NULL) {
-        err_set(ap->e, ERR_INTERNAL, "ticket lookup returned nothing");
-        return ERR_INTERNAL;
-    }
-    if (c == NULL)
-        return 0;
-    rc = store_customer_get(ap->en->w, (*t)->customer_id, ap->a, c, ap->e);
-    if (rc == 0 && *c == NULL)
-        rc = err_set(ap->e, ERR_INTERNAL, "customer lookup returned nothing");
-    return rc;
-}
-
 /* `field` is the input that named the agent ("agent", "assignee"). */
 static int known_agent(struct apply *ap, const char *field, const char *id,
                        const struct cfg_agent **out)
 {
-    if (blank(id))
+    if (record_blank(id))
         return err_field(ap->e, ERR_INVAL, field, "%s must not be empty", field);
     *out = cfg_agent_find(ap->cfg, id);
     if (*out == NULL)
@@ -573,20 +339,23 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
     int rc = known_agent(ap, "agent", ev->agent_id, &agent);
     if (rc != 0)
         return rc;
-    if (blank(ev->text))
+    if (record_blank(ev->text))
         return err_field(ap->e, ERR_INVAL, "text", "text must not be empty");
     if (strlen(ev->text) > ENGINE_TEXT_MAX)
         return err_field(ap->e, ERR_TOOBIG, "text", "text is longer than %u bytes",
                          ENGINE_TEXT_MAX);
     struct ticket *t = NULL;
     struct customer *c = NULL;
-    rc = load_ticket(ap, ev->ticket_id, &t, &c);
+    rc = record_load_ticket(ap, ev->ticket_id, &t, &c);
     if (rc != 0)
         return rc;
     if (!note && t->status == TICKET_CLOSED)
         return err_set(ap->e, ERR_CONFLICT,
                        "ticket %" PRId64 " is closed; the customer's next message opens "
                        "a new conversation", t->id);
+    ap->res->ticket_id = t->id;
+    struct rules_ticket rt;
+    rules_begin(&rt, t, c, false);
 
     struct thread_entry msg = {
         .kind = note ? THREAD_NOTE : THREAD_MESSAGE,
@@ -598,7 +367,7 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
         .tg_chat_id = ev->tg_chat_id,
         .tg_message_id = ev->tg_message_id,
     };
-    rc = thread_add(ap, t, &msg);
+    rc = record_thread_add(ap, t, &msg);
     if (rc != 0)
         return rc;
     int32_t msg_seq = msg.seq;
@@ -611,55 +380,48 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
             t->first_response_at = ap->now;
         t->last_agent_msg_at = ap->now;
         if (t->assignee == NULL) {
-            rc = set_assignee(ap, t, agent->id, agent->id, "first agent to reply", changes);
+            rc = record_assignee(ap, t, agent->id, agent->id, "first agent to reply", NULL, 0,
+                                 changes);
             if (rc != 0)
                 goto out;
             assigned = true;
         }
         enum ticket_status next = workflow_after_agent_reply(t->status);
         if (next != t->status) {
-            rc = set_status(ap, t, next, agent->id, "agent replied", changes);
+            rc = record_status(ap, t, next, agent->id, "agent replied", changes);
             if (rc != 0)
                 goto out;
+            rules_on_status(ap, &rt);
         }
+        rules_on_agent_reply(ap, &rt);
         /* The reply leaves through the durable Telegram outbox. */
-        rc = outbox_send_text(ap->en->w, c->tg_user_id, false, t->id, ev->text, ap->now, ap->e);
+        rc = outbox_send_text(ap->w, c->tg_user_id, false, t->id, ev->text, ap->now, ap->e);
         if (rc != 0)
             goto out;
     }
     /* Written elsewhere than in the topic (API, help desk): show it there too,
      * so the topic stays the complete conversation for the agents. */
-    if (ev->tg_chat_id == 0 && staff_chat(ap->cfg) != 0) {
+    if (ev->tg_chat_id == 0 && record_staff_chat(ap->cfg) != 0) {
         char *mirror = arena_printf(ap->a, note ? "\xF0\x9F\x93\x9D %s (internal note): %s"
                                                 : "\xE2\x86\xAA %s: %s",
                                     msg.author_name, ev->text);
-        rc = mirror ? outbox_send_text(ap->en->w, staff_chat(ap->cfg), true, t->id, mirror,
-                                       ap->now, ap->e)
-                    : err_set(ap->e, ERR_TOOBIG, "event too large");
+        rc = mirror ? record_topic_say(ap, t->id, mirror) : record_too_big(ap);
         if (rc != 0)
             goto out;
     }
-    rc = store_ticket_update(ap->en->w, t, ap->e);
-    if (rc != 0)
+    rc = store_ticket_update(ap->w, t, ap->e);
+    if (rc != 0 || note)
         goto out;
-    if (!note) {
-        if (json_object_size(changes) > 0) {
-            rc = actor_event(ap, "ticket.updated", t, c, agent->id, changes);
-            if (rc != 0)
-                goto out;
-        }
-        if (assigned) {
-            rc = actor_event(ap, "ticket.assigned", t, c, agent->id, NULL);
-            if (rc != 0)
-                goto out;
-        }
+    if (json_object_size(changes) > 0)
+        rc = record_actor_event(ap, "ticket.updated", t, c, agent->id, changes);
+    if (rc == 0 && assigned)
+        rc = record_actor_event(ap, "ticket.assigned", t, c, agent->id, NULL);
+    if (rc == 0)
         rc = message_event(ap, t, c, msg_seq);
-        if (rc != 0)
-            goto out;
-    }
-    ap->res->ticket_id = t->id;
-    ap->res->thread_seq = msg_seq;
+    if (rc == 0)
+        rc = rules_settle(ap, &rt, &(struct rules_after){0});
 out:
+    ap->res->thread_seq = msg_seq;
     json_decref(changes);
     return rc;
 }
@@ -673,7 +435,7 @@ static int apply_ticket_update(struct apply *ap, const struct engine_event *ev)
                        "nothing to change: give status, priority, group or assignee");
     struct ticket *t = NULL;
     struct customer *c = NULL;
-    int rc = load_ticket(ap, ev->ticket_id, &t, &c);
+    int rc = record_load_ticket(ap, ev->ticket_id, &t, &c);
     if (rc != 0)
         return rc;
     const char *actor = ev->actor ? ev->actor : "api";
@@ -686,7 +448,7 @@ static int apply_ticket_update(struct apply *ap, const struct engine_event *ev)
     }
     const char *group = t->group;
     if (ev->set_group) {
-        if (blank(ev->group) || cfg_group_find(ap->cfg, ev->group) == NULL)
+        if (record_blank(ev->group) || cfg_group_find(ap->cfg, ev->group) == NULL)
             return err_field(ap->e, ERR_UNPROCESSABLE, "group", "unknown group '%s'",
                              ev->group ? ev->group : "");
         group = ev->group;
@@ -703,25 +465,28 @@ static int apply_ticket_update(struct apply *ap, const struct engine_event *ev)
             return err_field(ap->e, ERR_UNPROCESSABLE, "assignee",
                              "agent '%s' does not serve group '%s'", assignee, group);
     }
+    ap->res->ticket_id = t->id;
+    struct rules_ticket rt;
+    rules_begin(&rt, t, c, false);
+    struct rules_after after = {0};
     json_t *changes = json_object();
-    bool assigned = false, resolved = false;
+    bool assigned = false, resolved = false, policy = false;
     if (ev->set_group && strcmp(group, t->group) != 0) {
         const char *from = t->group;
         t->group = arena_strdup(ap->a, group);
-        struct kv *d = kv2(ap, "from", from, "to", group);
-        if (d == NULL) {
-            rc = err_set(ap->e, ERR_TOOBIG, "event too large");
-            goto out;
-        }
-        json_object_set_new(changes, "group", change(from, group));
-        rc = thread_event(ap, t, "group_changed",
-                          arena_printf(ap->a, "moved from %s to %s", from, group), d, 2, actor);
+        rc = record_changed(ap, t, "group_changed", "group", from, group,
+                            arena_printf(ap->a, "moved from %s to %s", from, group), actor,
+                            changes);
         if (rc != 0)
             goto out;
+        policy = after.requeue = true;      /* the new group's agents may take it */
         /* An assignee who does not serve the new group lets the ticket go. */
         const struct cfg_agent *cur = t->assignee ? cfg_agent_find(ap->cfg, t->assignee) : NULL;
-        if (!ev->set_assignee && t->assignee != NULL && (cur == NULL || !cfg_agent_in_group(cur, group))) {
-            rc = set_assignee(ap, t, NULL, actor, "does not serve the new group", changes);
+        if (!ev->set_assignee && t->assignee != NULL &&
+            (cur == NULL || !cfg_agent_in_group(cur, group))) {
+            after.freed = t->assignee;
+            rc = record_assignee(ap, t, NULL, actor, "does not serve the new group", NULL, 0,
+                                 changes);
             if (rc != 0)
                 goto out;
         }
@@ -730,7 +495,10 @@ static int apply_ticket_update(struct apply *ap, const struct engine_event *ev)
         bool same = (assignee == NULL && t->assignee == NULL) ||
                     (assignee != NULL && t->assignee != NULL && strcmp(assignee, t->assignee) == 0);
         if (!same) {
-            rc = set_assignee(ap, t, assignee, actor, ev->reason, changes);
+            if (t->assignee != NULL)
+                after.freed = t->assignee;
+            after.requeue = after.requeue || assignee == NULL;
+            rc = record_assignee(ap, t, assignee, actor, ev->reason, NULL, 0, changes);
             if (rc != 0)
                 goto out;
             assigned = assignee != NULL;
@@ -740,45 +508,43 @@ static int apply_ticket_update(struct apply *ap, const struct engine_event *ev)
         const char *from = ticket_priority_name(t->priority);
         const char *to = ticket_priority_name(ev->priority);
         t->priority = ev->priority;
-        struct kv *d = kv2(ap, "from", from, "to", to);
-        if (d == NULL) {
-            rc = err_set(ap->e, ERR_TOOBIG, "event too large");
-            goto out;
-        }
-        json_object_set_new(changes, "priority", change(from, to));
-        rc = thread_event(ap, t, "priority_changed",
-                          arena_printf(ap->a, "priority %s → %s", from, to), d, 2, actor);
+        rc = record_changed(ap, t, "priority_changed", "priority", from, to,
+                            arena_printf(ap->a, "priority %s → %s", from, to), actor, changes);
         if (rc != 0)
             goto out;
+        policy = true;
     }
     if (ev->set_status && ev->status != t->status) {
-        rc = set_status(ap, t, ev->status, actor, ev->reason, changes);
+        rc = record_status(ap, t, ev->status, actor, ev->reason, changes);
         if (rc != 0)
             goto out;
+        rules_on_status(ap, &rt);
         resolved = ev->status == TICKET_RESOLVED;
-        if (ev->status == TICKET_CLOSED && staff_chat(ap->cfg) != 0) {
-            rc = outbox_topic_call(ap->en->w, "closeForumTopic", staff_chat(ap->cfg), t->id,
+        if (!ticket_status_is_active(t->status) && t->assignee != NULL)
+            after.freed = t->assignee;      /* one active ticket fewer */
+        if (ev->status == TICKET_CLOSED && record_staff_chat(ap->cfg) != 0) {
+            rc = outbox_topic_call(ap->w, "closeForumTopic", record_staff_chat(ap->cfg), t->id,
                                    ap->now, ap->e);
             if (rc != 0)
                 goto out;
         }
     }
     if (json_object_size(changes) == 0)
-        goto done;   /* everything already as asked: nothing to record */
+        goto out;   /* everything already as asked: nothing to record */
+    if (policy)
+        rules_on_policy(ap, &rt);
 
     t->updated_at = ap->now;
-    rc = store_ticket_update(ap->en->w, t, ap->e);
+    rc = store_ticket_update(ap->w, t, ap->e);
     if (rc != 0)
         goto out;
-    rc = actor_event(ap, "ticket.updated", t, c, actor, changes);
+    rc = record_actor_event(ap, "ticket.updated", t, c, actor, changes);
     if (rc == 0 && assigned)
-        rc = actor_event(ap, "ticket.assigned", t, c, actor, NULL);
+        rc = record_actor_event(ap, "ticket.assigned", t, c, actor, NULL);
     if (rc == 0 && resolved)
-        rc = actor_event(ap, "ticket.resolved", t, c, actor, NULL);
-    if (rc != 0)
-        goto out;
-done:
-    ap->res->ticket_id = t->id;
+        rc = record_actor_event(ap, "ticket.resolved", t, c, actor, NULL);
+    if (rc == 0)
+        rc = rules_settle(ap, &rt, &after);
 out:
     json_decref(changes);
     return rc;
@@ -796,48 +562,38 @@ static int apply_agent_availability(struct apply *ap, const struct engine_event 
         return err_field(ap->e, ERR_INVAL, "availability", "unknown availability");
     struct agent_state *all = NULL;
     size_t n = 0;
-    rc = store_agent_state_list(ap->en->w, ap->a, &all, &n, ap->e);
+    rc = store_agent_state_list(ap->w, ap->a, &all, &n, ap->e);
     if (rc != 0)
         return rc;
     struct agent_state st = {.agent_id = agent->id};
+    if (agent->availability != NULL)        /* never stored: as configured */
+        agent_avail_parse(agent->availability, &st.availability, NULL);
     for (size_t i = 0; i < n; i++)
         if (strcmp(all[i].agent_id, agent->id) == 0)
             st = all[i];
     if (st.changed_at != 0 && st.availability == ev->availability)
         return 0;
+    enum agent_avail from = st.availability;
     st.availability = ev->availability;
     st.changed_at = ap->now;
-    return store_agent_state_put(ap->en->w, &st, ap->e);
+    rc = store_agent_state_put(ap->w, &st, ap->e);
+    if (rc == 0)
+        rc = rules_availability(ap, agent->id, from, ev->availability);
+    return rc;
 }
 
-/* ---- timers -------------------------------------------------------------------- */
+/* ---- ENGINE_TICKET_ESCALATE ------------------------------------------------------ */
 
-/*
- * Apply every timer due at `now`. No timer kinds exist before the SLA
- * milestone; a row of an unknown kind (written by a newer binary) is left
- * in place and logged rather than silently deleted.
- */
-static int apply_timers(struct apply *ap)
+static int apply_ticket_escalate(struct apply *ap, const struct engine_event *ev)
 {
-    struct timer_row *due = NULL;
-    size_t n = 0;
-    int rc = store_timer_due(ap->en->w, ap->now, 256, ap->a, &due, &n, ap->e);
-    if (rc != 0)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        log_msg(LOG_WARN, "engine.timer_unknown", "timer kind '%s' for ticket %" PRId64
-                " has no handler", due[i].kind, due[i].ticket_id);
-    return 0;
+    if (ev->policy != NULL && !rules_is_policy(ap->rules, ev->policy))
+        return err_field(ap->e, ERR_UNPROCESSABLE, "policy", "unknown escalation policy '%s'",
+                         ev->policy);
+    return rules_escalate(ap, ev->ticket_id, ev->policy, ev->reason,
+                          ev->actor ? ev->actor : "api");
 }
 
 /* ---- ENGINE_STAFF_MESSAGE: agents in the staff group ------------------------------ */
-
-/* A line from the bot in the ticket's topic (usage, refusals, confirmations). */
-static int topic_say(struct apply *ap, int64_t ticket_id, const char *text)
-{
-    return outbox_send_text(ap->en->w, staff_chat(ap->cfg), true, ticket_id, text, ap->now,
-                            ap->e);
-}
 
 /* Codes that mean "the command was refused by the rules": answered in the
  * topic, the update still counts as handled. */
@@ -854,74 +610,24 @@ static int topic_run(struct apply *ap, int64_t ticket_id, int rc)
         return rc;
     char *text = arena_printf(ap->a, "\xE2\x9A\xA0 %s", ap->e->msg);
     err_clear(ap->e);
-    return topic_say(ap, ticket_id, text ? text : "refused");
+    return record_topic_say(ap, ticket_id, text ? text : "refused");
 }
 
-/*
- * Manual escalation: priority one level up and, when the configuration has
- * a group of a higher support level, the ticket moves to the nearest one
- * (its agents are mentioned in the topic). Policy-driven escalation comes
- * with the support-logic milestone.
- */
-static int escalate(struct apply *ap, int64_t ticket_id, const char *actor, const char *reason)
+/* "/escalate [policy] [note]": the first word is a policy when one has
+ * that name, else the whole argument is the agent's note. */
+static int escalate_command(struct apply *ap, int64_t ticket_id, const char *actor,
+                            const char *arg)
 {
-    struct ticket *t = NULL;
-    int rc = load_ticket(ap, ticket_id, &t, NULL);
-    if (rc != 0)
-        return rc;
-    const struct cfg_group *cur = cfg_group_find(ap->cfg, t->group);
-    const struct cfg_group *up = NULL;
-    for (size_t i = 0; i < ap->cfg->ngroups; i++) {
-        const struct cfg_group *g = &ap->cfg->groups[i];
-        if (cur != NULL && g->level > cur->level && (up == NULL || g->level < up->level))
-            up = g;
+    const char *policy = NULL, *note = arg;
+    size_t len = strcspn(arg, " \t\n");
+    char *word = arena_strndup(ap->a, arg, len);
+    if (word == NULL)
+        return record_too_big(ap);
+    if (len > 0 && rules_is_policy(ap->rules, word)) {
+        policy = word;
+        note = arg + len + strspn(arg + len, " \t\n");
     }
-    if (t->priority == PRIORITY_URGENT && up == NULL) {
-        err_set(ap->e, ERR_CONFLICT, "ticket %" PRId64 " is already at the top level", t->id);
-        return ERR_CONFLICT;
-    }
-    struct engine_event u = {
-        .type = ENGINE_TICKET_UPDATE, .ticket_id = ticket_id, .actor = actor,
-        .reason = reason && *reason ? reason : "escalated",
-        .set_priority = t->priority < PRIORITY_URGENT,
-        .priority = t->priority < PRIORITY_URGENT ? t->priority + 1 : t->priority,
-        .set_group = up != NULL, .group = up ? up->name : NULL,
-    };
-    rc = apply_ticket_update(ap, &u);
-    if (rc != 0)
-        return rc;
-    rc = load_ticket(ap, ticket_id, &t, NULL);
-    if (rc != 0)
-        return rc;
-    struct kv *d = kv2(ap, "reason", u.reason, "group", t->group);
-    if (d == NULL)
-        return err_set(ap->e, ERR_TOOBIG, "event too large");
-    rc = thread_event(ap, t, "escalated",
-                      arena_printf(ap->a, "escalated to %s: %s", t->group, u.reason), d, 2, actor);
-    if (rc == 0)
-        rc = store_ticket_update(ap->en->w, t, ap->e);
-    struct customer *c = NULL;
-    if (rc == 0)
-        rc = store_customer_get(ap->en->w, t->customer_id, ap->a, &c, ap->e);
-    if (rc == 0) {
-        json_t *extra = json_object();
-        json_object_set_new(extra, "actor", json_string(actor));
-        json_object_set_new(extra, "reason", json_string(u.reason));
-        rc = domain_event(ap, "ticket.escalated", t, c, extra);
-    }
-    if (rc == 0 && staff_chat(ap->cfg) != 0) {
-        struct buf b;
-        buf_init(&b, 4096);
-        buf_printf(&b, "\xE2\xAC\x86 Escalated to %s (%s).", t->group, u.reason);
-        for (size_t i = 0; i < ap->cfg->nagents; i++) {
-            const struct cfg_agent *ag = &ap->cfg->agents[i];
-            if (cfg_agent_in_group(ag, t->group) && ag->username != NULL)
-                buf_printf(&b, " @%s", ag->username);
-        }
-        rc = topic_say(ap, t->id, buf_str(&b));
-        buf_release(&b);
-    }
-    return rc;
+    return rules_escalate(ap, ticket_id, policy, note, actor);
 }
 
 static int apply_staff_message(struct apply *ap, const struct engine_event *ev)
@@ -931,7 +637,7 @@ static int apply_staff_message(struct apply *ap, const struct engine_event *ev)
         return 0;
     }
     struct ticket *t = NULL;
-    int rc = store_ticket_get_by_topic(ap->en->w, ev->topic_id, ap->a, &t, ap->e);
+    int rc = store_ticket_get_by_topic(ap->w, ev->topic_id, ap->a, &t, ap->e);
     if (rc == ERR_NOTFOUND) {
         err_clear(ap->e);
         log_msg(LOG_INFO, "telegram.topic_unknown", "message in topic %" PRId64
@@ -978,7 +684,7 @@ static int apply_staff_message(struct apply *ap, const struct engine_event *ev)
                      : cmd.kind == COMMAND_RESOLVE ? TICKET_RESOLVED
                                                    : cmd.status;
         if (sub.status == t->status)
-            return topic_say(ap, t->id, arena_printf(ap->a, "The ticket is already %s.",
+            return record_topic_say(ap, t->id, arena_printf(ap->a, "The ticket is already %s.",
                                                      ticket_status_name(t->status)));
         return topic_run(ap, t->id, apply_ticket_update(ap, &sub));
     case COMMAND_ASSIGN:
@@ -987,14 +693,14 @@ static int apply_staff_message(struct apply *ap, const struct engine_event *ev)
         sub.assignee = arg;
         return topic_run(ap, t->id, apply_ticket_update(ap, &sub));
     case COMMAND_ESCALATE:
-        return topic_run(ap, t->id, escalate(ap, t->id, actor, arg));
+        return topic_run(ap, t->id, escalate_command(ap, t->id, actor, arg));
     case COMMAND_TEMPLATE:
-        return topic_say(ap, t->id, "Canned responses (/r) are not available yet: they "
+        return record_topic_say(ap, t->id, "Canned responses (/r) are not available yet: they "
                                     "arrive with the templates milestone.");
     case COMMAND_UNKNOWN:
     case COMMAND_BAD_ARGS:
     default:
-        return topic_say(ap, t->id, arena_printf(ap->a, "Unknown command or bad argument: /%s\n\n%s",
+        return record_topic_say(ap, t->id, arena_printf(ap->a, "Unknown command or bad argument: /%s\n\n%s",
                                                  cmd.name, command_usage()));
     }
 }
@@ -1003,15 +709,15 @@ static int apply_staff_message(struct apply *ap, const struct engine_event *ev)
 
 static int apply_customer_edit(struct apply *ap, const struct engine_event *ev)
 {
-    if (blank(ev->text))
+    if (record_blank(ev->text))
         return err_field(ap->e, ERR_INVAL, "text", "text must not be empty");
     struct customer *c = NULL;
-    int rc = store_customer_get_by_tg(ap->en->w, ev->customer.tg_user_id, ap->a, &c, ap->e);
+    int rc = store_customer_get_by_tg(ap->w, ev->customer.tg_user_id, ap->a, &c, ap->e);
     struct ticket *t = NULL;
     if (rc == 0)
-        rc = store_ticket_latest_for_customer(ap->en->w, c->id, ap->a, &t, ap->e);
+        rc = store_ticket_latest_for_customer(ap->w, c->id, ap->a, &t, ap->e);
     if (rc == 0)
-        rc = store_thread_edit(ap->en->w, t->id, ev->tg_chat_id, ev->tg_message_id, ev->text,
+        rc = store_thread_edit(ap->w, t->id, ev->tg_chat_id, ev->tg_message_id, ev->text,
                                ap->now, ap->e);
     if (rc == ERR_NOTFOUND) {     /* an edit of something we never recorded */
         err_clear(ap->e);
@@ -1021,11 +727,11 @@ static int apply_customer_edit(struct apply *ap, const struct engine_event *ev)
     if (rc != 0)
         return rc;
     ap->res->ticket_id = t->id;
-    if (staff_chat(ap->cfg) == 0)
+    if (record_staff_chat(ap->cfg) == 0)
         return 0;
     char *text = arena_printf(ap->a, "\xE2\x9C\x8F %s edited a message: %s", c->first_name,
                               ev->text);
-    return topic_say(ap, t->id, text ? text : "(edited)");
+    return record_topic_say(ap, t->id, text ? text : "(edited)");
 }
 
 /* ---- ENGINE_OUTBOX_RESULT -------------------------------------------------------------- */
@@ -1035,7 +741,7 @@ static int post_history(struct apply *ap, const struct ticket *t)
 {
     struct thread_entry *th = NULL;
     size_t n = 0;
-    int rc = store_thread_list(ap->en->w, t->id, ap->a, &th, &n, ap->e);
+    int rc = store_thread_list(ap->w, t->id, ap->a, &th, &n, ap->e);
     if (rc != 0)
         return rc;
     struct buf b;
@@ -1050,7 +756,7 @@ static int post_history(struct apply *ap, const struct ticket *t)
                    th[i].author_name ? th[i].author_name : thread_author_type_name(th[i].author_type),
                    th[i].kind == THREAD_NOTE ? " (note)" : "", th[i].text ? th[i].text : "");
     }
-    rc = topic_say(ap, t->id, buf_str(&b));
+    rc = record_topic_say(ap, t->id, buf_str(&b));
     buf_release(&b);
     return rc;
 }
@@ -1058,7 +764,7 @@ static int post_history(struct apply *ap, const struct ticket *t)
 static int apply_outbox_result(struct apply *ap, const struct engine_event *ev)
 {
     struct tg_outbox_row *row = NULL;
-    int rc = store_tg_outbox_get(ap->en->w, ev->outbox_id, ap->a, &row, ap->e);
+    int rc = store_tg_outbox_get(ap->w, ev->outbox_id, ap->a, &row, ap->e);
     if (rc != 0)
         return rc;
     if (strcmp(row->state, "pending") != 0) {     /* reported twice: first one counts */
@@ -1069,50 +775,50 @@ static int apply_outbox_result(struct apply *ap, const struct engine_event *ev)
     const char *err = ev->error ? ev->error : "";
     struct ticket *t = NULL;
     if (row->ticket_id != 0) {
-        rc = load_ticket(ap, row->ticket_id, &t, NULL);
+        rc = record_load_ticket(ap, row->ticket_id, &t, NULL);
         if (rc != 0)
             return rc;
         ap->res->ticket_id = t->id;
     }
     switch (ev->outcome) {
     case OUTBOX_SENT:
-        rc = store_tg_outbox_update(ap->en->w, row->id, "sent", attempts, ap->now, NULL, NULL,
+        rc = store_tg_outbox_update(ap->w, row->id, "sent", attempts, ap->now, NULL, NULL,
                                     ap->e);
         if (rc == 0 && t != NULL && strcmp(row->method, "createForumTopic") == 0) {
             bool recreated = thread_has_event(ap, t->id, "topic_lost");
             t->topic_id = ev->topic_id;
             t->updated_at = ap->now;
-            rc = store_ticket_update(ap->en->w, t, ap->e);
+            rc = store_ticket_update(ap->w, t, ap->e);
             if (rc == 0 && recreated)
                 rc = post_history(ap, t);
         }
         return rc;
     case OUTBOX_RETRY:
-        return store_tg_outbox_update(ap->en->w, row->id, "pending", attempts,
+        return store_tg_outbox_update(ap->w, row->id, "pending", attempts,
                                       ev->retry_at > ap->now ? ev->retry_at : ap->now, err,
                                       NULL, ap->e);
     case OUTBOX_THREAD_LOST:
-        rc = store_tg_outbox_update(ap->en->w, row->id, "pending", attempts, ap->now, err, NULL,
+        rc = store_tg_outbox_update(ap->w, row->id, "pending", attempts, ap->now, err, NULL,
                                     ap->e);
         if (rc != 0 || t == NULL || t->topic_id == 0)
             return rc;    /* already being recreated */
         {
-            struct kv *d = kv2(ap, "topic_id", arena_printf(ap->a, "%" PRId64, t->topic_id),
+            struct kv *d = record_kv2(ap, "topic_id", arena_printf(ap->a, "%" PRId64, t->topic_id),
                                "error", err);
             t->topic_id = 0;
             t->updated_at = ap->now;
-            rc = d ? thread_event(ap, t, "topic_lost", "the ticket's topic was deleted; "
+            rc = d ? record_thread_event(ap, t, "topic_lost", "the ticket's topic was deleted; "
                                   "recreating it", d, 2, "system")
-                   : err_set(ap->e, ERR_TOOBIG, "event too large");
+                   : record_too_big(ap);
         }
         if (rc == 0)
-            rc = store_ticket_update(ap->en->w, t, ap->e);
+            rc = store_ticket_update(ap->w, t, ap->e);
         if (rc == 0) {
             struct customer *c = NULL;
-            rc = store_customer_get(ap->en->w, t->customer_id, ap->a, &c, ap->e);
+            rc = store_customer_get(ap->w, t->customer_id, ap->a, &c, ap->e);
             char name[TICKET_TOPIC_NAME_MAX];
             if (rc == 0)
-                rc = outbox_create_topic(ap->en->w, staff_chat(ap->cfg), t->id,
+                rc = outbox_create_topic(ap->w, record_staff_chat(ap->cfg), t->id,
                                          ticket_topic_name(c->first_name, c->last_name, t->id, name),
                                          ap->now, ap->e);
         }
@@ -1120,30 +826,30 @@ static int apply_outbox_result(struct apply *ap, const struct engine_event *ev)
     case OUTBOX_BLOCKED:
     case OUTBOX_FAILED:
     default:
-        rc = store_tg_outbox_update(ap->en->w, row->id, "failed", attempts, ap->now, err, NULL,
+        rc = store_tg_outbox_update(ap->w, row->id, "failed", attempts, ap->now, err, NULL,
                                     ap->e);
         if (rc != 0 || t == NULL)
             return rc;
         struct customer *c = NULL;
-        rc = store_customer_get(ap->en->w, t->customer_id, ap->a, &c, ap->e);
+        rc = store_customer_get(ap->w, t->customer_id, ap->a, &c, ap->e);
         if (rc != 0)
             return rc;
         bool blocked = ev->outcome == OUTBOX_BLOCKED;
-        struct kv *d = kv2(ap, "method", row->method, "error", err);
+        struct kv *d = record_kv2(ap, "method", row->method, "error", err);
         if (d == NULL)
-            return err_set(ap->e, ERR_TOOBIG, "event too large");
-        rc = thread_event(ap, t, blocked ? "customer_blocked" : "delivery_failed",
+            return record_too_big(ap);
+        rc = record_thread_event(ap, t, blocked ? "customer_blocked" : "delivery_failed",
                           blocked ? "the customer blocked the bot; messages cannot be delivered"
                                   : arena_printf(ap->a, "%s failed: %s", row->method, err),
                           d, 2, "system");
         t->updated_at = ap->now;
         if (rc == 0)
-            rc = store_ticket_update(ap->en->w, t, ap->e);
+            rc = store_ticket_update(ap->w, t, ap->e);
         if (rc == 0 && blocked && !c->blocked) {
             c->blocked = true;
-            rc = store_customer_update(ap->en->w, c, ap->e);
+            rc = store_customer_update(ap->w, c, ap->e);
             if (rc == 0)
-                rc = domain_event(ap, "customer.blocked", t, c, NULL);
+                rc = record_event(ap, "customer.blocked", t, c, NULL);
         }
         return rc;
     }
@@ -1186,11 +892,42 @@ static int idem_record(struct engine *en, const char *key, int64_t now,
 
 /* ---- batches ---------------------------------------------------------------------- */
 
-static int apply_one(struct engine *en, const struct cfg *c, const struct engine_event *ev,
-                     int64_t now, struct engine_result *res, struct arena *a)
+/* When the earliest timer is due, 0 for none (read after each commit, so
+ * the thread can sleep until then). A failed read means "look again soon". */
+static int64_t next_timer(struct engine *en)
+{
+    int64_t at = 0;
+    struct err e = {0};
+    int rc = store_timer_next(en->w, &at, &e);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "engine.timer_next_failed", "%s", e.msg);
+        return clock_now_ms(en->clock) + 1000;
+    }
+    return at;
+}
+
+static struct apply apply_ctx(struct engine *en, const struct rules *r, int64_t now,
+                              struct engine_result *res, struct arena *a)
 {
     arena_reset(a);   /* one arena per batch, emptied for each event */
-    struct apply ap = {.en = en, .cfg = c, .a = a, .now = now, .e = &res->err, .res = res};
+    return (struct apply){.w = en->w, .cfg = rules_cfg(r), .rules = r, .a = a, .now = now,
+                          .e = &res->err, .res = res};
+}
+
+static int out_of_memory(struct arena *a, int rc, struct engine_result *res)
+{
+    if (rc == 0 && a->exhausted)
+        rc = err_set(&res->err, ERR_TOOBIG, "event needs more than %u bytes of memory",
+                     ENGINE_EVENT_ARENA);
+    return rc;
+}
+
+static int apply_one(struct engine *en, const struct rules *r, const struct engine_event *ev,
+                     int64_t now, struct engine_result *res, struct arena *a)
+{
+    struct apply ap = apply_ctx(en, r, now, res, a);
     int rc;
     switch (ev->type) {
     case ENGINE_CUSTOMER_MESSAGE:   rc = apply_customer_message(&ap, ev); break;
@@ -1198,23 +935,76 @@ static int apply_one(struct engine *en, const struct cfg *c, const struct engine
     case ENGINE_AGENT_NOTE:         rc = apply_agent_message(&ap, ev); break;
     case ENGINE_TICKET_UPDATE:      rc = apply_ticket_update(&ap, ev); break;
     case ENGINE_AGENT_AVAILABILITY: rc = apply_agent_availability(&ap, ev); break;
-    case ENGINE_TIMERS_DUE:         rc = apply_timers(&ap); break;
     case ENGINE_STAFF_MESSAGE:      rc = apply_staff_message(&ap, ev); break;
     case ENGINE_CUSTOMER_EDIT:      rc = apply_customer_edit(&ap, ev); break;
     case ENGINE_OUTBOX_RESULT:      rc = apply_outbox_result(&ap, ev); break;
+    case ENGINE_TICKET_ESCALATE:    rc = apply_ticket_escalate(&ap, ev); break;
+    case ENGINE_TIMERS_DUE:         /* engine_apply_batch: one savepoint per timer */
     default:
         rc = err_set(&res->err, ERR_INVAL, "unknown event type %d", (int)ev->type);
     }
-    if (rc == 0 && a->exhausted)
-        rc = err_set(&res->err, ERR_TOOBIG, "event needs more than %u bytes of memory",
-                     ENGINE_EVENT_ARENA);
+    return out_of_memory(a, rc, res);
+}
+
+/* ---- timers ----------------------------------------------------------------------- */
+
+#define TIMER_PAGE 256              /* due timers read at once */
+#define TIMER_PAGES 8               /* ... and pages per tick; more wait for the next */
+#define TIMER_RETRY_MS 60000        /* a timer that failed is tried again this much later */
+
+/* One due timer in its own savepoint. A timer whose handling fails is
+ * logged and moved a minute on (in a savepoint of its own), so one bad
+ * ticket can neither undo the others nor spin the engine. Returns only a
+ * store error that fails the batch. */
+static int apply_timer(struct engine *en, const struct rules *r, const struct timer_row *row,
+                       int64_t now, struct arena *a, struct err *e)
+{
+    struct engine_result res = {0};
+    int rc = store_savepoint(en->w, e);
+    if (rc != 0)
+        return rc;
+    struct apply ap = apply_ctx(en, r, now, &res, a);
+    int trc = out_of_memory(a, rules_timer(&ap, row), &res);
+    if (trc == 0)
+        return store_release(en->w, e);
+    struct log_line l;
+    log_begin(&l, LOG_ERROR, "engine.timer_failed");
+    log_str(&l, "kind", row->kind);
+    log_int(&l, "ticket", row->ticket_id);
+    log_str(&l, "error", res.err.msg);
+    log_end(&l);
+    if ((rc = store_rollback_savepoint(en->w, e)) != 0 || (rc = store_savepoint(en->w, e)) != 0)
+        return rc;
+    struct timer_row later = *row;
+    later.due_at = now + TIMER_RETRY_MS;
+    rc = store_timer_put(en->w, &later, e);
+    return rc == 0 ? store_release(en->w, e) : rc;
+}
+
+/* ENGINE_TIMERS_DUE: every timer due at now, earliest first. */
+static int apply_timers(struct engine *en, const struct rules *r, int64_t now, struct arena *a,
+                        struct err *e)
+{
+    struct arena *rows = arena_new(0);
+    int rc = 0;
+    for (int page = 0; page < TIMER_PAGES && rc == 0; page++) {
+        struct timer_row *due = NULL;
+        size_t n = 0;
+        arena_reset(rows);
+        rc = store_timer_due(en->w, now, TIMER_PAGE, rows, &due, &n, e);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = apply_timer(en, r, &due[i], now, a, e);
+        if (n < TIMER_PAGE)
+            break;
+    }
+    arena_free(&rows);
     return rc;
 }
 
 int engine_apply_batch(struct engine *en, const struct engine_event *evs,
                        struct engine_result *res, size_t n, struct err *e)
 {
-    struct cfg *c = cfg_get(en);
+    struct rules *r = rules_get(en);
     int64_t now = clock_now_ms(en->clock);
     int64_t max_update = en->last_update_id;
     struct arena *a = arena_new(ENGINE_EVENT_ARENA);
@@ -1223,6 +1013,12 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
         goto out_cfg;
     for (size_t i = 0; i < n; i++) {
         memset(&res[i], 0, sizeof res[i]);
+        if (evs[i].type == ENGINE_TIMERS_DUE) {
+            rc = apply_timers(en, r, now, a, e);
+            if (rc != 0)
+                goto out_rollback;
+            continue;
+        }
         if (evs[i].update_id != 0 && evs[i].update_id <= max_update) {
             res[i].duplicate = true;
             continue;
@@ -1239,7 +1035,7 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
         rc = store_savepoint(en->w, e);
         if (rc != 0)
             goto out_rollback;
-        int erc = apply_one(en, c, &evs[i], now, &res[i], a);
+        int erc = apply_one(en, r, &evs[i], now, &res[i], a);
         if (erc == 0 && evs[i].idem_key != NULL)
             erc = idem_record(en, evs[i].idem_key, now, &res[i]);
         res[i].code = erc;
@@ -1266,7 +1062,12 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
     rc = store_commit(en->w, e);
     if (rc != 0)
         goto out_rollback;
+    int64_t next = next_timer(en);
     pthread_mutex_lock(&en->mu);
+    if (next != en->next_timer) {
+        en->next_timer = next;
+        pthread_cond_signal(&en->wake);     /* the thread may wait for an older one */
+    }
     en->last_update_id = max_update;
     en->stats.batches++;
     for (size_t i = 0; i < n; i++) {
@@ -1296,11 +1097,42 @@ out_rollback:
     }
 out_cfg:
     arena_free(&a);
-    cfg_unref(&c);
+    rules_unref(&r);
     return rc;
 }
 
 /* ---- the thread ----------------------------------------------------------------- */
+
+/*
+ * With mu held: wait for jobs, a stop or a kick. With the real clock the
+ * earliest timer falling due counts as a kick, so an SLA breach is applied
+ * at its deadline (to the scheduler's precision) with nobody asking; the
+ * manual clock only moves when told, and whoever moves it kicks. A tick
+ * that left a timer due (which the timers' own retry makes a bug) is not
+ * repeated before retry_at.
+ */
+static void wait_for_work(struct engine *en, int64_t retry_at)
+{
+    while (en->head == NULL && !en->stopping && !en->kicked) {
+        int64_t next = en->next_timer;
+        int64_t now = clock_now_ms(en->clock);
+        if (next != 0 && next <= now && now >= retry_at) {
+            en->kicked = true;
+            return;
+        }
+        if (next == 0 || clock_is_manual(en->clock)) {
+            pthread_cond_wait(&en->wake, &en->mu);
+            continue;
+        }
+        int64_t at = next > retry_at ? next : retry_at;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (at - now) * 1000000LL;
+        ts.tv_sec += (time_t)(ns / 1000000000LL);
+        ts.tv_nsec = (long)(ns % 1000000000LL);
+        pthread_cond_timedwait(&en->wake, &en->mu, &ts);
+    }
+}
 
 static void *engine_main(void *arg)
 {
@@ -1308,11 +1140,11 @@ static void *engine_main(void *arg)
     struct engine_event *evs = mem_alloc(ENGINE_BATCH_MAX * sizeof *evs);
     struct engine_result *res = mem_alloc(ENGINE_BATCH_MAX * sizeof *res);
     struct job **jobs = mem_alloc(ENGINE_BATCH_MAX * sizeof(struct job *));
+    int64_t retry_at = 0;
 
     pthread_mutex_lock(&en->mu);
     for (;;) {
-        while (en->head == NULL && !en->stopping && !en->kicked)
-            pthread_cond_wait(&en->wake, &en->mu);
+        wait_for_work(en, retry_at);
         if (en->head == NULL && en->stopping)
             break;
         bool kicked = en->kicked;
@@ -1332,9 +1164,14 @@ static void *engine_main(void *arg)
         if (kicked) {
             struct engine_event tick = {.type = ENGINE_TIMERS_DUE};
             struct engine_result tres;
+            int64_t at = clock_now_ms(en->clock);
             if (engine_apply_batch(en, &tick, &tres, 1, &e) != 0)
                 log_msg(LOG_ERROR, "engine.timers_failed", "%s", e.msg);
             err_clear(&e);
+            pthread_mutex_lock(&en->mu);
+            bool stuck = en->next_timer != 0 && en->next_timer <= at;
+            pthread_mutex_unlock(&en->mu);
+            retry_at = stuck ? at + 1000 : 0;
         }
         if (n > 0 && engine_apply_batch(en, evs, res, n, &e) != 0)
             log_msg(LOG_ERROR, "engine.commit_failed", "%s", e.msg);
@@ -1395,7 +1232,11 @@ int engine_new(struct cfg *c, struct store *w, struct clock *clk,
 {
     *out = NULL;
     struct engine *en = mem_alloc(sizeof *en);
-    en->cfg = cfg_ref(c);
+    int rc = rules_new(c, &en->rules, e);
+    if (rc != 0) {
+        mem_free(en);
+        return rc;
+    }
     en->w = w;
     en->clock = clk;
     pthread_mutex_init(&en->mu, NULL);
@@ -1404,7 +1245,7 @@ int engine_new(struct cfg *c, struct store *w, struct clock *clk,
 
     struct arena *a = arena_new(0);
     const char *v = NULL;
-    int rc = store_meta_get(w, "telegram.last_update_id", a, &v, e);
+    rc = store_meta_get(w, "telegram.last_update_id", a, &v, e);
     if (rc == 0) {
         en->last_update_id = strtoll(v, NULL, 10);
     } else if (rc == ERR_NOTFOUND) {
@@ -1414,6 +1255,7 @@ int engine_new(struct cfg *c, struct store *w, struct clock *clk,
     arena_free(&a);
     if (rc == 0)
         rc = seed_agents(en, c, e);
+    en->next_timer = next_timer(en);
     if (rc != 0) {
         en->w = NULL;   /* on failure the caller keeps the connection */
         engine_free(&en);
@@ -1510,17 +1352,26 @@ int64_t engine_last_update_id(struct engine *en)
 
 void engine_set_cfg(struct engine *en, struct cfg *c)
 {
-    struct cfg *nc = cfg_ref(c);
+    struct rules *nr = NULL;
+    struct err e = {0};
+    if (rules_new(c, &nr, &e) != 0) {
+        log_msg(LOG_ERROR, "engine.reload_failed", "the configuration's rules do not compile, "
+                "the running configuration stays: %s", e.msg);
+        return;
+    }
     pthread_mutex_lock(&en->mu);
-    struct cfg *old = en->cfg;
-    en->cfg = nc;
+    struct rules *old = en->rules;
+    en->rules = nr;
     pthread_mutex_unlock(&en->mu);
-    cfg_unref(&old);
+    rules_unref(&old);      /* a batch still running holds its own reference */
 }
 
 struct cfg *engine_cfg(struct engine *en)
 {
-    return cfg_get(en);
+    struct rules *r = rules_get(en);
+    struct cfg *c = cfg_ref(rules_cfg(r));
+    rules_unref(&r);
+    return c;
 }
 
 struct clock *engine_clock(struct engine *en)
@@ -1566,7 +1417,7 @@ void engine_free(struct engine **enp)
     struct engine *en = *enp;
     engine_stop(en);
     store_close(&en->w);
-    cfg_unref(&en->cfg);
+    rules_unref(&en->rules);
     pthread_cond_destroy(&en->done);
     pthread_cond_destroy(&en->wake);
     pthread_mutex_destroy(&en->mu);

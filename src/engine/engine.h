@@ -32,7 +32,9 @@ enum engine_event_type {
     ENGINE_AGENT_NOTE,           /* an internal note, never relayed */
     ENGINE_TICKET_UPDATE,        /* status / priority / group / assignee change */
     ENGINE_AGENT_AVAILABILITY,   /* an agent goes online / away / offline */
-    ENGINE_TIMERS_DUE,           /* apply every timer due at the engine's now */
+    ENGINE_TIMERS_DUE,           /* apply every timer due at the engine's now (SLA
+                                    deadlines, no-reply escalations), each in its
+                                    own savepoint */
 
     /* --- from Telegram (ingest) --- */
     ENGINE_STAFF_MESSAGE,        /* someone wrote in the staff group: agent reply,
@@ -40,7 +42,11 @@ enum engine_event_type {
     ENGINE_CUSTOMER_EDIT,        /* a customer edited a message: thread entry updated */
 
     /* --- from the Telegram outbox (bridge) --- */
-    ENGINE_OUTBOX_RESULT         /* what became of one tg_outbox row (see outbox_*) */
+    ENGINE_OUTBOX_RESULT,        /* what became of one tg_outbox row (see outbox_*) */
+
+    ENGINE_TICKET_ESCALATE       /* escalate ticket_id by hand (API): policy (NULL =
+                                    the first manual one that changes something),
+                                    reason (the note), actor */
 };
 
 /*
@@ -99,6 +105,7 @@ struct engine_event {
     bool set_group;      const char *group;
     bool set_assignee;   const char *assignee;   /* NULL = unassign */
     const char *actor;           /* who asked: "api:<token name>", "agent:<id>" ... */
+    const char *policy;          /* ENGINE_TICKET_ESCALATE: an escalation policy, or NULL */
     const char *reason;          /* free text recorded in the thread, may be NULL */
 
     /* ENGINE_AGENT_AVAILABILITY */
@@ -184,8 +191,11 @@ int engine_submit_batch(struct engine *en, const struct engine_event *evs,
 /* Highest Telegram update_id applied so far (the getUpdates offset is this + 1). */
 int64_t engine_last_update_id(struct engine *en);
 
-/* Replace the configuration (SIGHUP). Events already queued see the new
- * one. Takes its own reference to c. */
+/* Replace the configuration (SIGHUP): its routing rules and escalation
+ * policies are compiled here, once. Events already queued see the new one;
+ * a batch already running finishes with the old. Takes its own reference
+ * to c. A cfg whose rules do not compile (possible only for one cfg_load
+ * did not check) is logged and the old configuration stays. */
 void engine_set_cfg(struct engine *en, struct cfg *c);
 
 /* A new reference to the current configuration; cfg_unref it. */
@@ -194,7 +204,9 @@ struct cfg *engine_cfg(struct engine *en);
 /* The engine's clock (borrowed). */
 struct clock *engine_clock(struct engine *en);
 
-/* Wake the engine so it looks at timers again (after a manual clock move). */
+/* Wake the engine so it looks at timers again (after a manual clock move).
+ * With the real clock the engine wakes by itself when the next timer is
+ * due. */
 void engine_kick(struct engine *en);
 
 void engine_get_stats(struct engine *en, struct engine_stats *out);

@@ -57,6 +57,52 @@ int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ti
     return rc;
 }
 
+int outbox_send_mentions(struct store *w, int64_t staff_chat, int64_t ticket_id,
+                         const char *text, const struct cfg_agent *const *agents,
+                         size_t nagents, int64_t now, struct err *e)
+{
+    struct buf msg, ents;
+    buf_init(&msg, 0);
+    buf_init(&ents, 0);
+    buf_puts(&msg, text);
+    if (nagents > 0)
+        buf_putc(&msg, '\n');
+    for (size_t i = 0; i < nagents; i++) {
+        const struct cfg_agent *ag = agents[i];
+        if (i > 0)
+            buf_putc(&msg, ' ');
+        if (ag->username != NULL) {
+            buf_printf(&msg, "@%s", ag->username);     /* Telegram notifies @mentions */
+            continue;
+        }
+        const char *name = ag->name ? ag->name : ag->id;
+        size_t off = text_utf16_len_n(msg.p, msg.len);
+        buf_puts(&msg, name);
+        buf_printf(&ents, "%s{\"type\":\"text_mention\",\"offset\":%zu,\"length\":%zu,"
+                   "\"user\":{\"id\":", ents.len ? "," : "", off, text_utf16_len(name));
+        buf_put_int(&ents, ag->tg_user_id);
+        buf_puts(&ents, ",\"is_bot\":false,\"first_name\":");
+        buf_json_str(&ents, name);
+        buf_puts(&ents, "}}");
+    }
+    int rc;
+    if (text_utf16_len_n(msg.p, msg.len) > OUTBOX_TEXT_MAX || ents.len == 0) {
+        rc = outbox_send_text(w, staff_chat, true, ticket_id, buf_str(&msg), now, e);
+    } else {
+        struct buf p;
+        base(&p, staff_chat, true);
+        buf_puts(&p, ",\"text\":");
+        buf_json_str(&p, buf_str(&msg));
+        buf_puts(&p, ",\"entities\":[");
+        buf_append(&p, ents.p, ents.len);
+        buf_putc(&p, ']');
+        rc = push(w, "sendMessage", staff_chat, ticket_id, &p, now, e);
+    }
+    buf_release(&ents);
+    buf_release(&msg);
+    return rc;
+}
+
 int outbox_create_topic(struct store *w, int64_t staff_chat, int64_t ticket_id,
                         const char *name, int64_t now, struct err *e)
 {

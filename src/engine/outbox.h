@@ -27,6 +27,17 @@
 int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ticket_id,
                      const char *text, int64_t now, struct err *e);
 
+/*
+ * sendMessage of `text` into the ticket's topic, followed by a line that
+ * mentions `agents` (borrowed): "@username" where an agent has one, else
+ * the agent's name as a text_mention of its Telegram account, so everyone
+ * is notified. A notice too long for one message goes out split, the
+ * mentions then as plain names.
+ */
+int outbox_send_mentions(struct store *w, int64_t staff_chat, int64_t ticket_id,
+                         const char *text, const struct cfg_agent *const *agents,
+                         size_t nagents, int64_t now, struct err *e);
+
 /* createForumTopic in the staff group for the ticket. */
 int outbox_create_topic(struct store *w, int64_t staff_chat, int64_t ticket_id,
                         const char *name, int64_t now, struct err *e);

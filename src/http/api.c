@@ -31,6 +31,7 @@ static const struct router_route routes[] = {
     {"GET", "/v1/tickets/{id}/thread", api_tickets_thread, 0},
     {"POST", "/v1/tickets/{id}/replies", api_tickets_reply, 0},
     {"POST", "/v1/tickets/{id}/notes", api_tickets_note, 0},
+    {"POST", "/v1/tickets/{id}/escalations", api_tickets_escalate, 0},
     {"GET", "/v1/agents", api_agents_list, 0},
     {"GET", "/v1/agents/{id}", api_agents_get, 0},
     {"PATCH", "/v1/agents/{id}", api_agents_update, 0},

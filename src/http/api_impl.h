@@ -90,6 +90,8 @@ void api_tickets_reply(struct http_req *, struct http_resp *,
                        const struct router_params *, void *ctx);
 void api_tickets_note(struct http_req *, struct http_resp *,
                       const struct router_params *, void *ctx);
+void api_tickets_escalate(struct http_req *, struct http_resp *,
+                          const struct router_params *, void *ctx);
 /* The engine event for a ticket command (REST or inbound): type, ticket
  * and the command's fields; strings are borrowed from cmd. The caller sets
  * actor (and idem_key) itself. */

@@ -339,6 +339,20 @@ void api_tickets_thread(struct http_req *req, struct http_resp *resp,
 
 /* ---- PATCH /v1/tickets/{id} ---------------------------------------------------------- */
 
+/* The ticket id of the path and the JSON body (only `fields`); -1 when
+ * either is bad, the error answered. */
+static int id_and_body(struct http_req *req, struct http_resp *resp,
+                       const struct router_params *params, const char *const *fields,
+                       int64_t *id, json_t **body)
+{
+    struct err e = {0};
+    if (api_path_id(params, id, &e) != 0) {
+        api_error(resp, &e);
+        return -1;
+    }
+    return api_body(req, resp, fields, body) != 0 ? -1 : 0;
+}
+
 void api_tickets_update(struct http_req *req, struct http_resp *resp,
                         const struct router_params *params, void *ud)
 {
@@ -347,12 +361,8 @@ void api_tickets_update(struct http_req *req, struct http_resp *resp,
     struct api_ctx *ctx = ud;
     struct err e = {0};
     int64_t id = 0;
-    if (api_path_id(params, &id, &e) != 0) {
-        api_error(resp, &e);
-        return;
-    }
     json_t *body = NULL;
-    if (api_body(req, resp, fields, &body) != 0)
+    if (id_and_body(req, resp, params, fields, &id, &body) != 0)
         return;
 
     struct hook_inbound_cmd cmd = {.type = HOOK_INBOUND_UPDATE, .ticket_id = id};
@@ -385,12 +395,8 @@ static void agent_message(struct http_req *req, struct http_resp *resp,
     static const char *const fields[] = {"agent", "text", NULL};
     struct err e = {0};
     int64_t id = 0;
-    if (api_path_id(params, &id, &e) != 0) {
-        api_error(resp, &e);
-        return;
-    }
     json_t *body = NULL;
-    if (api_body(req, resp, fields, &body) != 0)
+    if (id_and_body(req, resp, params, fields, &id, &body) != 0)
         return;
     struct hook_inbound_cmd cmd = {.type = type, .ticket_id = id};
     int rc = hook_inbound_message_parse(body, &cmd.agent, &cmd.text, &e);
@@ -425,4 +431,44 @@ void api_tickets_note(struct http_req *req, struct http_resp *resp,
                       const struct router_params *params, void *ud)
 {
     agent_message(req, resp, params, ud, HOOK_INBOUND_NOTE);
+}
+
+/* ---- POST /v1/tickets/{id}/escalations ---------------------------------------------- */
+
+/* An optional string member that may also be null (→ NULL). */
+static int str_or_null(json_t *body, const char *key, const char **out, struct err *e)
+{
+    *out = NULL;
+    json_t *v = json_object_get(body, key);
+    if (v == NULL || json_is_null(v))
+        return 0;
+    return jx_get_str(body, key, false, out, e);
+}
+
+void api_tickets_escalate(struct http_req *req, struct http_resp *resp,
+                          const struct router_params *params, void *ud)
+{
+    static const char *const fields[] = {"policy", "reason", NULL};
+    struct api_ctx *ctx = ud;
+    struct err e = {0};
+    int64_t id = 0;
+    json_t *body = NULL;
+    if (id_and_body(req, resp, params, fields, &id, &body) != 0)
+        return;
+    struct engine_event ev = {.type = ENGINE_TICKET_ESCALATE, .ticket_id = id,
+                              .actor = api_actor(req)};
+    int rc = str_or_null(body, "policy", &ev.policy, &e);
+    if (rc == 0)
+        rc = str_or_null(body, "reason", &ev.reason, &e);
+    struct engine_result res;
+    if (rc == 0 && (rc = api_submit(ctx, &ev, &res)) != 0)
+        e = res.err;
+    json_decref(body);
+    if (rc != 0) {
+        api_error(resp, &e);
+        return;
+    }
+    json_t *extra = json_object();
+    json_object_set_new(extra, "seq", json_integer(res.thread_seq));
+    reply_ticket(ctx, req, resp, 200, id, extra, true);
 }

@@ -288,6 +288,31 @@ int store_timer_next(struct store *s, int64_t *out, struct err *e)
     return s->ops->timer_next(s, out, e);
 }
 
+/* ---- routing state ---------------------------------------------------------------- */
+
+int store_ticket_queue(struct store *s, const char *group, int limit, struct arena *a,
+                       struct ticket ***out, size_t *n, struct err *e)
+{
+    return s->ops->ticket_queue(s, group, limit, a, out, n, e);
+}
+
+int store_agent_assigned(struct store *s, const char *agent_id, int64_t at, struct err *e)
+{
+    return s->ops->agent_assigned(s, agent_id, at, e);
+}
+
+int store_route_cursor_list(struct store *s, struct arena *a, struct route_cursor_row **out,
+                            size_t *n, struct err *e)
+{
+    return s->ops->route_cursor_list(s, a, out, n, e);
+}
+
+int store_route_cursor_put(struct store *s, const char *group, const char *agent_id,
+                           struct err *e)
+{
+    return s->ops->route_cursor_put(s, group, agent_id, e);
+}
+
 /* ---- idempotency --------------------------------------------------------------- */
 
 int store_idem_get(struct store *s, const char *key, struct arena *a,

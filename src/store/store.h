@@ -378,6 +378,34 @@ int store_hook_attempt_insert(struct store *s, struct hook_attempt_row *r, struc
 int store_hook_attempt_list(struct store *s, int64_t delivery_id, struct arena *a,
                             struct hook_attempt_row **out, size_t *n, struct err *e);
 
+
+/* ---- routing state (routing, queues; see desk/route.h) ------------------------------ */
+
+/* The round-robin cursor of one group: the agent it last gave a ticket. */
+struct route_cursor_row {
+    const char *group;
+    const char *agent_id;
+};
+
+/*
+ * The waiting queue of `group`: unassigned open or in_progress tickets whose
+ * strategy is not "none", in queue order (urgent first, then the oldest,
+ * then the lowest id), at most limit (> 0). Read through an index that holds
+ * only waiting tickets, so the cost follows the queue, not the table.
+ * *out is an arena array of *n pointers.
+ */
+int store_ticket_queue(struct store *s, const char *group, int limit, struct arena *a,
+                       struct ticket ***out, size_t *n, struct err *e);
+/* Set last_assigned_at of agent_id's state to `at`; ERR_NOTFOUND when the
+ * agent has no state row yet (then store_agent_state_put one). */
+int store_agent_assigned(struct store *s, const char *agent_id, int64_t at, struct err *e);
+/* Every group's cursor, by group name. *out is an arena array. */
+int store_route_cursor_list(struct store *s, struct arena *a, struct route_cursor_row **out,
+                            size_t *n, struct err *e);
+/* Insert or move the cursor of group to agent_id. */
+int store_route_cursor_put(struct store *s, const char *group, const char *agent_id,
+                           struct err *e);
+
 /* ---- a pool of read-only handles for the HTTP threads --------------------------- */
 
 struct store_pool;

@@ -100,6 +100,15 @@ struct store_ops {
                      struct timer_row **out, size_t *n, struct err *e);
     int (*timer_next)(struct store *s, int64_t *out, struct err *e);
 
+    int (*ticket_queue)(struct store *s, const char *group, int limit, struct arena *a,
+                        struct ticket ***out, size_t *n, struct err *e);
+    int (*agent_assigned)(struct store *s, const char *agent_id, int64_t at,
+                          struct err *e);
+    int (*route_cursor_list)(struct store *s, struct arena *a,
+                             struct route_cursor_row **out, size_t *n, struct err *e);
+    int (*route_cursor_put)(struct store *s, const char *group, const char *agent_id,
+                            struct err *e);
+
     int (*idem_get)(struct store *s, const char *key, struct arena *a,
                     int *out_status, const char **out_body, struct err *e);
     int (*idem_put)(struct store *s, const char *key, int status,

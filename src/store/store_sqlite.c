@@ -33,9 +33,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/buf.h"
 #include "base/jx.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "desk/sla.h"
 #include "store/migrate.h"
 
 /* ---- the statement table ----------------------------------------------------- */
@@ -50,7 +52,7 @@
     "id, customer_id, status, priority, grp, assignee, rule, subject, " \
     "custom_fields, tags, topic_id, created_at, updated_at, first_response_at, " \
     "resolved_at, closed_at, last_customer_msg_at, last_agent_msg_at, " \
-    "thread_len, reopen_count"
+    "thread_len, reopen_count, strategy, waiting_since, escalations, sla"
 
 /* Same rule: column i is parameter ?(i+1) in the insert. */
 #define THREAD_COLS \
@@ -77,6 +79,7 @@
       "SELECT count(*) FROM sqlite_master WHERE type = 'table' "                  \
       "AND name = 'schema_version'")                                              \
     X(ST_VERSION, "SELECT max(version) FROM schema_version")                      \
+    X(ST_VERSION_HAS, "SELECT count(*) FROM schema_version WHERE version = ?1")   \
     X(ST_VERSION_ADD, "INSERT INTO schema_version (version, name) VALUES (?1, ?2)") \
     X(ST_META_GET, "SELECT value FROM meta WHERE key = ?1")                       \
     X(ST_META_SET,                                                                \
@@ -96,21 +99,25 @@
       "INSERT INTO tickets (customer_id, status, priority, grp, assignee, rule, " \
       "subject, custom_fields, tags, topic_id, created_at, updated_at, "          \
       "first_response_at, resolved_at, closed_at, last_customer_msg_at, "         \
-      "last_agent_msg_at, thread_len, reopen_count) VALUES (?2, ?3, ?4, ?5, ?6, " \
-      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")       \
+      "last_agent_msg_at, thread_len, reopen_count, strategy, waiting_since, "    \
+      "escalations, sla) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " \
+      "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)")             \
     X(ST_TICKET_UPDATE,                                                           \
       "UPDATE tickets SET status = ?3, priority = ?4, grp = ?5, assignee = ?6, "  \
       "rule = ?7, subject = ?8, custom_fields = ?9, tags = ?10, topic_id = ?11, " \
       "updated_at = ?13, first_response_at = ?14, resolved_at = ?15, "            \
       "closed_at = ?16, last_customer_msg_at = ?17, last_agent_msg_at = ?18, "    \
-      "thread_len = ?19, reopen_count = ?20 WHERE id = ?1")                       \
-    /* without the indexed columns; unused ?N below ?20 still bind */        \
+      "thread_len = ?19, reopen_count = ?20, strategy = ?21, waiting_since = ?22, " \
+      "escalations = ?23, sla = ?24 WHERE id = ?1")                                \
+    /* without the indexed columns (priority and strategy are in the queue    \
+     * index); unused ?N still bind */                                       \
     X(ST_TICKET_UPDATE_HOT,                                                       \
-      "UPDATE tickets SET priority = ?4, "                                        \
+      "UPDATE tickets SET "                                                       \
       "rule = ?7, subject = ?8, custom_fields = ?9, tags = ?10, "                 \
       "updated_at = ?13, first_response_at = ?14, resolved_at = ?15, "            \
       "closed_at = ?16, last_customer_msg_at = ?17, last_agent_msg_at = ?18, "    \
-      "thread_len = ?19, reopen_count = ?20 WHERE id = ?1")                       \
+      "thread_len = ?19, reopen_count = ?20, waiting_since = ?22, "               \
+      "escalations = ?23, sla = ?24 WHERE id = ?1")                               \
     X(ST_TICKET_GET, "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1")         \
     X(ST_TICKET_LATEST,                                                           \
       "SELECT " TICKET_COLS " FROM tickets WHERE customer_id = ?1 "               \
@@ -119,6 +126,12 @@
       "SELECT " TICKET_COLS " FROM tickets WHERE topic_id = ?1 "                  \
       "ORDER BY id DESC LIMIT 1")                                                 \
     X(ST_TICKET_COUNT, "SELECT status, count(*) FROM tickets GROUP BY status")    \
+    /* the terms and the CASE exactly as in the tickets_queue index (003) */ \
+    X(ST_TICKET_QUEUE,                                                            \
+      "SELECT " TICKET_COLS " FROM tickets WHERE grp = ?1 AND assignee IS NULL "  \
+      "AND status IN ('open', 'in_progress') AND strategy IS NOT 'none' "         \
+      "ORDER BY (CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 "     \
+      "WHEN 'normal' THEN 2 ELSE 3 END), created_at, id LIMIT ?2")               \
     X(ST_THREAD_APPEND,                                                           \
       "INSERT INTO thread (ticket_id, seq, kind, dir, author_type, author_id, "   \
       "author_name, text, event, data, tg_chat_id, tg_message_id, at, edited_at) " \
@@ -144,8 +157,14 @@
       "SELECT grp, count(*), min(created_at) FROM tickets "                       \
       "WHERE assignee IS NULL AND status IN (?1, ?2, ?3) GROUP BY grp")           \
     X(ST_LOAD_AGENT,                                                              \
-      "SELECT assignee, count(*) FROM tickets WHERE assignee IS NOT NULL "        \
-      "AND status IN (?1, ?2, ?3) GROUP BY assignee ORDER BY assignee")           \
+      "SELECT agent_id, active FROM agent_load WHERE active > 0 "                 \
+      "ORDER BY agent_id")                                                        \
+    X(ST_AGENT_ASSIGNED,                                                          \
+      "UPDATE agent_state SET last_assigned_at = ?2 WHERE agent_id = ?1")         \
+    X(ST_CURSOR_LIST, "SELECT grp, agent_id FROM route_cursors ORDER BY grp")     \
+    X(ST_CURSOR_PUT,                                                              \
+      "INSERT INTO route_cursors (grp, agent_id) VALUES (?1, ?2) "                \
+      "ON CONFLICT (grp) DO UPDATE SET agent_id = excluded.agent_id")             \
     X(ST_OUTBOX_PUSH,                                                             \
       "INSERT INTO tg_outbox (chat_id, thread_id, ticket_id, method, params, "    \
       "state, attempts, next_attempt_at, created_at, last_error) "                \
@@ -515,9 +534,10 @@ out_json:
     return rc;
 }
 
-/* Decode a JSON array of strings (tags). NULL / "[]" give none. */
-static int decode_tags(sqlite3_stmt *st, int col, struct arena *a, const char ***out,
-                       size_t *n, int64_t id, struct err *e)
+/* Decode a JSON array of strings (tags, escalations applied: `what`) of
+ * ticket id. NULL / "[]" give none without touching jansson. */
+static int decode_list(sqlite3_stmt *st, int col, struct arena *a, const char ***out,
+                       size_t *n, const char *what, int64_t id, struct err *e)
 {
     *out = NULL;
     *n = 0;
@@ -528,28 +548,28 @@ static int decode_tags(sqlite3_stmt *st, int col, struct arena *a, const char **
     json_t *arr;
     struct err je = {0};
     if (jx_parse(text, (size_t)sqlite3_column_bytes(st, col), &arr, &je) != 0)
-        return err_set(e, ERR_DB, "tags of ticket %lld: %s", (long long)id, je.msg);
+        return err_set(e, ERR_DB, "%s of ticket %lld: %s", what, (long long)id, je.msg);
     int rc = 0;
     if (!json_is_array(arr)) {
-        rc = err_set(e, ERR_DB, "tags of ticket %lld: not a JSON array", (long long)id);
+        rc = err_set(e, ERR_DB, "%s of ticket %lld: not a JSON array", what, (long long)id);
         goto out_json;
     }
     size_t count = json_array_size(arr);
     const char **tags = arena_alloc(a, count * sizeof *tags);
     if (tags == NULL) {
-        rc = too_big("tags", e);
+        rc = too_big(what, e);
         goto out_json;
     }
     for (size_t i = 0; i < count; i++) {
         json_t *v = json_array_get(arr, i);
         if (!json_is_string(v)) {
-            rc = err_set(e, ERR_DB, "tags of ticket %lld: tag %zu is not a string",
+            rc = err_set(e, ERR_DB, "%s of ticket %lld: item %zu is not a string", what,
                          (long long)id, i);
             goto out_json;
         }
         tags[i] = arena_strndup(a, json_string_value(v), json_string_length(v));
         if (tags[i] == NULL) {
-            rc = too_big("tags", e);
+            rc = too_big(what, e);
             goto out_json;
         }
     }
@@ -588,8 +608,10 @@ static int encode_kv(const struct kv *kv, size_t n, char **out, const char *what
     return 0;
 }
 
-/* String array → heap JSON array text (mem_free), or NULL when n == 0. */
-static int encode_tags(const char *const *tags, size_t n, char **out, struct err *e)
+/* String array (tags, escalations: `field`) → heap JSON array text
+ * (mem_free), or NULL when n == 0. */
+static int encode_list(const char *const *tags, size_t n, const char *field, char **out,
+                       struct err *e)
 {
     *out = NULL;
     if (n == 0)
@@ -599,7 +621,8 @@ static int encode_tags(const char *const *tags, size_t n, char **out, struct err
         json_t *v = tags[i] ? json_string(tags[i]) : NULL;
         if (json_array_append_new(arr, v) != 0) {
             json_decref(arr);
-            return err_field(e, ERR_INVAL, "tags", "tag %zu is missing or not valid UTF-8", i);
+            return err_field(e, ERR_INVAL, field, "%s: item %zu is missing or not valid UTF-8",
+                             field, i);
         }
     }
     *out = jx_dumps(arr);
@@ -701,6 +724,23 @@ static int read_version(struct sq *q, int *out, struct err *e)
     return rc;
 }
 
+/* Whether migration `version` is recorded in schema_version. */
+static int recorded(struct sq *q, int version, bool *out, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_VERSION_HAS, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, version);
+    rc = step(q, st, "read schema version", e);
+    if (rc >= 0) {
+        *out = rc == 1 && sqlite3_column_int(st, 0) > 0;
+        rc = 0;
+    }
+    done(st);
+    return rc;
+}
+
 static int has_version_table(struct sq *q, bool *out, struct err *e)
 {
     sqlite3_stmt *st;
@@ -717,7 +757,7 @@ static int has_version_table(struct sq *q, bool *out, struct err *e)
 }
 
 /* Apply one migration in its own transaction, unless another process did
- * it between our version check and our lock. */
+ * it between our check and our lock. */
 static int apply(struct sq *q, const struct store_migration *m, struct err *e)
 {
     char what[160];
@@ -725,11 +765,11 @@ static int apply(struct sq *q, const struct store_migration *m, struct err *e)
     int rc = run_id(q, ST_BEGIN, what, e);
     if (rc != 0)
         return rc;
-    int v;
-    rc = read_version(q, &v, e);
+    bool done_before;
+    rc = recorded(q, m->version, &done_before, e);
     if (rc != 0)
         goto out_rollback;
-    if (v >= m->version)
+    if (done_before)
         return run_id(q, ST_COMMIT, what, e);
     rc = exec(q, m->sql, what, e);
     if (rc != 0)
@@ -760,7 +800,9 @@ static int newer(int v, int latest, struct err *e)
 }
 
 /* RW: create the version table if needed, refuse a newer database, apply
- * every migration above its version in order. */
+ * every migration not recorded yet, in order. Recorded one by one rather
+ * than by the highest version, so migrations numbered on parallel branches
+ * (a 002 merged after a database already has 003) are still applied. */
 static int migrate(struct sq *q, struct err *e)
 {
     int rc = exec(q, "CREATE TABLE IF NOT EXISTS schema_version ("
@@ -775,9 +817,10 @@ static int migrate(struct sq *q, struct err *e)
     if (v > latest)
         return newer(v, latest, e);
     for (int i = 0; i < store_migrations_count; i++) {
-        if (store_migrations[i].version <= v)
-            continue;
-        rc = apply(q, &store_migrations[i], e);
+        bool have;
+        rc = recorded(q, store_migrations[i].version, &have, e);
+        if (rc == 0 && !have)
+            rc = apply(q, &store_migrations[i], e);
         if (rc != 0)
             return rc;
     }
@@ -799,9 +842,15 @@ static int check_version(struct sq *q, struct err *e)
                        q->path);
     if (v > latest)
         return newer(v, latest, e);
-    if (v < latest)
-        return err_set(e, ERR_SCHEMA, "database schema version %d is older than this binary "
-                       "(%d); open it read-write first to migrate", v, latest);
+    for (int i = 0; i < store_migrations_count; i++) {
+        bool have;
+        if ((rc = recorded(q, store_migrations[i].version, &have, e)) != 0)
+            return rc;
+        if (!have)
+            return err_set(e, ERR_SCHEMA, "database lacks migration %03d_%s of this binary "
+                           "(%d); open it read-write first to migrate",
+                           store_migrations[i].version, store_migrations[i].name, latest);
+    }
     return 0;
 }
 
@@ -1224,14 +1273,15 @@ static int parse_status(const char *name, enum ticket_status *out, int64_t id,
     return 0;
 }
 
-/* Fill t from a row of TICKET_COLS. */
 /* Note the indexed columns as now stored (see ticket.stored). */
 static void remember_keys(struct ticket *t)
 {
     t->stored.known = true;
     t->stored.status = t->status;
+    t->stored.priority = t->priority;
     t->stored.group = t->group;
     t->stored.assignee = t->assignee;
+    t->stored.strategy = t->strategy;
     t->stored.topic_id = t->topic_id;
 }
 
@@ -1240,6 +1290,25 @@ static bool same_str(const char *a, const char *b)
     return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* The SLA clocks of column col (NULL: none) into the arena. */
+static int decode_sla(sqlite3_stmt *st, int col, struct arena *a, struct sla_state **out,
+                      int64_t id, struct err *e)
+{
+    *out = NULL;
+    const char *text = col_peek(st, col);
+    if (text == NULL)
+        return 0;
+    struct sla_state *s = arena_alloc(a, sizeof *s);
+    if (s == NULL)
+        return too_big("read SLA state", e);
+    struct err je = {0};
+    if (sla_read(text, (size_t)sqlite3_column_bytes(st, col), s, &je) != 0)
+        return err_set(e, ERR_DB, "SLA state of ticket %lld: %s", (long long)id, je.msg);
+    *out = s;
+    return 0;
+}
+
+/* Fill t from a row of TICKET_COLS. */
 static int fill_ticket(sqlite3_stmt *st, struct arena *a, struct ticket *t, struct err *e)
 {
     int rc;
@@ -1256,7 +1325,11 @@ static int fill_ticket(sqlite3_stmt *st, struct arena *a, struct ticket *t, stru
         (rc = col_str(st, 7, a, &t->subject, e)) != 0 ||
         (rc = decode_kv(st, 8, a, &t->fields, &t->nfields, "custom fields of ticket",
                         t->id, e)) != 0 ||
-        (rc = decode_tags(st, 9, a, &t->tags, &t->ntags, t->id, e)) != 0)
+        (rc = decode_list(st, 9, a, &t->tags, &t->ntags, "tags", t->id, e)) != 0 ||
+        (rc = col_str(st, 20, a, &t->strategy, e)) != 0 ||
+        (rc = decode_list(st, 22, a, &t->escalations, &t->nescalations, "escalations",
+                          t->id, e)) != 0 ||
+        (rc = decode_sla(st, 23, a, &t->sla, t->id, e)) != 0)
         return rc;
     t->topic_id = sqlite3_column_int64(st, 10);
     t->created_at = sqlite3_column_int64(st, 11);
@@ -1268,6 +1341,7 @@ static int fill_ticket(sqlite3_stmt *st, struct arena *a, struct ticket *t, stru
     t->last_agent_msg_at = sqlite3_column_int64(st, 17);
     t->thread_len = sqlite3_column_int(st, 18);
     t->reopen_count = sqlite3_column_int(st, 19);
+    t->waiting_since = sqlite3_column_int64(st, 21);
     remember_keys(t);
     return 0;
 }
@@ -1314,9 +1388,39 @@ static int check_ticket(const struct ticket *t, struct err *e)
     return 0;
 }
 
-/* Parameters ?1..?20 follow TICKET_COLS; the JSON texts are the caller's. */
+/* The JSON columns of a ticket, encoded for one write. */
+struct ticket_json {
+    char *fields;           /* heap, NULL = "{}" */
+    char *tags;             /* heap, NULL = "[]" */
+    char *escalations;      /* heap, NULL = "[]" */
+    struct buf sla;         /* empty = NULL (no clocks) */
+};
+
+static int encode_ticket(const struct ticket *t, struct ticket_json *j, struct err *e)
+{
+    memset(j, 0, sizeof *j);
+    buf_init(&j->sla, 0);
+    int rc = encode_kv(t->fields, t->nfields, &j->fields, "custom field", e);
+    if (rc == 0)
+        rc = encode_list(t->tags, t->ntags, "tags", &j->tags, e);
+    if (rc == 0)
+        rc = encode_list(t->escalations, t->nescalations, "escalations", &j->escalations, e);
+    if (rc == 0 && t->sla != NULL)
+        sla_write(&j->sla, t->sla);
+    return rc;
+}
+
+static void ticket_json_release(struct ticket_json *j)
+{
+    mem_free(j->fields);
+    mem_free(j->tags);
+    mem_free(j->escalations);
+    buf_release(&j->sla);
+}
+
+/* Parameters ?1..?24 follow TICKET_COLS. */
 static void bind_ticket(struct sq *q, sqlite3_stmt *st, const struct ticket *t,
-                        const char *fields, const char *tags)
+                        const struct ticket_json *j)
 {
     bind_int(q, st, 1, t->id);
     bind_int(q, st, 2, t->customer_id);
@@ -1326,8 +1430,8 @@ static void bind_ticket(struct sq *q, sqlite3_stmt *st, const struct ticket *t,
     bind_text(q, st, 6, t->assignee);
     bind_text(q, st, 7, t->rule);
     bind_text(q, st, 8, t->subject);
-    bind_text(q, st, 9, fields ? fields : "{}");
-    bind_text(q, st, 10, tags ? tags : "[]");
+    bind_text(q, st, 9, j->fields ? j->fields : "{}");
+    bind_text(q, st, 10, j->tags ? j->tags : "[]");
     bind_opt(q, st, 11, t->topic_id);
     bind_int(q, st, 12, t->created_at);
     bind_int(q, st, 13, t->updated_at);
@@ -1338,14 +1442,19 @@ static void bind_ticket(struct sq *q, sqlite3_stmt *st, const struct ticket *t,
     bind_opt(q, st, 18, t->last_agent_msg_at);
     bind_int(q, st, 19, t->thread_len);
     bind_int(q, st, 20, t->reopen_count);
+    bind_text(q, st, 21, t->strategy);
+    bind_opt(q, st, 22, t->waiting_since);
+    bind_text(q, st, 23, j->escalations ? j->escalations : "[]");
+    bind_text(q, st, 24, j->sla.len > 0 ? buf_str(&j->sla) : NULL);
 }
 
 /* True when an update would leave every indexed column as stored. */
 static bool keys_unchanged(const struct ticket *t)
 {
     return t->stored.known && t->stored.status == t->status &&
-           t->stored.topic_id == t->topic_id && same_str(t->stored.group, t->group) &&
-           same_str(t->stored.assignee, t->assignee);
+           t->stored.priority == t->priority && t->stored.topic_id == t->topic_id &&
+           same_str(t->stored.group, t->group) && same_str(t->stored.assignee, t->assignee) &&
+           same_str(t->stored.strategy, t->strategy);
 }
 
 /* Insert (insert == true, sets t->id) or update by id. */
@@ -1354,17 +1463,15 @@ static int ticket_write(struct sq *q, struct ticket *t, bool insert, struct err 
     int rc = check_ticket(t, e);
     if (rc != 0)
         return rc;
-    char *fields, *tags = NULL;
-    if ((rc = encode_kv(t->fields, t->nfields, &fields, "custom field", e)) != 0)
-        return rc;
-    if ((rc = encode_tags(t->tags, t->ntags, &tags, e)) != 0)
-        goto out_fields;
+    struct ticket_json j;
+    if ((rc = encode_ticket(t, &j, e)) != 0)
+        goto out_json;
     enum stmt_id id = insert ? ST_TICKET_INSERT
                     : keys_unchanged(t) ? ST_TICKET_UPDATE_HOT : ST_TICKET_UPDATE;
     sqlite3_stmt *st;
     if ((rc = stmt(q, id, &st, e)) != 0)
-        goto out_tags;
-    bind_ticket(q, st, t, fields, tags);
+        goto out_json;
+    bind_ticket(q, st, t, &j);
     rc = step(q, st, insert ? "insert ticket" : "update ticket", e);
     if (rc >= 0) {
         rc = 0;
@@ -1376,10 +1483,8 @@ static int ticket_write(struct sq *q, struct ticket *t, bool insert, struct err 
     done(st);
     if (rc == 0)
         remember_keys(t);
-out_tags:
-    mem_free(tags);
-out_fields:
-    mem_free(fields);
+out_json:
+    ticket_json_release(&j);
     return rc;
 }
 
@@ -1788,6 +1893,8 @@ static int fill_agent_load(sqlite3_stmt *st, struct arena *a, void *row, struct 
     return col_str(st, 0, a, &l->agent_id, e);
 }
 
+/* From agent_load, which triggers keep in step with every ticket write
+ * (migration 003): one row per agent, not a count over tickets. */
 static int sq_load_by_agent(struct store *s, struct arena *a, struct agent_load **out,
                             size_t *n, struct err *e)
 {
@@ -1798,7 +1905,6 @@ static int sq_load_by_agent(struct store *s, struct arena *a, struct agent_load 
     int rc = stmt(q, ST_LOAD_AGENT, &st, e);
     if (rc != 0)
         return rc;
-    bind_active(q, st);
     void *arr;
     rc = collect(q, st, "load by agent", a, sizeof(struct agent_load), fill_agent_load, &arr, n, e);
     *out = arr;
@@ -2106,6 +2212,92 @@ static int sq_timer_next(struct store *s, int64_t *out, struct err *e)
     }
     done(st);
     return rc;
+}
+
+/* ---- routing state --------------------------------------------------------------------------------------- */
+
+/* A row into a slot of an array of ticket pointers (for collect). */
+static int fill_ticket_ptr(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    return read_ticket(st, a, row, e);
+}
+
+static int sq_ticket_queue(struct store *s, const char *group, int limit, struct arena *a,
+                           struct ticket ***out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    if (group == NULL || limit <= 0)
+        return err_set(e, ERR_INVAL, "ticket queue needs a group and a positive limit");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_TICKET_QUEUE, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, group);
+    bind_int(q, st, 2, limit);
+    void *arr;
+    rc = collect(q, st, "read ticket queue", a, sizeof(struct ticket *), fill_ticket_ptr,
+                 &arr, n, e);
+    *out = arr;
+    return rc;
+}
+
+static int sq_agent_assigned(struct store *s, const char *agent_id, int64_t at,
+                             struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_AGENT_ASSIGNED, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, agent_id);
+    bind_int(q, st, 2, at);
+    rc = step(q, st, "record assignment", e);
+    if (rc >= 0)
+        rc = sqlite3_changes(q->db) == 0
+                 ? err_set(e, ERR_NOTFOUND, "agent '%s' has no state yet", agent_id) : 0;
+    done(st);
+    return rc;
+}
+
+static int fill_cursor(sqlite3_stmt *st, struct arena *a, void *row, struct err *e)
+{
+    struct route_cursor_row *c = row;
+    int rc = col_str(st, 0, a, &c->group, e);
+    return rc != 0 ? rc : col_str(st, 1, a, &c->agent_id, e);
+}
+
+static int sq_route_cursor_list(struct store *s, struct arena *a,
+                                struct route_cursor_row **out, size_t *n, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_CURSOR_LIST, &st, e);
+    if (rc != 0)
+        return rc;
+    void *arr;
+    rc = collect(q, st, "list round-robin cursors", a, sizeof(struct route_cursor_row),
+                 fill_cursor, &arr, n, e);
+    *out = arr;
+    return rc;
+}
+
+static int sq_route_cursor_put(struct store *s, const char *group, const char *agent_id,
+                               struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (group == NULL || agent_id == NULL)
+        return err_set(e, ERR_INVAL, "a round-robin cursor needs a group and an agent");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_CURSOR_PUT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_text(q, st, 1, group);
+    bind_text(q, st, 2, agent_id);
+    return run(q, st, "write round-robin cursor", e);
 }
 
 /* ---- idempotency ------------------------------------------------------------------------------------------ */
@@ -2609,6 +2801,10 @@ static const struct store_ops sqlite_ops = {
     .timer_cancel = sq_timer_cancel,
     .timer_due = sq_timer_due,
     .timer_next = sq_timer_next,
+    .ticket_queue = sq_ticket_queue,
+    .agent_assigned = sq_agent_assigned,
+    .route_cursor_list = sq_route_cursor_list,
+    .route_cursor_put = sq_route_cursor_put,
     .idem_get = sq_idem_get,
     .idem_put = sq_idem_put,
     .thread_list_upto = sq_thread_list_upto,

@@ -119,6 +119,11 @@ await call('POST', `/v1/tickets/${id}/replies`, { agent: 'zed', text: 'x' }, { e
 await call('POST', '/v1/tickets/999999/replies', { agent: 'alice', text: 'x' }, { expect: 404 });
 await call('POST', `/v1/tickets/${id}/notes`, { agent: 'alice', text: 'internal' }, { expect: 201 });
 await call('POST', `/v1/tickets/${id}/notes`, { agent: 'alice' }, { expect: 400 });
+await call('POST', `/v1/tickets/${id}/escalations`, { policy: null, reason: 'angry' }, { expect: 200 });
+await call('POST', `/v1/tickets/${id}/escalations`, {}, { expect: 409 });
+await call('POST', `/v1/tickets/${id}/escalations`, { policy: 'nope' }, { expect: 422 });
+await call('POST', `/v1/tickets/${id}/escalations`, { reason: 5 }, { expect: 400 });
+await call('POST', '/v1/tickets/999999/escalations', {}, { expect: 404 });
 
 await call('GET', '/v1/agents', undefined, { expect: 200 });
 await call('GET', '/v1/agents/alice', undefined, { expect: 200 });

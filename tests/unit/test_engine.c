@@ -14,8 +14,10 @@
 #include "base/clock.h"
 #include "engine/engine.h"
 #include "store/store.h"
+#include "common/engine_fixture.h"
 
-static char dir[64];
+static struct fixture F;
+/* short names for the fixture's members */
 static struct cfg *C;
 static struct clock *K;
 static struct engine *E;
@@ -23,7 +25,6 @@ static struct store *R;      /* a reader for assertions */
 static struct arena *A;
 
 static const char *yaml_fmt =
-    "store: {path: %s/t.db}\n"
     "http: {api_tokens: [{name: t, token: engine-test-token-123456}]}\n"
     "tickets: {on_closed: %s}\n"
     "groups: [{name: general}, {name: billing}]\n"
@@ -33,18 +34,14 @@ static const char *yaml_fmt =
 
 static void setup_policy(const char *on_closed)
 {
-    snprintf(dir, sizeof dir, "/tmp/tgcrm-engine-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
     char yaml[1024];
-    snprintf(yaml, sizeof yaml, yaml_fmt, dir, on_closed);
-    struct err e = {0};
-    cr_assert_eq(cfg_load_string("engine-test.yaml", yaml, strlen(yaml), &C, &e), 0, "%s", e.msg);
-    K = clock_manual_new(1767600000000LL);   /* 2026-01-05T08:00:00Z */
-    struct store *w = NULL;
-    cr_assert_eq(store_open(&C->store, STORE_RW, &w, &e), 0, "%s", e.msg);
-    cr_assert_eq(engine_new(C, w, K, &E, &e), 0, "%s", e.msg);
-    cr_assert_eq(store_open(&C->store, STORE_RO, &R, &e), 0, "%s", e.msg);
-    A = arena_new(0);
+    snprintf(yaml, sizeof yaml, yaml_fmt, on_closed);
+    fixture_open(&F, 1767600000000LL, yaml);     /* 2026-01-05T08:00:00Z */
+    C = F.cfg;
+    K = F.clock;
+    E = F.engine;
+    R = F.reader;
+    A = F.arena;
 }
 
 static void setup(void) { setup_policy("reopen"); }
@@ -52,31 +49,19 @@ static void setup_new_ticket(void) { setup_policy("new_ticket"); }
 
 static void teardown(void)
 {
-    engine_free(&E);
-    store_close(&R);
-    cfg_unref(&C);
-    clock_free(&K);
-    arena_free(&A);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    F.engine = E;            /* a test may have restarted it */
+    fixture_close(&F);
 }
 
 static struct engine_event customer_msg(int64_t user, const char *text)
 {
-    struct engine_event ev = {.type = ENGINE_CUSTOMER_MESSAGE, .text = text};
-    ev.customer.tg_user_id = user;
-    ev.customer.first_name = "Ann";
-    ev.tg_chat_id = user;
-    return ev;
+    return fixture_customer(user, text);
 }
 
 static struct engine_result apply1(struct engine_event ev)
 {
-    struct engine_result res;
-    struct err e = {0};
-    cr_assert_eq(engine_apply_batch(E, &ev, &res, 1, &e), 0, "%s", e.msg);
-    return res;
+    F.engine = E;
+    return fixture_apply(&F, ev);
 }
 
 static struct ticket *ticket(int64_t id)

@@ -15,12 +15,12 @@
 #include "base/clock.h"
 #include "engine/engine.h"
 #include "store/store.h"
+#include "common/engine_fixture.h"
 
 #define STAFF (-1001000000001LL)
 #define CUST 777
 
-static char dir[64];
-static struct cfg *C;
+static struct fixture F;
 static struct clock *K;
 static struct engine *E;
 static struct store *R;
@@ -28,47 +28,31 @@ static struct arena *A;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tgcrm-engtg-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
     char yaml[2048];
     snprintf(yaml, sizeof yaml,
              "telegram: {token: '123:abc', staff_group_id: %lld}\n"
-             "store: {path: %s/t.db}\n"
              "http: {api_tokens: [{name: t, token: engine-test-token-123456}]}\n"
              "groups: [{name: general}, {name: level2, level: 2}]\n"
              "agents:\n"
              "  - {id: alice, name: Alice, telegram_user_id: 11, groups: [general]}\n"
              "  - {id: bob, telegram_user_id: 12, groups: [general]}\n"
              "  - {id: lena, telegram_user_id: 13, username: lena, groups: [level2]}\n",
-             (long long)STAFF, dir);
-    struct err e = {0};
-    cr_assert_eq(cfg_load_string("t.yaml", yaml, strlen(yaml), &C, &e), 0, "%s", e.msg);
-    K = clock_manual_new(1767600000000LL);
-    struct store *w = NULL;
-    cr_assert_eq(store_open(&C->store, STORE_RW, &w, &e), 0, "%s", e.msg);
-    cr_assert_eq(engine_new(C, w, K, &E, &e), 0, "%s", e.msg);
-    cr_assert_eq(store_open(&C->store, STORE_RO, &R, &e), 0, "%s", e.msg);
-    A = arena_new(0);
+             (long long)STAFF);
+    fixture_open(&F, 1767600000000LL, yaml);
+    K = F.clock;
+    E = F.engine;
+    R = F.reader;
+    A = F.arena;
 }
 
 static void teardown(void)
 {
-    engine_free(&E);
-    store_close(&R);
-    cfg_unref(&C);
-    clock_free(&K);
-    arena_free(&A);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    fixture_close(&F);
 }
 
 static struct engine_result apply1(struct engine_event ev)
 {
-    struct engine_result res;
-    struct err e = {0};
-    cr_assert_eq(engine_apply_batch(E, &ev, &res, 1, &e), 0, "%s", e.msg);
-    return res;
+    return fixture_apply(&F, ev);
 }
 
 static struct engine_result customer(const char *text, int64_t msg_id)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/tz.h"
 #include "common/cases.h"
@@ -839,4 +840,86 @@ Test(sla, engines_agree)
     }
 #undef RND
     cfg_unref(&cfg);
+}
+
+/* sla_write / sla_read: the engine's fast codec of the stored form agrees
+ * with sla_to_json / sla_from_json on every state the scenarios reach. */
+static void round_trip(const struct sla_state *st)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    sla_write(&b, st);
+    struct sla_state back;
+    struct err e = {0};
+    memset(&back, 0x33, sizeof back);
+    cr_assert_eq(sla_read(buf_str(&b), b.len, &back, &e), 0, "%s: %s", e.msg, buf_str(&b));
+    cr_assert(memcmp(st, &back, sizeof back) == 0 || (strcmp(st->policy, back.policy) == 0 &&
+              memcmp(st->clock, back.clock, sizeof back.clock) == 0 &&
+              st->priority == back.priority && st->status == back.status), "%s", buf_str(&b));
+    /* the same text is a valid stored form for the general reader too */
+    json_t *j = NULL;
+    cr_assert_eq(jx_parse(buf_str(&b), b.len, &j, &e), 0);
+    struct sla_state slow;
+    cr_assert_eq(sla_from_json(j, &slow, &e), 0, "%s", e.msg);
+    cr_assert(memcmp(slow.clock, back.clock, sizeof back.clock) == 0);
+    json_decref(j);
+    /* and what sla_to_json writes, zeros and all, reads back the same */
+    j = sla_to_json(st);
+    char *full = jx_dumps(j);
+    struct sla_state again;
+    cr_assert_eq(sla_read(full, strlen(full), &again, &e), 0, "%s", e.msg);
+    cr_assert(memcmp(again.clock, st->clock, sizeof again.clock) == 0, "%s", full);
+    free(full);
+    json_decref(j);
+    buf_release(&b);
+}
+
+Test(sla, fast_codec_round_trips)
+{
+    struct cfg *cfg = load_cases_cfg();
+    const struct cfg_sla_policy *a = policy(cfg, "article");
+    struct sla_state st;
+    struct sla_events out;
+    sla_on_created(&st, a, PRIORITY_URGENT, T0);
+    round_trip(&st);
+    sla_on_status(&st, a, TICKET_ON_HOLD, T0 + MIN, &out);
+    round_trip(&st);
+    sla_on_status(&st, a, TICKET_IN_PROGRESS, T0 + 3 * MIN, &out);
+    sla_on_timer(&st, T0 + 5 * MIN, &out);
+    round_trip(&st);
+    sla_on_agent_reply(&st, a, T0 + 6 * MIN, &out);
+    sla_on_customer_message(&st, a, T0 + 7 * MIN, &out);
+    round_trip(&st);
+    sla_on_status(&st, a, TICKET_RESOLVED, T0 + 8 * MIN, &out);
+    round_trip(&st);
+    memset(&st, 0, sizeof st);                      /* nothing at all */
+    round_trip(&st);
+    snprintf(st.policy, sizeof st.policy, "q\"uo\\te ü");   /* escapes: the general reader */
+    round_trip(&st);
+    cfg_unref(&cfg);
+}
+
+Test(sla, fast_reader_falls_back_and_refuses_alike)
+{
+    struct sla_state st;
+    struct err e = {0};
+    const char *spaced = "{ \"v\": 1, \"status\": \"on_hold\", \"resolution\": {\"cycle\": 2} }";
+    cr_assert_eq(sla_read(spaced, strlen(spaced), &st, &e), 0, "%s", e.msg);
+    cr_expect_eq(st.status, TICKET_ON_HOLD);
+    cr_expect_eq(st.clock[SLA_RESOLUTION].cycle, 2);
+    static const char *const bad[] = {
+        "", "{", "{\"v\":1,\"policy\":null,\"priority\":\"normal\",\"status\":\"open\"}x",
+        "{\"v\":1,\"policy\":null,\"priority\":\"normal\",\"status\":\"open\","
+        "\"resolution\":{\"cycle\":-1}}",
+        "{\"v\":1,\"policy\":null,\"priority\":\"normal\",\"status\":\"open\","
+        "\"resolution\":{\"cycle\":4294967296}}",
+        "{\"v\":2}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&st, 0x11, sizeof st);
+        struct sla_state before = st;
+        err_clear(&e);
+        cr_expect_neq(sla_read(bad[i], strlen(bad[i]), &st, &e), 0, "case %zu accepted", i);
+        cr_expect(memcmp(&st, &before, sizeof st) == 0, "case %zu changed the state", i);
+    }
 }

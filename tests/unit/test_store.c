@@ -16,6 +16,7 @@
 
 #include "base/arena.h"
 #include "base/err.h"
+#include "desk/sla.h"
 #include "store/migrate.h"
 #include "store/store.h"
 
@@ -185,7 +186,8 @@ Test(store, failed_migration_is_rolled_back_and_reported)
     /* forget the version: 001 runs again and fails on the existing tables */
     struct sqlite3 *db;
     cr_assert_eq(sqlite3_open(path, &db), 0);
-    cr_assert_eq(sqlite3_exec(db, "DELETE FROM schema_version", NULL, NULL, NULL), 0);
+    cr_assert_eq(sqlite3_exec(db, "CREATE TABLE saved_versions AS SELECT * FROM schema_version;"
+                                  "DELETE FROM schema_version", NULL, NULL, NULL), 0);
     sqlite3_close(db);
 
     FAILS(ERR_DB, store_open(&cfg, STORE_RW, &s, &e));
@@ -196,12 +198,8 @@ Test(store, failed_migration_is_rolled_back_and_reported)
 
     /* nothing of the failed attempt remains: restore the rows and the data is there */
     cr_assert_eq(sqlite3_open(path, &db), 0);
-    for (int i = 0; i < store_migrations_count; i++) {
-        char sql[160];
-        snprintf(sql, sizeof sql, "INSERT INTO schema_version (version, name) VALUES (%d, '%s')",
-                 store_migrations[i].version, store_migrations[i].name);
-        cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), 0);
-    }
+    cr_assert_eq(sqlite3_exec(db, "INSERT INTO schema_version SELECT * FROM saved_versions",
+                              NULL, NULL, NULL), 0);
     sqlite3_close(db);
     open_rw();
     const char *v;
@@ -1087,4 +1085,197 @@ Test(store, ticket_updates_keep_indexes_true)
     cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
     sqlite3_finalize(st);
     sqlite3_close(db);
+}
+
+/* ---- routing state (migration 003) --------------------------------------------------- */
+
+static int64_t add_waiting(int64_t cid, enum ticket_priority p, const char *group,
+                           const char *strategy, int64_t created_at)
+{
+    struct ticket t = {.customer_id = cid, .status = TICKET_OPEN, .priority = p,
+                       .group = group, .strategy = strategy, .subject = "q",
+                       .created_at = created_at, .updated_at = created_at};
+    OK(store_ticket_insert(s, &t, &e));
+    return t.id;
+}
+
+Test(store, queue_is_priority_then_age_then_id)
+{
+    int64_t cid = add_customer(5100);
+    int64_t old_normal = add_waiting(cid, PRIORITY_NORMAL, "billing", "round_robin", 1000);
+    int64_t urgent = add_waiting(cid, PRIORITY_URGENT, "billing", "least_loaded", 3000);
+    int64_t same_age = add_waiting(cid, PRIORITY_NORMAL, "billing", NULL, 1000);
+    int64_t low = add_waiting(cid, PRIORITY_LOW, "billing", "round_robin", 500);
+    add_waiting(cid, PRIORITY_URGENT, "billing", "none", 100);          /* picked by hand */
+    add_waiting(cid, PRIORITY_URGENT, "general", "round_robin", 100);   /* another queue */
+    add_ticket(cid, TICKET_OPEN, "billing", "alice", 100);               /* taken */
+    int64_t held = add_waiting(cid, PRIORITY_URGENT, "billing", "round_robin", 100);
+    struct ticket *h = NULL;
+    OK(store_ticket_get(s, held, a, &h, &e));
+    h->status = TICKET_ON_HOLD;                                          /* not waiting */
+    OK(store_ticket_update(s, h, &e));
+
+    struct ticket **q = NULL;
+    size_t n = 0;
+    OK(store_ticket_queue(s, "billing", 10, a, &q, &n, &e));
+    cr_assert_eq(n, 4);
+    cr_expect_eq(q[0]->id, urgent);
+    cr_expect_eq(q[1]->id, old_normal);
+    cr_expect_eq(q[2]->id, same_age);
+    cr_expect_eq(q[3]->id, low);
+    cr_expect_str_eq(q[0]->strategy, "least_loaded");
+    OK(store_ticket_queue(s, "billing", 2, a, &q, &n, &e));
+    cr_expect_eq(n, 2, "limit");
+    FAILS(ERR_INVAL, store_ticket_queue(s, "billing", 0, a, &q, &n, &e));
+
+    /* a priority change moves it in the queue (priority is indexed) */
+    struct ticket *t = NULL;
+    OK(store_ticket_get(s, low, a, &t, &e));
+    t->priority = PRIORITY_HIGH;
+    OK(store_ticket_update(s, t, &e));
+    OK(store_ticket_queue(s, "billing", 10, a, &q, &n, &e));
+    cr_expect_eq(q[1]->id, low);
+
+    /* the query is answered by the queue index, not by scanning tickets */
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    const char *plan =
+        "EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE grp = 'billing' AND assignee IS NULL "
+        "AND status IN ('open', 'in_progress') AND strategy IS NOT 'none' ORDER BY (CASE "
+        "priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END), "
+        "created_at, id LIMIT 5";
+    cr_assert_eq(sqlite3_prepare_v2(db, plan, -1, &st, NULL), SQLITE_OK);
+    bool index = false, sort = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 3);
+        index |= strstr(d, "tickets_queue") != NULL;
+        sort |= strstr(d, "TEMP B-TREE") != NULL;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    cr_expect(index, "the plan uses tickets_queue");
+    cr_expect_not(sort, "in index order, no sort");
+}
+
+/* agent_load (kept by triggers) against a count over the tickets. */
+static void check_load(const char *agent, int64_t want)
+{
+    struct agent_load *l = NULL;
+    size_t n = 0;
+    OK(store_load_by_agent(s, a, &l, &n, &e));
+    int64_t got = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(l[i].agent_id, agent) == 0)
+            got = l[i].active;
+    cr_assert_eq(got, want, "%s: load %lld, want %lld", agent, (long long)got, (long long)want);
+}
+
+Test(store, agent_load_follows_every_ticket_write)
+{
+    int64_t cid = add_customer(5200);
+    int64_t t1 = add_ticket(cid, TICKET_OPEN, "general", "alice", 1000);
+    add_ticket(cid, TICKET_ON_HOLD, "general", "alice", 1000);
+    add_ticket(cid, TICKET_RESOLVED, "general", "alice", 1000);      /* not active */
+    add_ticket(cid, TICKET_OPEN, "general", NULL, 1000);
+    check_load("alice", 2);
+    struct ticket *t = NULL;
+    OK(store_ticket_get(s, t1, a, &t, &e));
+    t->assignee = "bob";                                            /* moved */
+    OK(store_ticket_update(s, t, &e));
+    check_load("alice", 1);
+    check_load("bob", 1);
+    t->status = TICKET_CLOSED;                                      /* no longer active */
+    OK(store_ticket_update(s, t, &e));
+    check_load("bob", 0);
+    t->status = TICKET_OPEN;                                        /* reopened */
+    t->thread_len = 3;
+    OK(store_ticket_update(s, t, &e));
+    check_load("bob", 1);
+    t->thread_len = 4;                                              /* narrow update: no trigger */
+    OK(store_ticket_update(s, t, &e));
+    check_load("bob", 1);
+    OK(store_begin(s, &e));                                         /* undone with the rollback */
+    t->assignee = NULL;
+    OK(store_ticket_update(s, t, &e));
+    check_load("bob", 0);
+    OK(store_rollback(s, &e));
+    check_load("bob", 1);
+}
+
+Test(store, cursors_and_last_assignment)
+{
+    struct route_cursor_row *c = NULL;
+    size_t n = 0;
+    OK(store_route_cursor_list(s, a, &c, &n, &e));
+    cr_assert_eq(n, 0);
+    OK(store_route_cursor_put(s, "billing", "bob", &e));
+    OK(store_route_cursor_put(s, "billing", "carol", &e));
+    OK(store_route_cursor_put(s, "general", "alice", &e));
+    OK(store_route_cursor_list(s, a, &c, &n, &e));
+    cr_assert_eq(n, 2);
+    cr_expect_str_eq(c[0].group, "billing");
+    cr_expect_str_eq(c[0].agent_id, "carol");
+    cr_expect_str_eq(c[1].agent_id, "alice");
+    FAILS(ERR_INVAL, store_route_cursor_put(s, "general", NULL, &e));
+
+    FAILS(ERR_NOTFOUND, store_agent_assigned(s, "alice", 5000, &e));
+    struct agent_state st = {.agent_id = "alice", .availability = AGENT_AWAY, .changed_at = 10};
+    OK(store_agent_state_put(s, &st, &e));
+    OK(store_agent_assigned(s, "alice", 5000, &e));
+    struct agent_state *all = NULL;
+    OK(store_agent_state_list(s, a, &all, &n, &e));
+    cr_assert_eq(n, 1);
+    cr_expect_eq(all[0].last_assigned_at, 5000);
+    cr_expect_eq(all[0].availability, AGENT_AWAY, "availability kept");
+    cr_expect_eq(all[0].changed_at, 10);
+}
+
+Test(store, rules_state_round_trips_on_the_ticket)
+{
+    int64_t cid = add_customer(5300);
+    struct sla_state clocks;
+    sla_on_created(&clocks, NULL, PRIORITY_HIGH, 1000);
+    const char *applied[] = {"urgent", "breach"};
+    struct ticket t = {.customer_id = cid, .status = TICKET_OPEN, .priority = PRIORITY_HIGH,
+                       .group = "general", .strategy = "least_loaded", .waiting_since = 1500,
+                       .escalations = applied, .nescalations = 2, .sla = &clocks,
+                       .created_at = 1000, .updated_at = 1000};
+    OK(store_ticket_insert(s, &t, &e));
+    struct ticket *g = NULL;
+    OK(store_ticket_get(s, t.id, a, &g, &e));
+    cr_expect_str_eq(g->strategy, "least_loaded");
+    cr_expect_eq(g->waiting_since, 1500);
+    cr_assert_eq(g->nescalations, 2);
+    cr_expect_str_eq(g->escalations[1], "breach");
+    cr_assert_not_null(g->sla);
+    cr_expect(memcmp(g->sla->clock, clocks.clock, sizeof clocks.clock) == 0);
+    g->sla = NULL;                          /* a ticket without clocks stays without */
+    g->waiting_since = 0;
+    g->nescalations = 0;
+    OK(store_ticket_update(s, g, &e));
+    OK(store_ticket_get(s, t.id, a, &g, &e));
+    cr_expect_null(g->sla);
+    cr_expect_eq(g->waiting_since, 0);
+    cr_expect_eq(g->nescalations, 0);
+}
+
+Test(store, read_only_refuses_a_database_missing_a_migration)
+{
+    store_close(&s);
+    struct sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), 0);
+    cr_assert_eq(sqlite3_exec(db, "DELETE FROM schema_version WHERE version = 1", NULL, NULL,
+                              NULL), 0);
+    sqlite3_close(db);
+    struct store *ro = NULL;
+    FAILS(ERR_SCHEMA, store_open(&cfg, STORE_RO, &ro, &e));
+    cr_assert(strstr(e.msg, "lacks migration 001_init") != NULL, "%s", e.msg);
+    /* a read-write open would run 001 again, over its own tables: refused */
+    FAILS(ERR_DB, store_open(&cfg, STORE_RW, &s, &e));
+    cr_assert_eq(sqlite3_open(path, &db), 0);
+    cr_assert_eq(sqlite3_exec(db, "INSERT INTO schema_version VALUES (1, 'init')", NULL, NULL,
+                              NULL), 0);
+    sqlite3_close(db);
+    open_rw();
 }

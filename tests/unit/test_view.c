@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "desk/sla.h"
 #include "desk/view.h"
 
 Test(view, ticket_durations_and_nulls)
@@ -91,5 +92,53 @@ Test(view, ticket_text_is_the_json_form)
     buf_release(&b);
     v = view_ticket(&t, NULL);
     cr_assert(json_is_null(json_object_get(v, "customer")));
+    json_decref(v);
+}
+
+/* The ticket's SLA clocks: as stored (no now), null when never started,
+ * and the text writer equal to the json_t form. */
+Test(view, ticket_sla_clocks)
+{
+    struct sla_state st;
+    struct sla_events out;
+    struct cfg_sla_policy pol = {.name = "gold", .first_response_ms = 120000,
+                                 .next_response_ms = 120000, .resolution_ms = 600000,
+                                 .warn_before_ms = 30000};
+    for (int m = 0; m < CFG_SLA_METRICS; m++)
+        pol.pause[m] = 1u << TICKET_ON_HOLD;
+    sla_on_created(&st, &pol, PRIORITY_NORMAL, 1000);
+    sla_on_status(&st, &pol, TICKET_ON_HOLD, 61000, &out);
+    struct ticket t = {.id = 3, .group = "general", .created_at = 1000, .sla = &st};
+    const char *applied[] = {"urgent"};
+    t.escalations = applied;
+    t.nescalations = 1;
+    struct buf b;
+    buf_init(&b, 0);
+    view_ticket_write(&b, &t, NULL);
+    json_t *from_text = NULL;
+    cr_assert_eq(jx_parse(buf_str(&b), b.len, &from_text, NULL), 0, "%s", buf_str(&b));
+    json_t *v = view_ticket(&t, NULL);
+    cr_assert(json_equal(v, from_text));
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(v, "escalations"), 0)),
+                     "urgent");
+    json_t *sla = json_object_get(v, "sla");
+    cr_assert_str_eq(json_string_value(json_object_get(sla, "policy")), "gold");
+    json_t *fr = json_object_get(sla, "first_response");
+    cr_assert_str_eq(json_string_value(json_object_get(fr, "status")), "paused");
+    cr_assert(json_is_false(json_object_get(fr, "breached")));
+    cr_assert_eq(json_integer_value(json_object_get(fr, "target_ms")), 120000);
+    cr_assert(json_is_null(json_object_get(fr, "due_at")), "unknown while paused");
+    cr_assert_str_eq(json_string_value(json_object_get(fr, "paused_since")),
+                     "1970-01-01T00:01:01.000Z");
+    cr_assert(json_is_null(json_object_get(sla, "next_response")), "never started");
+    json_t *res = json_object_get(sla, "resolution");
+    cr_assert_str_eq(json_string_value(json_object_get(res, "started_at")),
+                     "1970-01-01T00:00:01.000Z");
+    json_decref(v);
+    json_decref(from_text);
+    buf_release(&b);
+    t.sla = NULL;
+    v = view_ticket(&t, NULL);
+    cr_assert(json_is_null(json_object_get(v, "sla")));
     json_decref(v);
 }

@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "base/jx.h"
 #include "base/mem.h"
+#include "desk/sla.h"
 #include "desk/view.h"
 #include "store/store.h"
 #include "webhook/hook_payload.h"
@@ -87,7 +88,17 @@ int main(int argc, char **argv)
     }
     static struct kv fields[] = {{"order", "A-17"}};
     static const char *tags[] = {"billing", "refund"};
-    struct ticket t = {.customer_id = c.id, .status = TICKET_IN_PROGRESS,
+    /* SLA clocks in every state the schema knows: met, running, never started */
+    struct cfg_sla_policy gold = {.name = "gold", .first_response_ms = 120000,
+                                  .resolution_ms = 600000, .warn_before_ms = 30000};
+    struct sla_state clocks;
+    struct sla_events sla_out;
+    sla_on_created(&clocks, &gold, PRIORITY_HIGH, 1764000000000);
+    sla_on_agent_reply(&clocks, &gold, 1764000050000, &sla_out);
+    const char *applied[] = {"urgent"};
+    struct ticket t = {.sla = &clocks, .escalations = applied, .nescalations = 1,
+                       .rule = "billing", .strategy = "round_robin",
+                       .customer_id = c.id, .status = TICKET_IN_PROGRESS,
                        .priority = PRIORITY_HIGH, .group = "billing", .assignee = "alice",
                        .subject = "Refund 👋", .fields = fields, .nfields = 1, .tags = tags,
                        .ntags = 2, .topic_id = 55, .created_at = 1764000000000,
