@@ -113,7 +113,7 @@ static const char *const k_question[] = {
 };
 static const char *const k_webhook[] = {
     "name", "url", "secret", "previous_secret", "events", "timeout", "retry",
-    "max_payload", "oversize", "ordering", "concurrency", NULL
+    "max_payload", "oversize", "ordering", "concurrency", "keep_succeeded", "keep_dead", NULL
 };
 
 #define FITS(t) _Static_assert(sizeof(t) / sizeof((t)[0]) <= MAXKEYS + 1, #t " exceeds MAXKEYS")
@@ -2618,6 +2618,7 @@ static int webhook_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_po
     w->timeout_ms = 10000;
     w->max_payload = 256 * 1024;
     w->concurrency = 16;
+    w->keep_succeeded_ms = 30LL * 86400000;
     snprintf(desc, sizeof desc, "webhooks[%zu]", i);
     if ((rc = map_open(l, &m, n, fb, k_webhook, false, desc)) ||
         (rc = m_need(&m, "name")) || (rc = m_need(&m, "url")) || (rc = m_need(&m, "secret")) ||
@@ -2685,7 +2686,9 @@ static int webhook_item(struct ld *l, struct fy_node *n, size_t i, struct cfg_po
     if ((rc = m_size(&m, "max_payload", 1024, &w->max_payload)) ||
         (rc = m_enum(&m, "oversize", v_oversize, &w->oversize, NULL)) ||
         (rc = m_enum(&m, "ordering", v_ordering, &w->ordering, NULL)) ||
-        (rc = m_int32(&m, "concurrency", 1, 256, "an integer from 1 to 256", &w->concurrency)))
+        (rc = m_int32(&m, "concurrency", 1, 256, "an integer from 1 to 256", &w->concurrency)) ||
+        (rc = m_dur(&m, "keep_succeeded", false, &w->keep_succeeded_ms)) ||
+        (rc = m_dur(&m, "keep_dead", false, &w->keep_dead_ms)))
         return rc;
     if (w->oversize == NULL)
         w->oversize = mem_strdup("split");

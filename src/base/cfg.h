@@ -268,6 +268,8 @@ struct cfg_webhook {
     char *ordering;         /* "per_ticket" (default) | "none" */
     struct cfg_pos pos;
     int concurrency;        /* attempts in flight at once, default 16 */
+    int64_t keep_succeeded_ms; /* delivered rows kept this long, default 30d; 0 = forever */
+    int64_t keep_dead_ms;   /* dead letters kept this long, default 0 = until replayed */
 };
 
 struct cfg {

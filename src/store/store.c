@@ -421,6 +421,12 @@ int store_hook_replay_dead(struct store *s, const char *endpoint, int64_t now,
     return s->ops->hook_replay_dead(s, endpoint, now, count, e);
 }
 
+int store_hook_prune(struct store *s, const char *endpoint, const char *state, int64_t before,
+                     int limit, int64_t *deleted, struct err *e)
+{
+    return s->ops->hook_prune(s, endpoint, state, before, limit, deleted, e);
+}
+
 int store_hook_attempt_insert(struct store *s, struct hook_attempt_row *r, struct err *e)
 {
     return s->ops->hook_attempt_insert(s, r, e);

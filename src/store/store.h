@@ -372,6 +372,15 @@ int store_hook_replay(struct store *s, int64_t id, int64_t now, struct err *e);
 int store_hook_replay_dead(struct store *s, const char *endpoint, int64_t now,
                            int64_t *count, struct err *e);
 
+/*
+ * Retention: delete up to limit (> 0) deliveries of endpoint in state
+ * ("succeeded" or "dead") that finished before `before`, oldest events
+ * first, with their attempts; *deleted gets how many deliveries went.
+ * Pending deliveries are never touched.
+ */
+int store_hook_prune(struct store *s, const char *endpoint, const char *state, int64_t before,
+                     int limit, int64_t *deleted, struct err *e);
+
 /* Append; sets r->id. */
 int store_hook_attempt_insert(struct store *s, struct hook_attempt_row *r, struct err *e);
 /* Attempts of a delivery, oldest first. */

@@ -145,6 +145,8 @@ struct store_ops {
     int (*hook_replay)(struct store *s, int64_t id, int64_t now, struct err *e);
     int (*hook_replay_dead)(struct store *s, const char *endpoint, int64_t now,
                             int64_t *count, struct err *e);
+    int (*hook_prune)(struct store *s, const char *endpoint, const char *state, int64_t before,
+                      int limit, int64_t *deleted, struct err *e);
     int (*hook_attempt_insert)(struct store *s, struct hook_attempt_row *r, struct err *e);
     int (*hook_attempt_list)(struct store *s, int64_t delivery_id, struct arena *a,
                              struct hook_attempt_row **out, size_t *n, struct err *e);

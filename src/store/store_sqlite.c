@@ -245,6 +245,14 @@
       "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, "           \
       "next_attempt_at = ?2, finished_at = NULL WHERE endpoint = ?1 "             \
       "AND state = 'dead'")                                                       \
+    X(ST_HOOK_PRUNE_AT,                                                           \
+      "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM "         \
+      "webhook_deliveries WHERE endpoint = ?1 AND state = ?2 AND finished_at < ?3 " \
+      "ORDER BY event_id, part LIMIT ?4)")                                         \
+    X(ST_HOOK_PRUNE,                                                              \
+      "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM "                \
+      "webhook_deliveries WHERE endpoint = ?1 AND state = ?2 AND finished_at < ?3 " \
+      "ORDER BY event_id, part LIMIT ?4)")                                         \
     X(ST_HOOK_AT_INSERT,                                                          \
       "INSERT INTO webhook_attempts (delivery_id, at, status, outcome, error, "   \
       "latency_ms, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                \
@@ -2703,6 +2711,30 @@ static int sq_hook_replay_dead(struct store *s, const char *endpoint, int64_t no
     return rc;
 }
 
+/* Both statements select the same rows (the same subquery over a unique
+ * order), attempts first so no attempt outlives its delivery. */
+static int sq_hook_prune(struct store *s, const char *endpoint, const char *state,
+                         int64_t before, int limit, int64_t *deleted, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    static const enum stmt_id ids[] = {ST_HOOK_PRUNE_AT, ST_HOOK_PRUNE};
+    *deleted = 0;
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *st;
+        int rc = stmt(q, ids[i], &st, e);
+        if (rc != 0)
+            return rc;
+        bind_text(q, st, 1, endpoint);
+        bind_text(q, st, 2, state);
+        bind_int(q, st, 3, before);
+        bind_int(q, st, 4, limit);
+        if ((rc = run(q, st, "prune webhook deliveries", e)) != 0)
+            return rc;
+    }
+    *deleted = sqlite3_changes(q->db);
+    return 0;
+}
+
 static int sq_hook_attempt_insert(struct store *s, struct hook_attempt_row *r, struct err *e)
 {
     struct sq *q = sq_of(s);
@@ -2822,6 +2854,7 @@ static const struct store_ops sqlite_ops = {
     .hook_counts = sq_hook_counts,
     .hook_replay = sq_hook_replay,
     .hook_replay_dead = sq_hook_replay_dead,
+    .hook_prune = sq_hook_prune,
     .hook_attempt_insert = sq_hook_attempt_insert,
     .hook_attempt_list = sq_hook_attempt_list,
 };

@@ -62,6 +62,8 @@
                                            deliveries are then written once, finished */
 #define RETRY_STORE_MS 1000             /* a store read failed: try the row again */
 #define IDLE_WAIT_MS 10000              /* longest sleep with nothing to do */
+#define PRUNE_EVERY_MS 3600000          /* retention passes, on the dispatcher's clock */
+#define PRUNE_BATCH 2000                /* rows per transaction: deliveries never wait long */
 
 static const int64_t latency_bounds_ms[] = {
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 3600000,
@@ -115,6 +117,8 @@ struct ep {
     int inflight;
     bool want;                  /* takes events in the fan-out under way */
     int64_t hold_until;         /* mono ms: a store read failed, wait before retrying */
+    int64_t pruned_at;          /* clock ms of the last retention pass, 0 = never */
+    bool prune_more;            /* the last pass hit PRUNE_BATCH: go on next round */
     struct metric *m_sent, *m_retried, *m_dead, *m_disabled, *m_latency;
     struct metric *m_inflight, *m_queued, *m_off;
 };
@@ -1339,6 +1343,55 @@ static void prepare_endpoints(struct hook_deliver *d, int64_t now)
     }
 }
 
+/* ---- retention -------------------------------------------------------------------------- */
+
+struct prune {
+    const char *endpoint, *state;
+    int64_t before, deleted;
+};
+
+static int do_prune(struct store *s, void *arg, struct err *e)
+{
+    struct prune *p = arg;
+    return store_hook_prune(s, p->endpoint, p->state, p->before, PRUNE_BATCH, &p->deleted, e);
+}
+
+/*
+ * Forget deliveries older than the endpoint's keep_succeeded / keep_dead:
+ * a pass starts once per PRUNE_EVERY_MS and deletes one batch per state per
+ * round, so a large backlog is worked off between rounds of sending rather
+ * than in one long transaction.
+ */
+static void prune(struct hook_deliver *d, int64_t now)
+{
+    for (size_t i = 0; i < d->neps; i++) {
+        struct ep *ep = d->eps[i];
+        if (!ep->known || (!ep->prune_more && now - ep->pruned_at < PRUNE_EVERY_MS))
+            continue;
+        if (!ep->prune_more)
+            ep->pruned_at = now;
+        ep->prune_more = false;
+        const struct { const char *state; int64_t keep; } kinds[] = {
+            {"succeeded", ep->cfg->keep_succeeded_ms}, {"dead", ep->cfg->keep_dead_ms}};
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            if (kinds[k].keep <= 0)
+                continue;
+            struct prune p = {ep->name, kinds[k].state, now - kinds[k].keep, 0};
+            struct err e = {0};
+            if (hook_record_run(d->rec, do_prune, &p, &e) != 0) {
+                log_msg(LOG_WARN, "webhook.prune_failed", "endpoint '%s': %s", ep->name, e.msg);
+                continue;
+            }
+            if (p.deleted > 0)
+                log_msg(LOG_INFO, "webhook.pruned", "endpoint '%s': %lld %s deliveries older "
+                        "than the retention forgotten", ep->name, (long long)p.deleted,
+                        kinds[k].state);
+            if (p.deleted == PRUNE_BATCH)
+                ep->prune_more = true;
+        }
+    }
+}
+
 /* How long to sleep: until the next due delivery or deadline (real clock
  * only: a manual clock moves by hook_deliver_kick), the next batch for the
  * writer, or IDLE_WAIT_MS. */
@@ -1360,8 +1413,8 @@ static int wait_ms(struct hook_deliver *d)
                 t = d->xs[i]->deadline - now;
     }
     for (size_t i = 0; i < d->neps; i++)
-        if (loadable(d, d->eps[i]))
-            t = 0;   /* keep loading */
+        if (loadable(d, d->eps[i]) || d->eps[i]->prune_more)
+            t = 0;   /* keep loading, keep pruning */
     if (d->unflushed) {
         int64_t left = d->flushed_at + FLUSH_MS - mono_ms();
         if (left < t)
@@ -1388,6 +1441,7 @@ static void *deliver_main(void *arg)
         start_due(d, now);
         curl_multi_perform(d->multi, &running);
         maybe_flush(d);
+        prune(d, now);
         /* A transfer that finished in that perform only left a message:
          * no socket would wake the poll for it, so go round again. */
         bool finished = (size_t)running < d->nxs - d->nidle;

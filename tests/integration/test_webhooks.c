@@ -948,3 +948,73 @@ Test(webhooks, oversize_events_arrive_split_in_order, .init = up_small, .fini = 
     cr_expect_eq(expect_part - 1, parts, "every part arrived, in order");
     cr_expect_geq(next_seq, 7, "the parts join into the whole thread");
 }
+
+static const char retention[] =
+    "webhooks:\n"
+    "  - name: main\n"
+    "    url: \"http://127.0.0.1:%d/main\"\n"
+    "    secret: \"" SECRET "\"\n"
+    "    retry: [5s]\n"
+    "    keep_succeeded: 2h\n"
+    "    keep_dead: 4h\n";
+
+static void up_retention(void)
+{
+    up_hooks(retention);
+}
+
+static bool deliveries_are(void *arg)
+{
+    const int64_t *n = arg;
+    json_t *all = deliveries(NULL);
+    bool ok = (int64_t)json_array_size(all) == *n;
+    json_decref(all);
+    return ok;
+}
+
+/* Delivered rows go after keep_succeeded, dead letters after keep_dead,
+ * pending ones never; a pass runs once an hour of the dispatcher's clock,
+ * so a row goes within the hour after its retention ends. */
+Test(webhooks, retention_forgets_old_deliveries_only, .init = up_retention, .fini = down,
+     .timeout = 120)
+{
+    customer_says(6701, "hello");                 /* ticket.created + message.created */
+    struct want ok = {"main", "succeeded", 2};
+    cr_assert(eventually(count_is, &ok), "%s", daemon_log_tail(&D));
+    rx_config("{\"status\": 500}");
+    int64_t t2 = customer_says(6702, "second");   /* two more, to die */
+    struct attempts_want w = {t2, "ticket.created", 1};
+    cr_assert(eventually(has_attempts, &w));
+    advance_ms(5 * SEC);
+    struct want dead = {"main", "dead", 1};
+    cr_assert(eventually(count_is, &dead), "%s", daemon_log_tail(&D));
+    rx_config("{\"status\": 200}");
+    struct attempts_want w2 = {t2, "message.created", 1};
+    cr_assert(eventually(has_attempts, &w2));
+    advance_ms(5 * SEC);                          /* its retry, if it met the 500 */
+    struct want ok3 = {"main", "succeeded", 3};
+    cr_assert(eventually(count_is, &ok3), "%s", daemon_log_tail(&D));
+
+    /* the pass due 1h59m later finds nothing old enough */
+    advance_ms(119 * MIN);
+    msleep(200);
+    int64_t four = 4, zero = 0;
+    cr_assert(deliveries_are(&four));
+    /* the next pass, an hour later: the delivered rows are past 2h and go,
+     * the dead letter (4h) stays */
+    advance_ms(62 * MIN);
+    struct want ok0 = {"main", "succeeded", 0};
+    cr_assert(eventually(count_is, &ok0), "%s", daemon_log_tail(&D));
+    cr_expect_eq(count_of("main", "dead"), 1);
+    json_t *left = deliveries(NULL);
+    cr_assert_eq(json_array_size(left), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(left, 0), "state")), "dead");
+    json_decref(left);
+    /* and the one after that: past 4h, the dead letter goes too */
+    advance_ms(62 * MIN);
+    cr_assert(eventually(deliveries_are, &zero), "%s", daemon_log_tail(&D));
+    /* new events are still delivered and listed */
+    customer_says(6703, "after");
+    struct want ok2 = {"main", "succeeded", 2};
+    cr_assert(eventually(count_is, &ok2), "%s", daemon_log_tail(&D));
+}

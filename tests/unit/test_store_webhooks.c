@@ -346,3 +346,57 @@ Test(store_webhooks, commit_hook_after_each_change)
     add_event("ticket.created", 1);
     cr_assert_eq(commits, 2, "removed");
 }
+
+static int64_t put_finished(const char *endpoint, int64_t event, const char *state,
+                            int64_t finished_at)
+{
+    struct hook_delivery_row d = delivery(endpoint, event, 1, 1, state, 1);
+    d.finished_at = finished_at;
+    int64_t id = put(d);
+    struct hook_attempt_row at = {.delivery_id = id, .at = finished_at, .status = 200,
+                                  .outcome = "succeeded"};
+    OK(store_hook_attempt_insert(s, &at, &e));
+    return id;
+}
+
+static size_t count_state(const char *endpoint, const char *state)
+{
+    struct hook_delivery_filter f = {.endpoint = endpoint, .state = state, .limit = 1000};
+    struct hook_delivery_row *rows = NULL;
+    size_t n = 0;
+    OK(store_hook_delivery_list(s, &f, a, &rows, &n, &e));
+    return n;
+}
+
+Test(store_webhooks, prune_takes_old_finished_rows_of_one_state_in_batches)
+{
+    int64_t ev[6];
+    for (int i = 0; i < 6; i++)
+        ev[i] = add_event("ticket.created", i + 1);
+    int64_t old1 = put_finished("a", ev[0], "succeeded", 1000);
+    put_finished("a", ev[1], "succeeded", 2000);
+    put_finished("a", ev[2], "succeeded", 9000);             /* too young */
+    put_finished("a", ev[3], "dead", 1000);                  /* another state */
+    put_finished("b", ev[0], "succeeded", 1000);             /* another endpoint */
+    put(delivery("a", ev[4], 1, 1, "pending", 0));           /* never */
+    int64_t deleted = -1;
+    OK(store_hook_prune(s, "a", "succeeded", 5000, 1, &deleted, &e));
+    cr_assert_eq(deleted, 1, "one batch of one");
+    struct hook_delivery_row *d = NULL;
+    FAILS(ERR_NOTFOUND, store_hook_delivery_get(s, old1, a, &d, &e));
+    struct hook_attempt_row *ats = NULL;
+    size_t nat = 9;
+    OK(store_hook_attempt_list(s, old1, a, &ats, &nat, &e));
+    cr_assert_eq(nat, 0, "its attempts went with it");
+    OK(store_hook_prune(s, "a", "succeeded", 5000, 10, &deleted, &e));
+    cr_assert_eq(deleted, 1);
+    OK(store_hook_prune(s, "a", "succeeded", 5000, 10, &deleted, &e));
+    cr_assert_eq(deleted, 0);
+    cr_assert_eq(count_state("a", "succeeded"), 1);
+    cr_assert_eq(count_state("a", "dead"), 1);
+    cr_assert_eq(count_state("a", "pending"), 1);
+    cr_assert_eq(count_state("b", "succeeded"), 1);
+    OK(store_hook_prune(s, "a", "dead", 5000, 10, &deleted, &e));
+    cr_assert_eq(deleted, 1);
+    cr_assert_eq(count_state("a", "dead"), 0);
+}
