@@ -5,12 +5,15 @@
  * required), so checking a step is one loop over its table, and adding a
  * step kind is one table and one line in `kinds`. Variables are checked
  * in the order steps run: a {{name}} must be a suite variable, a builtin,
- * a loop variable of an enclosing block or a capture of an earlier step.
+ * a loop variable of an enclosing block or a capture of an earlier step;
+ * {{text(N)}} (N characters of seeded text, for long messages) is the one
+ * builtin function.
  */
 #include "check/scenario.h"
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -147,6 +150,10 @@ static const struct {
 /* Names usable in {{...}} without being declared. */
 static const char *const builtins[] = { "seed", "scenario", "suite", "run", NULL };
 
+/* {{text(N)}}: N characters of text made from the seed, for long messages. */
+#define TEXT_FN "text"
+#define TEXT_MAX 1000000
+
 const char *scenario_step_name(enum step_kind k)
 {
     return (unsigned)k < STEP_KIND_COUNT ? kinds[k].name : "?";
@@ -203,7 +210,39 @@ static bool ident(const char *s, size_t len)
     return true;
 }
 
-/* Every {{ name[.path] }} in a scalar must name a variable in scope. */
+/*
+ * The argument of {{text(ARG)}} (b..e, the text between the parentheses):
+ * a length from 1 to TEXT_MAX, or a variable in scope holding one.
+ */
+static int check_text_arg(struct ld *l, const struct yml_node *n, const char *b, const char *e)
+{
+    while (b < e && *b == ' ')
+        b++;
+    while (e > b && e[-1] == ' ')
+        e--;
+    size_t len = (size_t)(e - b);
+    if (len > 0 && strspn(b, "0123456789") >= len) {
+        long v = len <= 7 ? strtol(b, NULL, 10) : TEXT_MAX + 1L;
+        if (v >= 1 && v <= TEXT_MAX)
+            return 0;
+        return yml_fail(l->d, n->pos, l->e, "text(%.*s): the length must be from 1 to %d",
+                        (int)len, b, TEXT_MAX);
+    }
+    size_t head = strcspn(b, ".");
+    if (head > len)
+        head = len;
+    if (!ident(b, head))
+        return yml_fail(l->d, n->pos, l->e, "text(%.*s): the argument is a length or a "
+                        "variable, such as text(2000) or text(row.len)", (int)len, b);
+    if (!bound(l, b, head))
+        return yml_fail(l->d, n->pos, l->e, "unknown variable '%.*s' (declare it in "
+                        "'vars', capture it in an earlier step, or use a loop's 'as')",
+                        (int)head, b);
+    return 0;
+}
+
+/* Every {{ name[.path] }} in a scalar must name a variable in scope; the
+ * one builtin function, {{text(N)}}, a valid length. */
 static int check_text(struct ld *l, const struct yml_node *n)
 {
     const char *s = n->str;
@@ -216,9 +255,17 @@ static int check_text(struct ld *l, const struct yml_node *n)
             b++;
         while (e > b && e[-1] == ' ')
             e--;
-        size_t head = strcspn(b, ".}");
+        size_t head = strcspn(b, ".}(");
         if (head > (size_t)(e - b))
             head = (size_t)(e - b);
+        if (head == strlen(TEXT_FN) && memcmp(b, TEXT_FN, head) == 0 && b[head] == '(' &&
+            e[-1] == ')') {
+            int rc = check_text_arg(l, n, b + head + 1, e - 1);
+            if (rc != 0)
+                return rc;
+            s = end + 2;
+            continue;
+        }
         if (!ident(b, head))
             return yml_fail(l->d, n->pos, l->e, "'{{%.*s}}' is not a variable name",
                             (int)(end - s - 2), s + 2);

@@ -162,6 +162,18 @@ static const struct bad cases[] = {
       "'method' of api: unknown value 'FETCH'" },
     { "      - wait: soon\n", "'wait' (idle or a duration) must be a duration" },
     { "      - 42\n", "t.yaml:11:9: a step must be a mapping, not a scalar value" },
+    { "      - send: {from: ann, text: \"{{text(0)}}\"}\n",
+      "t.yaml:11:33: text(0): the length must be from 1 to 1000000" },
+    { "      - send: {from: ann, text: \"{{text(1000001)}}\"}\n",
+      "text(1000001): the length must be from 1 to 1000000" },
+    { "      - send: {from: ann, text: \"{{text(99999999999999999999)}}\"}\n",
+      "the length must be from 1 to 1000000" },
+    { "      - send: {from: ann, text: \"{{text(len)}}\"}\n",
+      "t.yaml:11:33: unknown variable 'len'" },
+    { "      - send: {from: ann, text: \"{{text()}}\"}\n",
+      "text(): the argument is a length or a variable, such as text(2000)" },
+    { "      - send: {from: ann, text: \"{{text(2 000)}}\"}\n",
+      "text(2 000): the argument is a length or a variable" },
 };
 
 Test(scenario, refused)
@@ -209,6 +221,28 @@ Test(scenario, suite_level_refusals)
         cr_assert(strstr(e.msg, cases[i].want) != NULL, "got '%s'\nwant '%s'", e.msg,
                   cases[i].want);
     }
+}
+
+Test(scenario, text_builtin_takes_a_length_or_a_variable)
+{
+    const char *text =
+        HEAD
+        "scenarios:\n"
+        "  - name: long messages\n    expect: e\n    steps:\n"
+        "      - send: {from: ann, text: \"{{text(2000)}}\"}\n"
+        "      - send: {from: ann, text: \"{{ text( 1000000 ) }} and {{plan}}\"}\n"
+        "      - for_each:\n"
+        "          rows: [{len: 500}, {len: 100000}]\n"
+        "          as: row\n"
+        "          steps:\n"
+        "            - send: {from: bo, text: \"{{text(row.len)}}\"}\n"
+        "      - repeat: {times: 2, as: i, steps: [{send: {from: bo, text: \"{{text(i)}}\"}}]}\n";
+    struct scenario_suite *s = NULL;
+    struct err e = {0};
+    cr_assert_eq(scenario_load_string("t.yaml", text, strlen(text), agents, &s, &e), 0, "%s",
+                 e.msg);
+    cr_assert_eq(s->scenarios[0].nsteps, 4);
+    scenario_suite_free(&s);
 }
 
 Test(scenario, captures_do_not_leak_between_scenarios)
