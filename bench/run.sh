@@ -9,7 +9,7 @@ LIBS="$(pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libfyaml libpcre
 mkdir -p build/bench
 # Every benchmark runs even when one fails; the exit status says whether any did.
 failed=()
-for src in bench/bench_engine.c bench/bench_ingest.c bench/bench_deliver.c; do
+for src in bench/bench_engine.c bench/bench_ingest.c bench/bench_deliver.c bench/bench_suites.c; do
   name=$(basename "$src" .c)
   cc $CFLAGS -Ibench -o "build/bench/$name" "$src" bench/bench_common.c build/libtgcrm.a $LIBS
   "build/bench/$name" "$BIN" || failed+=("$name")
