@@ -37,7 +37,7 @@ TEST_CFLAGS = $(BASEFLAGS) -Itests -Wall -Wextra -Werror -Wno-missing-field-init
               $(OPT) $(EXTRA_CFLAGS) $(shell pkg-config --cflags criterion)
 TEST_LIBS   = $(shell pkg-config --libs criterion) $(LDLIBS)
 
-.PHONY: all deps run test unit asan integration lint bench clean valgrind check-docs
+.PHONY: all deps run demo test unit asan integration suites lint bench clean valgrind check-docs
 all: $(BIN)
 
 deps:
@@ -73,13 +73,19 @@ $(BUILD)/itests/%: tests/integration/%.c $(LIB) $(TEST_HELPERS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	bash scripts/run.sh
+	@bash scripts/run.sh
+
+# The CRM on the example configuration with a local fake Telegram, until Ctrl-C.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	bash scripts/demo.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory suites
 	@$(MAKE) --no-print-directory lint
 	@echo "make test: all stages passed"
 
@@ -102,6 +108,11 @@ integration: $(BIN) $(INT_BIN)
 	@bash tests/webhook_npm/run.sh
 	@bash tests/integration/valgrind.sh $(abspath $(BIN))
 	@bash tests/integration/valgrind-sink.sh $(abspath $(BIN))
+
+# Every built-in suite through `tgcrm check`: with a fixed seed, then with a
+# random one (printed; replay it with --seed).
+suites: $(BIN)
+	@bash scripts/suites.sh $(abspath $(BIN))
 
 lint:
 	@bash scripts/lint.sh
