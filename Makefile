@@ -110,9 +110,11 @@ integration: $(BIN) $(INT_BIN)
 	@bash tests/integration/valgrind-sink.sh $(abspath $(BIN))
 
 # Every built-in suite through `tgcrm check`: with a fixed seed, then with a
-# random one (printed; replay it with --seed).
+# random one (printed; replay it with --seed); then the mutation tests (the
+# suites must fail on builds with planted defects).
 suites: $(BIN)
 	@bash scripts/suites.sh $(abspath $(BIN))
+	@bash tests/mutation/run.sh
 
 lint:
 	@bash scripts/lint.sh
