@@ -15,10 +15,12 @@
  */
 #include "engine/engine.h"
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/jx.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "desk/command.h"
+#include "desk/template.h"
 #include "desk/view.h"
 #include "desk/workflow.h"
 #include "engine/outbox.h"
@@ -332,16 +334,73 @@ static int known_agent(struct apply *ap, const char *field, const char *id,
     return 0;
 }
 
+/* "greeting, refund_done" — the configured canned responses, for answers
+ * that name an unknown one. */
+static const char *template_names(struct apply *ap)
+{
+    const struct template_set *set = rules_templates(ap->rules);
+    size_t n = template_set_count(set);
+    if (n == 0)
+        return "none are configured (section templates)";
+    struct buf b;
+    buf_init(&b, 0);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "%s%s", i ? ", " : "", template_set_name(set, i));
+    char *names = arena_strdup(ap->a, buf_str(&b));
+    buf_release(&b);
+    return names ? names : "";
+}
+
+/*
+ * The canned response `name` rendered for ticket t of customer c, sent by
+ * agent: plain text (tgcrm sends without a parse mode) in the event arena.
+ * ERR_UNPROCESSABLE (field "template") for an unknown name, and for a
+ * variable without a value or default — then res->missing lists them, and
+ * nothing is sent.
+ */
+static int render_canned(struct apply *ap, const char *name, const struct ticket *t,
+                         const struct customer *c, const struct cfg_agent *agent,
+                         const char **out)
+{
+    const struct template *tp = template_set_find(rules_templates(ap->rules), name);
+    if (tp == NULL)
+        return err_field(ap->e, ERR_UNPROCESSABLE, "template",
+                         "unknown template '%s'; templates: %s", name, template_names(ap));
+    struct template_vars v;
+    template_vars_from(&v, c, t, agent);
+    struct template_out o;
+    int rc = template_render(tp, &v, TEMPLATE_PLAIN, ap->a, &o, ap->e);
+    if (rc == ERR_UNPROCESSABLE) {
+        snprintf(ap->e->field, sizeof ap->e->field, "template");
+        size_t len = 0;
+        for (size_t i = 0; i < o.nmissing; i++)
+            len += (size_t)snprintf(ap->res->missing + len, sizeof ap->res->missing - len,
+                                    "%s%s", i ? "," : "", o.missing[i]) ;
+    }
+    if (rc != 0)
+        return rc;
+    if (record_blank(o.text))
+        return err_field(ap->e, ERR_UNPROCESSABLE, "template",
+                         "template '%s' rendered to an empty message", name);
+    *out = o.text;
+    return 0;
+}
+
 static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
 {
     bool note = ev->type == ENGINE_AGENT_NOTE;
+    const char *tname = note ? NULL : ev->template_name;
     const struct cfg_agent *agent = NULL;
     int rc = known_agent(ap, "agent", ev->agent_id, &agent);
     if (rc != 0)
         return rc;
-    if (record_blank(ev->text))
+    if (tname != NULL && ev->text != NULL)
+        return err_field(ap->e, ERR_INVAL, "template", "give either text or template, not both");
+    if (tname != NULL && record_blank(tname))
+        return err_field(ap->e, ERR_INVAL, "template", "template must not be empty");
+    if (tname == NULL && record_blank(ev->text))
         return err_field(ap->e, ERR_INVAL, "text", "text must not be empty");
-    if (strlen(ev->text) > ENGINE_TEXT_MAX)
+    if (tname == NULL && strlen(ev->text) > ENGINE_TEXT_MAX)
         return err_field(ap->e, ERR_TOOBIG, "text", "text is longer than %u bytes",
                          ENGINE_TEXT_MAX);
     struct ticket *t = NULL;
@@ -353,6 +412,9 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
         return err_set(ap->e, ERR_CONFLICT,
                        "ticket %" PRId64 " is closed; the customer's next message opens "
                        "a new conversation", t->id);
+    const char *text = ev->text;
+    if (tname != NULL && (rc = render_canned(ap, tname, t, c, agent, &text)) != 0)
+        return rc;
     ap->res->ticket_id = t->id;
     struct rules_ticket rt;
     rules_begin(&rt, t, c, false);
@@ -363,10 +425,17 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
         .author_type = AUTHOR_AGENT,
         .author_id = agent->id,
         .author_name = agent->name ? agent->name : agent->id,
-        .text = ev->text,
+        .text = text,
         .tg_chat_id = ev->tg_chat_id,
         .tg_message_id = ev->tg_message_id,
     };
+    if (tname != NULL) {        /* which canned response it was */
+        msg.data = record_kvs(ap, 1);
+        if (msg.data == NULL)
+            return record_too_big(ap);
+        msg.data[0] = (struct kv){"template", tname};
+        msg.ndata = 1;
+    }
     rc = record_thread_add(ap, t, &msg);
     if (rc != 0)
         return rc;
@@ -395,16 +464,20 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
         }
         rules_on_agent_reply(ap, &rt);
         /* The reply leaves through the durable Telegram outbox. */
-        rc = outbox_send_text(ap->w, c->tg_user_id, false, t->id, ev->text, ap->now, ap->e);
+        rc = outbox_send_text(ap->w, c->tg_user_id, false, t->id, text, ap->now, ap->e);
         if (rc != 0)
             goto out;
     }
-    /* Written elsewhere than in the topic (API, help desk): show it there too,
-     * so the topic stays the complete conversation for the agents. */
-    if (ev->tg_chat_id == 0 && record_staff_chat(ap->cfg) != 0) {
-        char *mirror = arena_printf(ap->a, note ? "\xF0\x9F\x93\x9D %s (internal note): %s"
-                                                : "\xE2\x86\xAA %s: %s",
-                                    msg.author_name, ev->text);
+    /* Written elsewhere than in the topic (API, help desk), or a canned
+     * response (the topic shows only "/r name"): show what was sent there
+     * too, so the topic stays the complete conversation for the agents. */
+    if ((ev->tg_chat_id == 0 || tname != NULL) && record_staff_chat(ap->cfg) != 0) {
+        char *mirror = note ? arena_printf(ap->a, "\xF0\x9F\x93\x9D %s (internal note): %s",
+                                           msg.author_name, text)
+                       : tname != NULL ? arena_printf(ap->a, "\xE2\x86\xAA %s (template %s): %s",
+                                                      msg.author_name, tname, text)
+                                       : arena_printf(ap->a, "\xE2\x86\xAA %s: %s",
+                                                      msg.author_name, text);
         rc = mirror ? record_topic_say(ap, t->id, mirror) : record_too_big(ap);
         if (rc != 0)
             goto out;
@@ -695,10 +768,19 @@ static int apply_staff_message(struct apply *ap, const struct engine_event *ev)
     case COMMAND_ESCALATE:
         return topic_run(ap, t->id, escalate_command(ap, t->id, actor, arg));
     case COMMAND_TEMPLATE:
-        return record_topic_say(ap, t->id, "Canned responses (/r) are not available yet: they "
-                                    "arrive with the templates milestone.");
-    case COMMAND_UNKNOWN:
+        if (template_set_find(rules_templates(ap->rules), arg) == NULL)
+            return record_topic_say(ap, t->id, arena_printf(ap->a, "Unknown template '%s'. "
+                                    "Usage: /r <template>; templates: %s", arg,
+                                    template_names(ap)));
+        sub.type = ENGINE_AGENT_REPLY;
+        sub.template_name = arg;
+        return topic_run(ap, t->id, apply_agent_message(ap, &sub));
     case COMMAND_BAD_ARGS:
+        if (strcmp(cmd.name, "r") == 0)
+            return record_topic_say(ap, t->id, arena_printf(ap->a, "Usage: /r <template>; "
+                                    "templates: %s", template_names(ap)));
+        /* fall through */
+    case COMMAND_UNKNOWN:
     default:
         return record_topic_say(ap, t->id, arena_printf(ap->a, "Unknown command or bad argument: /%s\n\n%s",
                                                  cmd.name, command_usage()));
@@ -1263,6 +1345,14 @@ int engine_new(struct cfg *c, struct store *w, struct clock *clk,
     }
     *out = en;
     return 0;
+}
+
+int engine_check_cfg(struct cfg *c, struct err *e)
+{
+    struct rules *r = NULL;
+    int rc = rules_new(c, &r, e);
+    rules_unref(&r);
+    return rc;
 }
 
 int engine_start(struct engine *en, struct err *e)

@@ -1,0 +1,248 @@
+/*
+ * test_engine_desk.c — the agent helpers and the intake form as the engine
+ * applies them: canned responses (/r in a topic, the API's template
+ * replies), knowledge-base suggestions stored on tickets and posted to
+ * their topics, and the intake form in the private chat (buttons, re-asks,
+ * /cancel, resuming from the store). Real temporary SQLite store, manual
+ * clock.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cfg.h"
+#include "engine/engine.h"
+#include "store/store.h"
+#include "common/engine_fixture.h"
+
+#define STAFF (-1001000000001LL)
+#define CUST 777
+#define T0 1767600000000LL
+
+static struct fixture F;
+
+static const char base_yaml[] =
+    "telegram: {token: '123:abc', staff_group_id: -1001000000001}\n"
+    "http: {api_tokens: [{name: t, token: engine-test-token-123456}]}\n"
+    "agents:\n"
+    "  - {id: alice, name: Alice, telegram_user_id: 11, groups: [general]}\n"
+    "templates:\n"
+    "  - name: greeting\n"
+    "    text: \"Hi {{customer.first_name | default: 'there'}}, {{agent.name}} here about #{{ticket.id}}.\"\n"
+    "  - name: order\n"
+    "    text: \"Your order {{intake.order_id}} for {{customer.username}} is on its way.\"\n"
+    "kb:\n"
+    "  suggestions: 2\n"
+    "  articles:\n"
+    "    - {id: KB-001, title: How to reset your password, url: 'https://help.example.com/reset',\n"
+    "       body: Open Settings then Security then Reset password., keywords: [password, login]}\n"
+    "    - {id: KB-002, title: Refunds and returns, url: 'https://help.example.com/refunds',\n"
+    "       body: A refund is paid within five days of the return., keywords: [refund, money back]}\n"
+    "    - {id: KB-003, title: Shipping times, body: Parcels ship within two days., keywords: [delivery, parcel]}\n";
+
+/* The form; disabled unless a test enables it. */
+static const char intake_fmt[] =
+    "intake:\n"
+    "  enabled: %s\n"
+    "  questions:\n"
+    "    - {field: email, prompt: 'Your email?', type: email}\n"
+    "    - {field: plan, prompt: 'Which plan?', type: choice, choices: [Free, Pro]}\n"
+    "    - {field: order_id, prompt: 'Order number?', optional: true}\n"
+    "groups: [{name: general}, {name: pro}]\n"
+    "routing:\n"
+    "  - {name: pro-plan, field: {plan: Pro}, group: pro, strategy: none}\n";
+
+static void open_with(const char *enabled)
+{
+    char yaml[8192];
+    int n = snprintf(yaml, sizeof yaml, "%s", base_yaml);
+    snprintf(yaml + n, sizeof yaml - (size_t)n, intake_fmt, enabled);
+    fixture_open(&F, T0, yaml);
+}
+
+static void setup(void)
+{
+    open_with("false");
+}
+
+__attribute__((unused)) static void setup_intake(void)
+{
+    open_with("true");
+}
+
+static void teardown(void)
+{
+    fixture_close(&F);
+}
+
+static struct engine_result customer(const char *text, int64_t msg_id)
+{
+    struct engine_event ev = fixture_customer(CUST, text);
+    ev.tg_message_id = msg_id;
+    ev.customer.username = NULL;
+    return fixture_apply(&F, ev);
+}
+
+__attribute__((unused)) static struct engine_result press(const char *data, const char *qid)
+{
+    struct engine_event ev = fixture_customer(CUST, NULL);
+    ev.callback_data = data;
+    ev.callback_id = qid;
+    return fixture_apply(&F, ev);
+}
+
+static struct engine_result staff(const char *text)
+{
+    static int64_t mid = 5000;
+    struct engine_event ev = {.type = ENGINE_STAFF_MESSAGE, .text = text, .topic_id = 900,
+                              .tg_chat_id = STAFF, .tg_message_id = ++mid};
+    ev.customer.tg_user_id = 11;
+    return fixture_apply(&F, ev);
+}
+
+static int64_t rows(void)
+{
+    int64_t n = 0;
+    struct err e = {0};
+    cr_assert_eq(store_tg_outbox_count(F.reader, NULL, &n, &e), 0);
+    return n;
+}
+
+static struct tg_outbox_row *row(int64_t id)
+{
+    struct tg_outbox_row *r = NULL;
+    struct err e = {0};
+    cr_assert_eq(store_tg_outbox_get(F.reader, id, F.arena, &r, &e), 0, "row %lld: %s",
+                 (long long)id, e.msg);
+    return r;
+}
+
+static struct ticket *ticket(int64_t id)
+{
+    struct ticket *t = NULL;
+    struct err e = {0};
+    cr_assert_eq(store_ticket_get(F.reader, id, F.arena, &t, &e), 0, "%s", e.msg);
+    return t;
+}
+
+static struct thread_entry *thread(int64_t id, size_t *n)
+{
+    struct thread_entry *th = NULL;
+    struct err e = {0};
+    cr_assert_eq(store_thread_list(F.reader, id, F.arena, &th, n, &e), 0, "%s", e.msg);
+    return th;
+}
+
+/* A ticket opened by the customer, its topic created as topic 900. */
+static int64_t ticket_with_topic(const char *text)
+{
+    struct engine_result r = customer(text, 1);
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_assert(r.created);
+    struct engine_event ev = {.type = ENGINE_OUTBOX_RESULT, .outbox_id = 1,
+                              .outcome = OUTBOX_SENT, .topic_id = 900};
+    cr_assert_str_eq(row(1)->method, "createForumTopic");
+    cr_assert_eq(fixture_apply(&F, ev).code, 0);
+    return r.ticket_id;
+}
+
+/* The last outbox row's params contain s. */
+static void last_says(const char *s)
+{
+    struct tg_outbox_row *r = row(rows());
+    cr_expect(strstr(r->params, s) != NULL, "last row %s: %s", r->method, r->params);
+}
+
+/* ---- canned responses ----------------------------------------------------------- */
+
+Test(engine_desk, canned_response_from_topic, .init = setup, .fini = teardown)
+{
+    int64_t id = ticket_with_topic("I cannot log in");
+    int64_t before = rows();
+    struct engine_result r = staff("/r greeting");
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_assert_eq(rows(), before + 2, "the reply to the customer, its copy in the topic");
+    struct tg_outbox_row *out = row(before + 1);
+    cr_expect_eq(out->chat_id, CUST);
+    cr_expect(strstr(out->params, "\"Hi Ann, Alice here about #1.\"") != NULL, "%s", out->params);
+    last_says("$topic");
+    last_says("Alice (template greeting): Hi Ann, Alice here about #1.");
+
+    struct ticket *t = ticket(id);
+    cr_expect_neq(t->first_response_at, 0, "a canned response is the first response");
+    cr_expect_eq(t->status, TICKET_IN_PROGRESS);
+    cr_expect_str_eq(t->assignee, "alice");
+    size_t n = 0;
+    struct thread_entry *th = thread(id, &n);
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        if (th[i].kind == THREAD_MESSAGE && th[i].dir == DIR_OUTBOUND) {
+            cr_expect_str_eq(th[i].text, "Hi Ann, Alice here about #1.");
+            cr_expect_str_eq(th[i].author_id, "alice");
+            cr_assert_eq(th[i].ndata, 1);
+            cr_expect_str_eq(th[i].data[0].key, "template");
+            cr_expect_str_eq(th[i].data[0].value, "greeting");
+            found = true;
+        }
+    cr_expect(found, "the canned response is in the thread as the agent's reply");
+}
+
+Test(engine_desk, canned_response_missing_and_unknown, .init = setup, .fini = teardown)
+{
+    int64_t id = ticket_with_topic("Where is my parcel?");
+    int64_t before = rows();
+    cr_assert_eq(staff("/r order").code, 0);
+    cr_expect_eq(rows(), before + 1, "nothing for the customer, one answer in the topic");
+    last_says("$topic");
+    last_says("intake.order_id");
+    last_says("customer.username");
+    cr_expect_eq(ticket(id)->first_response_at, 0, "a refused template is no response");
+
+    cr_assert_eq(staff("/r nosuch").code, 0);
+    last_says("Unknown template 'nosuch'");
+    last_says("greeting, order");
+    cr_assert_eq(staff("/r").code, 0);
+    last_says("Usage: /r <template>");
+    cr_expect_eq(ticket(id)->first_response_at, 0);
+}
+
+Test(engine_desk, canned_response_by_event, .init = setup, .fini = teardown)
+{
+    int64_t id = ticket_with_topic("Where is my parcel?");
+    struct engine_event ev = {.type = ENGINE_AGENT_REPLY, .ticket_id = id, .agent_id = "alice",
+                              .template_name = "order"};
+    struct engine_result r = fixture_apply(&F, ev);
+    cr_expect_eq(r.code, ERR_UNPROCESSABLE);
+    cr_expect_str_eq(r.err.field, "template");
+    cr_expect_str_eq(r.missing, "intake.order_id,customer.username");
+    ev.template_name = "nosuch";
+    r = fixture_apply(&F, ev);
+    cr_expect_eq(r.code, ERR_UNPROCESSABLE);
+    cr_expect(strstr(r.err.msg, "unknown template 'nosuch'") != NULL, "%s", r.err.msg);
+    cr_expect_str_eq(r.missing, "");
+    ev.template_name = "greeting";
+    ev.text = "both";
+    cr_expect_eq(fixture_apply(&F, ev).code, ERR_INVAL);
+    ev.text = NULL;
+    r = fixture_apply(&F, ev);
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_expect_gt(r.thread_seq, 0);
+    cr_expect_neq(ticket(id)->first_response_at, 0);
+}
+
+Test(engine_desk, template_syntax_error_refused_with_position)
+{
+    const char *yaml = "store: {path: /tmp/unused.db}\n"
+                       "http: {api_tokens: [{name: t, token: engine-test-token-123456}]}\n"
+                       "templates:\n"
+                       "  - name: bad\n"
+                       "    text: \"Hi {{customer.frist_name}}\"\n";
+    struct cfg *c = NULL;
+    struct err e = {0};
+    cr_assert_eq(cfg_load_string("t.yaml", yaml, strlen(yaml), &c, &e), 0, "%s", e.msg);
+    cr_expect_eq(engine_check_cfg(c, &e), ERR_CONFIG);
+    cr_expect(strncmp(e.msg, "t.yaml:5:", 9) == 0, "%s", e.msg);
+    cr_expect(strstr(e.msg, "template 'bad'") != NULL, "%s", e.msg);
+    cfg_unref(&c);
+}
