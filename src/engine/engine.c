@@ -26,6 +26,7 @@
 #include "engine/outbox.h"
 #include "engine/record.h"
 #include "engine/rules.h"
+#include "engine/suggest.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -291,6 +292,9 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
         ap->res->reopened = true;
     }
     rules_on_customer_message(ap, &rt);
+    rc = suggest_refresh(ap, t);
+    if (rc != 0)
+        goto out_changes;
 
     t->last_customer_msg_at = ap->now;
     t->updated_at = ap->now;

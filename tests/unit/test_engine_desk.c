@@ -246,3 +246,81 @@ Test(engine_desk, template_syntax_error_refused_with_position)
     cr_expect(strstr(e.msg, "template 'bad'") != NULL, "%s", e.msg);
     cfg_unref(&c);
 }
+
+/* ---- knowledge-base suggestions -------------------------------------------------- */
+
+/* The ids of t's suggestions, "KB-001,KB-002". */
+static const char *kb_ids(const struct ticket *t)
+{
+    static char ids[256];
+    size_t len = 0;
+    ids[0] = '\0';
+    for (size_t i = 0; i < t->nkb; i++)
+        len += (size_t)snprintf(ids + len, sizeof ids - len, "%s%s", i ? "," : "", t->kb[i].id);
+    return ids;
+}
+
+/* How many kb_suggested events t's thread has. */
+static int kb_events(int64_t id)
+{
+    size_t n = 0;
+    struct thread_entry *th = thread(id, &n);
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += th[i].event != NULL && strcmp(th[i].event, "kb_suggested") == 0;
+    return k;
+}
+
+Test(engine_desk, kb_suggestions_stored_and_posted_once, .init = setup, .fini = teardown)
+{
+    int64_t id = ticket_with_topic("I forgot my password and cannot login");
+    struct ticket *t = ticket(id);
+    cr_assert_eq(t->nkb, 1, "%s", kb_ids(t));
+    cr_expect_str_eq(t->kb[0].id, "KB-001");
+    cr_expect_str_eq(t->kb[0].title, "How to reset your password");
+    cr_expect_str_eq(t->kb[0].url, "https://help.example.com/reset");
+    cr_expect_gt(t->kb[0].score, 0.5);
+    cr_expect_eq(kb_events(id), 1);
+    /* the topic row after createForumTopic and the copy */
+    cr_expect(strstr(row(3)->params, "Knowledge base (internal, for agents)") != NULL, "%s",
+              row(3)->params);
+    cr_expect(strstr(row(3)->params, "How to reset your password (KB-001)") != NULL);
+    cr_expect(strstr(row(3)->params, "$topic") != NULL);
+
+    int64_t before = rows();
+    cr_assert_eq(customer("Still no luck with the password", 2).code, 0);
+    cr_expect_str_eq(kb_ids(ticket(id)), "KB-001");
+    cr_expect_eq(rows(), before + 1, "same articles: only the copy of the message, no new note");
+    cr_expect_eq(kb_events(id), 1);
+
+    cr_assert_eq(customer("Also I want a refund, my money back please", 3).code, 0);
+    t = ticket(id);
+    cr_expect_eq(t->nkb, 2, "%s", kb_ids(t));
+    cr_expect(strstr(kb_ids(t), "KB-002") != NULL, "%s", kb_ids(t));
+    cr_expect_eq(kb_events(id), 2, "changed suggestions are posted again");
+    last_says("Refunds and returns (KB-002)");
+}
+
+Test(engine_desk, kb_suggestions_are_deterministic, .init = setup, .fini = teardown)
+{
+    const char *msg = "refund for a parcel delivery that never came";
+    int64_t a = ticket_with_topic(msg);
+    char first[256];
+    snprintf(first, sizeof first, "%s", kb_ids(ticket(a)));
+    cr_expect_neq(first[0], '\0');
+    /* another customer, the same words */
+    struct engine_event ev = fixture_customer(CUST + 1, msg);
+    struct engine_result r = fixture_apply(&F, ev);
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_expect_str_eq(kb_ids(ticket(r.ticket_id)), first);
+    for (size_t i = 0; i < ticket(a)->nkb; i++)
+        cr_expect_eq(ticket(a)->kb[i].score, ticket(r.ticket_id)->kb[i].score);
+}
+
+Test(engine_desk, kb_nothing_for_unrelated_text, .init = setup, .fini = teardown)
+{
+    int64_t id = ticket_with_topic("hello there");
+    cr_expect_eq(ticket(id)->nkb, 0);
+    cr_expect_eq(kb_events(id), 0);
+    cr_expect_eq(rows(), 2, "no note without suggestions");
+}
