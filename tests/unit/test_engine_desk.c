@@ -66,7 +66,7 @@ static void setup(void)
     open_with("false");
 }
 
-__attribute__((unused)) static void setup_intake(void)
+static void setup_intake(void)
 {
     open_with("true");
 }
@@ -84,7 +84,7 @@ static struct engine_result customer(const char *text, int64_t msg_id)
     return fixture_apply(&F, ev);
 }
 
-__attribute__((unused)) static struct engine_result press(const char *data, const char *qid)
+static struct engine_result press(const char *data, const char *qid)
 {
     struct engine_event ev = fixture_customer(CUST, NULL);
     ev.callback_data = data;
@@ -323,4 +323,141 @@ Test(engine_desk, kb_nothing_for_unrelated_text, .init = setup, .fini = teardown
     cr_expect_eq(ticket(id)->nkb, 0);
     cr_expect_eq(kb_events(id), 0);
     cr_expect_eq(rows(), 2, "no note without suggestions");
+}
+
+/* ---- the intake form ---------------------------------------------------------------- */
+
+/* Stop the engine and start a new one on the same database: a restart. */
+static void restart(void)
+{
+    engine_free(&F.engine);
+    struct store *w = NULL;
+    struct err e = {0};
+    cr_assert_eq(store_open(&F.cfg->store, STORE_RW, &w, &e), 0, "%s", e.msg);
+    cr_assert_eq(engine_new(F.cfg, w, F.clock, &F.engine, &e), 0, "%s", e.msg);
+}
+
+static bool has_form(void)
+{
+    const char *json = NULL;
+    struct err e = {0};
+    int rc = store_intake_get(F.reader, 1, F.arena, &json, &e);
+    cr_assert(rc == 0 || rc == ERR_NOTFOUND, "%s", e.msg);
+    return rc == 0;
+}
+
+static int64_t tickets(void)
+{
+    int64_t by[TICKET_STATUS_COUNT] = {0}, n = 0;
+    struct err e = {0};
+    cr_assert_eq(store_ticket_count_by_status(F.reader, by, &e), 0);
+    for (int i = 0; i < TICKET_STATUS_COUNT; i++)
+        n += by[i];
+    return n;
+}
+
+Test(engine_desk, intake_form_with_buttons_resumes_after_restart, .init = setup_intake,
+     .fini = teardown)
+{
+    struct engine_result r = customer("My app crashes on start", 1);
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_expect_not(r.created, "the form comes first");
+    cr_expect_eq(tickets(), 0);
+    cr_expect(has_form());
+    cr_expect_eq(row(rows())->chat_id, CUST);
+    last_says("Your email?");
+
+    cr_assert_eq(customer("not an email", 2).code, 0);
+    last_says("email address");
+    last_says("Your email?");
+    cr_assert_eq(customer("ann@Example.COM", 3).code, 0);
+    last_says("Which plan?");
+    last_says("\"reply_markup\":{\"inline_keyboard\":[[{\"text\":\"Free\",\"callback_data\":"
+              "\"intake:plan:0\"}],[{\"text\":\"Pro\",\"callback_data\":\"intake:plan:1\"}]]}");
+
+    restart();      /* the state is in the store, not in memory */
+    int64_t before = rows();
+    r = press("intake:plan:1", "cb-1");
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_expect_eq(rows(), before + 2, "the next question and the answer to the press");
+    cr_expect(strstr(row(before + 1)->params, "Order number?") != NULL, "%s",
+              row(before + 1)->params);
+    cr_expect(strstr(row(before + 1)->params, "intake:order_id:skip") != NULL);
+    cr_expect_str_eq(row(before + 2)->method, "answerCallbackQuery");
+    cr_expect(strstr(row(before + 2)->params, "\"callback_query_id\":\"cb-1\"") != NULL);
+
+    before = rows();
+    r = press("intake:email:0", "cb-old");
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_expect(r.ignored, "a button of an earlier question changes nothing");
+    cr_expect_eq(rows(), before + 1);
+    cr_expect_str_eq(row(rows())->method, "answerCallbackQuery");
+
+    r = customer("/skip", 4);
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_expect(r.created);
+    cr_expect_not(has_form());
+    struct ticket *t = ticket(r.ticket_id);
+    cr_expect_str_eq(t->subject, "My app crashes on start");
+    cr_expect_str_eq(t->group, "pro", "routing matched the intake field");
+    cr_expect_str_eq(t->rule, "pro-plan");
+    cr_expect_eq(t->nfields, 2);
+    cr_expect_str_eq(t->fields[0].key, "email");
+    cr_expect_str_eq(t->fields[0].value, "ann@example.com");
+    cr_expect_str_eq(t->fields[1].key, "plan");
+    cr_expect_str_eq(t->fields[1].value, "Pro");
+
+    size_t n = 0;
+    struct thread_entry *th = thread(r.ticket_id, &n);
+    cr_assert_geq(n, 4);
+    cr_expect_eq(th[0].author_type, AUTHOR_CUSTOMER);
+    cr_expect(strstr(th[0].text, "Intake form") == th[0].text, "%s", th[0].text);
+    cr_expect(strstr(th[0].text, "Email: ann@example.com") != NULL, "%s", th[0].text);
+    cr_expect(strstr(th[0].text, "(skipped)") != NULL, "%s", th[0].text);
+    cr_expect_str_eq(th[1].text, "My app crashes on start");
+    cr_expect_eq(th[1].tg_message_id, 1);
+    bool confirmed = false;
+    for (size_t i = 2; i < n; i++)
+        if (th[i].author_type == AUTHOR_BOT && th[i].dir == DIR_OUTBOUND)
+            confirmed = strstr(th[i].text, "#1") != NULL;
+    cr_expect(confirmed, "the bot's confirmation is in the thread");
+    /* the customer got the confirmation; the topic the summary and the first message */
+    bool sent = false, summary = false, copy = false;
+    for (int64_t i = before + 1; i <= rows(); i++) {
+        struct tg_outbox_row *o = row(i);
+        sent = sent || (o->chat_id == CUST && strstr(o->params, "request #1 is open") != NULL);
+        summary = summary || (o->chat_id == STAFF && strstr(o->params, "Intake form") != NULL);
+        copy = copy || (strcmp(o->method, "copyMessage") == 0 &&
+                        strstr(o->params, "\"message_id\":1") != NULL);
+    }
+    cr_expect(sent && summary && copy, "sent %d summary %d copy %d", sent, summary, copy);
+
+    r = customer("One more detail", 5);
+    cr_expect_not(r.created, "with a ticket open, messages go to it");
+    cr_expect_eq(tickets(), 1);
+    cr_expect_not(has_form());
+}
+
+Test(engine_desk, intake_cancel_leaves_no_ticket, .init = setup_intake, .fini = teardown)
+{
+    cr_assert_eq(customer("hello", 1).code, 0);
+    cr_expect(has_form());
+    cr_assert_eq(customer("/cancel", 2).code, 0);
+    cr_expect_not(has_form());
+    cr_expect_eq(tickets(), 0);
+    last_says("Cancelled");
+    /* writing again starts over at the first question */
+    cr_assert_eq(customer("hello again", 3).code, 0);
+    cr_expect(has_form());
+    last_says("Your email?");
+    cr_expect_eq(tickets(), 0);
+}
+
+Test(engine_desk, intake_not_for_api_messages, .init = setup_intake, .fini = teardown)
+{
+    struct engine_event ev = fixture_customer(CUST, "from the web form");
+    ev.tg_chat_id = 0;
+    struct engine_result r = fixture_apply(&F, ev);
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_expect(r.created, "a message from outside Telegram cannot fill in the form");
 }
