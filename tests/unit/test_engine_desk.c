@@ -14,6 +14,7 @@
 #include "base/cfg.h"
 #include "engine/engine.h"
 #include "store/store.h"
+#include "common/cases.h"
 #include "common/engine_fixture.h"
 
 #define STAFF (-1001000000001LL)
@@ -32,6 +33,10 @@ static const char base_yaml[] =
     "    text: \"Hi {{customer.first_name | default: 'there'}}, {{agent.name}} here about #{{ticket.id}}.\"\n"
     "  - name: order\n"
     "    text: \"Your order {{intake.order_id}} for {{customer.username}} is on its way.\"\n"
+    "  - name: shout\n"
+    "    text: \"{{customer.first_name | upcase}}! Ticket {{ticket.id}} is {{ticket.status}}.\"\n"
+    "  - name: status\n"
+    "    text: \"Ticket #{{ticket.id}} ({{ticket.subject}}) is in group {{ticket.group}}, priority {{ticket.priority}}.\"\n"
     "kb:\n"
     "  suggestions: 2\n"
     "  articles:\n"
@@ -201,10 +206,47 @@ Test(engine_desk, canned_response_missing_and_unknown, .init = setup, .fini = te
 
     cr_assert_eq(staff("/r nosuch").code, 0);
     last_says("Unknown template 'nosuch'");
-    last_says("greeting, order");
+    last_says("greeting, order, shout, status");
     cr_assert_eq(staff("/r").code, 0);
     last_says("Usage: /r <template>");
     cr_expect_eq(ticket(id)->first_response_at, 0);
+}
+
+Test(engine_desk, canned_cases)
+{
+    struct case_row *lines = NULL;
+    size_t n = 0;
+    cases_load("tests/cases/canned.tsv", &lines, &n);
+    cr_assert_gt(n, 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct case_row *c = &lines[i];
+        cr_assert_eq(c->ncols, 2, "canned.tsv:%d: want command and expect", c->line);
+        open_with("false");
+        int64_t id = ticket_with_topic("I cannot log in");
+        int64_t before = rows();
+        cr_assert_eq(staff(c->cols[0]).code, 0, "canned.tsv:%d", c->line);
+        const char *want = c->cols[1];
+        if (strncmp(want, "customer: ", 10) == 0) {
+            struct tg_outbox_row *out = row(before + 1);
+            cr_expect_eq(out->chat_id, CUST, "canned.tsv:%d: %s", c->line, out->params);
+            char quoted[512];
+            snprintf(quoted, sizeof quoted, "\"text\":\"%s\"", want + 10);
+            cr_expect(strstr(out->params, quoted) != NULL, "canned.tsv:%d: sent %s", c->line,
+                      out->params);
+            cr_expect_neq(ticket(id)->first_response_at, 0, "canned.tsv:%d", c->line);
+        } else {
+            cr_assert(strncmp(want, "topic: ", 7) == 0, "canned.tsv:%d: bad expect", c->line);
+            cr_expect_eq(rows(), before + 1, "canned.tsv:%d: only an answer in the topic",
+                         c->line);
+            struct tg_outbox_row *out = row(rows());
+            cr_expect_eq(out->chat_id, STAFF, "canned.tsv:%d", c->line);
+            cr_expect(strstr(out->params, want + 7) != NULL, "canned.tsv:%d: answered %s",
+                      c->line, out->params);
+            cr_expect_eq(ticket(id)->first_response_at, 0, "canned.tsv:%d", c->line);
+        }
+        fixture_close(&F);
+    }
+    cases_free(lines, n);
 }
 
 Test(engine_desk, canned_response_by_event, .init = setup, .fini = teardown)
