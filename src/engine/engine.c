@@ -494,7 +494,6 @@ static int intake_message(struct apply *ap, const struct engine_event *ev, struc
     template_vars_from(&v, c, NULL, NULL);
     struct intake_reply r;
     *handled = true;
-    ap->res->ignored = false;
     if (!going) {
         rc = intake_start(form, &v, ap->now, ap->a, &s, &r, ap->e);
         if (rc != 0)

@@ -39,8 +39,11 @@ static void base(struct buf *p, int64_t chat_id, bool in_topic)
         buf_puts(p, ",\"message_thread_id\":\"" OUTBOX_TOPIC_PLACEHOLDER "\"");
 }
 
-int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ticket_id,
-                     const char *text, int64_t now, struct err *e)
+/* sendMessage of text, split as needed; an inline keyboard of nbuttons
+ * buttons (one per row) goes with the last part. */
+static int send_parts(struct store *w, int64_t chat_id, bool in_topic, int64_t ticket_id,
+                      const char *text, const struct intake_button *buttons, size_t nbuttons,
+                      int64_t now, struct err *e)
 {
     struct arena *a = arena_new(0);
     const char **parts = NULL;
@@ -49,25 +52,6 @@ int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ti
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct buf p;
         base(&p, chat_id, in_topic);
-        buf_puts(&p, ",\"text\":");
-        buf_json_str(&p, parts[i]);
-        rc = push(w, "sendMessage", chat_id, ticket_id, &p, now, e);
-    }
-    arena_free(&a);
-    return rc;
-}
-
-int outbox_send_buttons(struct store *w, int64_t chat_id, const char *text,
-                        const struct intake_button *buttons, size_t nbuttons, int64_t now,
-                        struct err *e)
-{
-    struct arena *a = arena_new(0);
-    const char **parts = NULL;
-    size_t n = 0;
-    int rc = text_split(text, OUTBOX_TEXT_MAX, a, &parts, &n, e);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        struct buf p;
-        base(&p, chat_id, false);
         buf_puts(&p, ",\"text\":");
         buf_json_str(&p, parts[i]);
         if (i + 1 == n && nbuttons > 0) {
@@ -81,10 +65,23 @@ int outbox_send_buttons(struct store *w, int64_t chat_id, const char *text,
             }
             buf_puts(&p, "]}");
         }
-        rc = push(w, "sendMessage", chat_id, 0, &p, now, e);
+        rc = push(w, "sendMessage", chat_id, ticket_id, &p, now, e);
     }
     arena_free(&a);
     return rc;
+}
+
+int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ticket_id,
+                     const char *text, int64_t now, struct err *e)
+{
+    return send_parts(w, chat_id, in_topic, ticket_id, text, NULL, 0, now, e);
+}
+
+int outbox_send_buttons(struct store *w, int64_t chat_id, const char *text,
+                        const struct intake_button *buttons, size_t nbuttons, int64_t now,
+                        struct err *e)
+{
+    return send_parts(w, chat_id, false, 0, text, buttons, nbuttons, now, e);
 }
 
 int outbox_answer_callback(struct store *w, int64_t chat_id, const char *callback_id,
