@@ -485,9 +485,8 @@ static int intake_message(struct apply *ap, const struct engine_event *ev, struc
     } else {
         return rc;
     }
-    if (!going && !form_may_start)
-        return 0;
-    if (!going && ev->callback_data != NULL && !intake_is_button(ev->callback_data))
+    /* A button press starts nothing: it belongs to a form that is over. */
+    if (!going && (!form_may_start || ev->callback_data != NULL))
         return 0;
 
     struct template_vars v;

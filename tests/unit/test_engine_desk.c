@@ -488,6 +488,12 @@ Test(engine_desk, intake_cancel_leaves_no_ticket, .init = setup_intake, .fini = 
     cr_expect_not(has_form());
     cr_expect_eq(tickets(), 0);
     last_says("Cancelled");
+    /* a button of the cancelled form is answered and starts nothing */
+    struct engine_result r = press("intake:plan:0", "cb-late");
+    cr_assert_eq(r.code, 0, "%s", r.err.msg);
+    cr_expect(r.ignored);
+    cr_expect_not(has_form());
+    cr_expect_str_eq(row(rows())->method, "answerCallbackQuery");
     /* writing again starts over at the first question */
     cr_assert_eq(customer("hello again", 3).code, 0);
     cr_expect(has_form());
