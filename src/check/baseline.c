@@ -129,7 +129,9 @@ static const char *id_category(const char *key, const char *parent, char *out, s
     } else {
         return NULL;
     }
-    snprintf(out, n, "%s", alias(out));
+    const char *a = alias(out);
+    if (a != out)
+        snprintf(out, n, "%s", a);
     return out;
 }
 
@@ -605,9 +607,11 @@ int baseline_compare(const char *old, size_t n, const char *name, const struct c
         return err_set(e, ERR_INVAL, "'%s' is not a tgcrm check baseline: want \"baseline\": %d "
                        "and a \"cases\" list", name, BASELINE_VERSION);
     }
+    struct buf all;              /* everything printed, cleaned for a terminal at the end */
+    buf_init(&all, 0);
     json_t *now = baseline_doc(r);
     json_t *cases_now = json_object_get(now, "cases");
-    fprintf(f, "baseline: comparing with %s (recorded with seed %s; this run: seed %s)\n", name,
+    buf_printf(&all, "baseline: comparing with %s (recorded with seed %s; this run: seed %s)\n", name,
             sval(was, "seed"), sval(now, "seed"));
     json_t *by_id = json_object();
     size_t i;
@@ -625,12 +629,13 @@ int baseline_compare(const char *old, size_t n, const char *name, const struct c
         json_t *prev = json_object_get(by_id, id);
         buf_release(&o);
         if (!prev) {
-            fprintf(f, "  + %s: a new scenario run (%s)\n", id, sval(c, "status"));
+            buf_printf(&all, "  + %s: a new scenario run (%s)\n", id, sval(c, "status"));
             total++;
         } else {
             size_t k = diff_case(&o, prev, c);
             if (k)
-                fprintf(f, "  %s: %zu change%s\n%s", id, k, k == 1 ? "" : "s", buf_str(&o));
+                buf_printf(&all, "  %s: %zu change%s\n%s", id, k, k == 1 ? "" : "s",
+                           buf_str(&o));
             total += k;
             json_object_del(by_id, id);
         }
@@ -639,17 +644,22 @@ int baseline_compare(const char *old, size_t n, const char *name, const struct c
     json_array_foreach(cases_was, i, c) {
         char *id = case_id(c);
         if (json_object_get(by_id, id)) {
-            fprintf(f, "  - %s: no longer runs (was %s)\n", id, sval(c, "status"));
+            buf_printf(&all, "  - %s: no longer runs (was %s)\n", id, sval(c, "status"));
             total++;
         }
         mem_free(id);
     }
     if (total)
-        fprintf(f, "baseline: %zu change%s in behaviour: review them; if they are intended, "
+        buf_printf(&all, "baseline: %zu change%s in behaviour: review them; if they are intended, "
                 "record a new baseline\n", total, total == 1 ? "" : "s");
     else
-        fprintf(f, "baseline: no change in behaviour\n");
+        buf_printf(&all, "baseline: no change in behaviour\n");
     buf_release(&o);
+    buf_init(&o, 0);
+    report_clean(&o, buf_str(&all));
+    fputs(buf_str(&o), f);
+    buf_release(&o);
+    buf_release(&all);
     json_decref(by_id);
     json_decref(now);
     json_decref(was);

@@ -53,8 +53,9 @@ static const char css[] =
     "th{font-weight:600;color:#57606a}"
     ".badge{display:inline-block;min-width:58px;text-align:center;border-radius:10px;"
     "padding:1px 8px;font-size:12px;font-weight:600;color:#fff}"
-    ".passed{background:#1a7f37}.failed,.errored{background:#cf222e}.skipped{background:#9a6700}"
-    ".notproved{background:#6e7781}"
+    ".b-passed{background:#1a7f37}.b-failed,.b-errored{background:#cf222e}"
+    ".b-skipped{background:#9a6700}.b-notproved{background:#6e7781}"
+    "section.case-failed,section.case-errored{border-left:6px solid #cf222e}"
     "tr.fail td{background:#ffebe9}"
     "pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:10px;"
     "overflow:auto;white-space:pre-wrap;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}"
@@ -69,7 +70,8 @@ static const char css[] =
     "svg .mark{fill:#57606a}"
     "svg .fault{fill:#f59e0b;fill-opacity:.22}svg .faultbar{fill:#d97706}"
     "svg .sla{stroke:#8250df;stroke-width:1.5;stroke-dasharray:6 4}"
-    "svg .fail{stroke:#dc2626;stroke-width:3.5}svg circle.fail{fill:#dc2626}"
+    "svg line.fail{stroke:#dc2626;stroke-width:3.5}svg circle.fail{fill:#dc2626}"
+    "svg rect.faultbar.fail{fill:#dc2626}"
     "svg text.fail{fill:#b91c1c;font-weight:700}"
     "svg rect.failrow{fill:#fee2e2}";
 
@@ -107,7 +109,7 @@ static const char *status_class(enum check_status s)
 
 static void badge(struct buf *b, const char *cls, const char *text)
 {
-    buf_printf(b, "<span class=\"badge %s\">%s</span>", cls, text);
+    buf_printf(b, "<span class=\"badge b-%s\">%s</span>", cls, text);
 }
 
 static void checklist(struct buf *b, const struct check_report *r)
@@ -373,7 +375,7 @@ static void case_section(struct buf *b, const struct check_report *r, size_t idx
 {
     const struct check_case *c = &r->cases[idx];
     char name[512], t[REPORT_CLOCK_LEN];
-    buf_printf(b, "<section id=\"case-%zu\" class=\"case %s\"><h2>", idx + 1,
+    buf_printf(b, "<section id=\"case-%zu\" class=\"case case-%s\"><h2>", idx + 1,
                status_class(c->status));
     badge(b, status_class(c->status), check_status_name(c->status));
     buf_puts(b, " ");
