@@ -65,10 +65,14 @@ struct tg_bridge {
     pthread_t th;
     bool started;
     atomic_bool stop;
-    pthread_mutex_t mu;          /* guards kicked, stats */
+    pthread_mutex_t mu;          /* guards kicked, stats, rest */
     pthread_cond_t cv;
     bool kicked;
     struct tg_bridge_stats st;
+    /* the newest round that made no call, for tg_bridge_idle: it saw the
+     * outbox after `rest_batches` engine commits at clock `rest_now` */
+    bool resting;
+    int64_t rest_batches, rest_now;
 
     /* thread-only state */
     struct map chats;            /* key (chat_id, 0) */
@@ -501,11 +505,26 @@ static void *bridge_main(void *arg)
 {
     struct tg_bridge *b = arg;
     while (!atomic_load(&b->stop)) {
+        /* read before the round: a commit or a clock move during it makes
+         * the rest stale, so tg_bridge_idle never reports a round that
+         * might have missed a row */
+        struct engine_stats es;
+        engine_get_stats(b->en, &es);
+        int64_t now = clock_now_ms(b->clk);
+        pthread_mutex_lock(&b->mu);
+        b->resting = false;
+        pthread_mutex_unlock(&b->mu);
         struct arena *a = arena_new(0);
         int calls = round_once(b, a);
         arena_free(&a);
-        if (calls == 0)
+        if (calls == 0) {
+            pthread_mutex_lock(&b->mu);
+            b->resting = true;
+            b->rest_batches = es.batches;
+            b->rest_now = now;
+            pthread_mutex_unlock(&b->mu);
             nap(b, b->lim.poll_ms);
+        }
     }
     return NULL;
 }
@@ -577,6 +596,14 @@ void tg_bridge_kick(struct tg_bridge *b)
     b->kicked = true;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
+}
+
+bool tg_bridge_idle(struct tg_bridge *b, int64_t batches, int64_t now)
+{
+    pthread_mutex_lock(&b->mu);
+    bool idle = b->resting && b->rest_batches == batches && b->rest_now == now;
+    pthread_mutex_unlock(&b->mu);
+    return idle;
 }
 
 void tg_bridge_get_stats(struct tg_bridge *b, struct tg_bridge_stats *out)

@@ -163,6 +163,11 @@ struct hook_deliver {
     struct {                    /* hook_deliver_stats, written by the thread */
         _Atomic int64_t attempts, sent, retried, dead, disabled, fanned_out;
     } pub;
+    /* guarded by mu: the loop's newest rest, for hook_deliver_idle */
+    bool resting;
+    int64_t rest_now;           /* clock when the resting round began */
+    int64_t rest_cursor;        /* every endpoint has fanned out this far, -1 unknown */
+    int rest_inflight;          /* attempts in flight while resting */
 
     /* thread-only from here */
     struct cfg *cfg;            /* owned reference in use */
@@ -1370,6 +1375,31 @@ static int wait_ms(struct hook_deliver *d)
     return t < 0 ? 0 : (int)t;
 }
 
+/* Publish whether the loop is about to sleep, having done all it could at
+ * clock `now`, with how far every endpoint has fanned out and what is in
+ * flight (see hook_deliver_idle). */
+static void set_rest(struct hook_deliver *d, bool resting, int64_t now)
+{
+    int64_t cursor = INT64_MAX;
+    int inflight = 0;
+    for (size_t i = 0; resting && i < d->neps; i++) {
+        const struct ep *ep = d->eps[i];
+        inflight += ep->inflight;
+        if (ep->disabled)
+            continue;
+        if (!ep->known || ep->partial)
+            cursor = -1;   /* rows still in the store only: not settled */
+        else if (ep->cursor < cursor)
+            cursor = ep->cursor;
+    }
+    pthread_mutex_lock(&d->mu);
+    d->resting = resting;
+    d->rest_now = now;
+    d->rest_cursor = cursor;
+    d->rest_inflight = inflight;
+    pthread_mutex_unlock(&d->mu);
+}
+
 static void *deliver_main(void *arg)
 {
     struct hook_deliver *d = arg;
@@ -1377,6 +1407,7 @@ static void *deliver_main(void *arg)
     while (!atomic_load(&d->stop)) {
         int64_t now = clock_now_ms(d->clk);
         int running = 0;
+        set_rest(d, false, now);
         take_cfg(d, now);
         run_commands(d, now);
         drop_fenced(d);
@@ -1391,8 +1422,10 @@ static void *deliver_main(void *arg)
         /* A transfer that finished in that perform only left a message:
          * no socket would wake the poll for it, so go round again. */
         bool finished = (size_t)running < d->nxs - d->nidle;
-        if (!more && !finished && !atomic_load(&d->stop))
+        if (!more && !finished && !atomic_load(&d->stop)) {
+            set_rest(d, true, now);
             curl_multi_poll(d->multi, NULL, 0, wait_ms(d), NULL);
+        }
     }
     /* Abandon what is in flight (it stays pending) and hand over what is
      * known; hook_deliver_free lets the writer finish. */
@@ -1494,6 +1527,16 @@ void hook_deliver_set_cfg(struct hook_deliver *d, struct cfg *c)
     pthread_mutex_unlock(&d->mu);
     cfg_unref(&old);
     hook_deliver_kick(d);
+}
+
+bool hook_deliver_idle(struct hook_deliver *d, int64_t last_event_id, int64_t now,
+                       int *in_flight)
+{
+    pthread_mutex_lock(&d->mu);
+    bool idle = d->resting && d->rest_now == now && d->rest_cursor >= last_event_id;
+    *in_flight = d->rest_inflight;
+    pthread_mutex_unlock(&d->mu);
+    return idle;
 }
 
 void hook_deliver_get_stats(struct hook_deliver *d, struct hook_deliver_stats *out)
