@@ -76,7 +76,7 @@ int sandbox_start(const struct scenario_suite *suite, const struct sandbox_opts 
  * it), its Telegram sender and webhook dispatcher have done everything due
  * now (GET /v1/test/idle), every webhook still in flight is held by the
  * sink, and nothing new reached the fake or the sink while this was being
- * looked at. ERR_TIMEOUT when idleness does not come; ERR_IO when serve
+ * looked at. ERR_BUSY when idleness does not come; ERR_IO when serve
  * died or does not answer. env is the case's env (its curl handle).
  */
 int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,

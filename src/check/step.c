@@ -740,8 +740,40 @@ static int clear_faults(struct step_run *r, const char *target, struct err *e)
 
 /* ---- expectations ------------------------------------------------------------------------- */
 
+/* Keep what the final poll wrote (it lives in the poll's arena): the
+ * step's words and near misses, and the failure events expect.c added. */
+static void keep_poll(struct step_run *r, size_t n0)
+{
+    struct check_report *rep = r->rep;
+    struct check_step *s = cur(r);
+    s->expected = check_report_str(rep, s->expected);
+    s->seen = check_report_str(rep, s->seen);
+    if (s->nnear > 0) {
+        struct check_near *near = arena_alloc(rep->a, s->nnear * sizeof *near);
+        for (size_t i = 0; i < s->nnear; i++) {
+            near[i].what = check_report_str(rep, s->near[i].what);
+            near[i].diff = check_report_str(rep, s->near[i].diff);
+        }
+        s->near = near;
+        s->cap_near = 0;
+    }
+    struct check_case *cc = r->cc;
+    if (cc->nevents > 0) {
+        struct check_event *ev = arena_alloc(rep->a, cc->nevents * sizeof *ev);
+        memcpy(ev, cc->events, cc->nevents * sizeof *ev);
+        for (size_t i = n0; i < cc->nevents; i++) {
+            ev[i].label = check_report_str(rep, ev[i].label);
+            ev[i].detail = check_report_str(rep, ev[i].detail);
+        }
+        cc->events = ev;
+        cc->cap_events = cc->nevents;
+    }
+}
+
 /* Evaluate; while it fails and `eventually` allows, move the clock by
- * `every` and evaluate again. */
+ * `every` and evaluate again. Each poll writes into an arena of its own:
+ * only the last one's account is kept, so a long `eventually` costs no
+ * memory per poll. */
 static int expectation(struct step_run *r, const struct step *st, json_t **src, bool *held,
                        struct err *e)
 {
@@ -750,23 +782,35 @@ static int expectation(struct step_run *r, const struct step *st, json_t **src, 
         return rc;
     int64_t start = scn_now(r);
     int64_t every = st->every_ms > 0 ? st->every_ms : 1000;
+    struct arena *keep = r->env->ra;
+    struct check_case *cc = r->cc;
     for (;;) {
         struct check_step *s = cur(r);
         s->polls++;
-        s->seen = NULL;
+        s->expected = s->seen = NULL;
         s->near = NULL;
         s->nnear = 0;
         json_decref(*src);
         *src = NULL;
-        struct check_event *events = r->cc->events;
+        struct check_event *ev0 = cc->events;
+        size_t n0 = cc->nevents, cap0 = cc->cap_events;
+        struct arena *poll = arena_new(0);
+        r->env->ra = poll;
         arena_reset(r->env->scratch);
-        rc = expect_step(r->env, st, held, cur(r), src, e);
-        if (r->cc->events != events)
-            r->cc->cap_events = 0;     /* expect.c grew the array by hand: copy on next add */
-        if (rc != 0 || *held || st->within_ms <= 0)
+        rc = expect_step(r->env, st, held, s, src, e);
+        r->env->ra = keep;
+        bool last = rc != 0 || *held || st->within_ms <= 0 ||
+                    scn_now(r) - start >= st->within_ms;
+        if (last) {
+            keep_poll(r, n0);
+        } else {                        /* forget this poll's account */
+            cc->events = ev0;
+            cc->nevents = n0;
+            cc->cap_events = cap0;
+        }
+        arena_free(&poll);
+        if (last)
             return rc;
-        if (scn_now(r) - start >= st->within_ms)
-            return 0;
         if (live(r)) {
             struct timespec ts = { every / 1000, (every % 1000) * 1000000L };
             nanosleep(&ts, NULL);

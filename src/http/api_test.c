@@ -107,7 +107,7 @@ struct idleness {
 
 /* One look: have the Telegram sender and the webhook dispatcher each done
  * everything they can at the current clock time, after the newest commit? */
-static int look(struct api_ctx *ctx, struct idleness *out, struct err *e)
+static int look(struct api_ctx *ctx, bool kick, struct idleness *out, struct err *e)
 {
     struct engine_stats es;
     engine_get_stats(ctx->engine, &es);
@@ -123,10 +123,11 @@ static int look(struct api_ctx *ctx, struct idleness *out, struct err *e)
     out->webhooks = ctx->hooks == NULL ||
                     hook_deliver_idle(ctx->hooks, last_event, out->now, &out->in_flight);
     /* a stale rest (a commit or a clock move it has not looked at yet):
-     * make the worker look now rather than at its next poll */
-    if (!out->telegram)
+     * make the worker look now rather than at its next poll — once per
+     * request, as each kick costs the worker a pass over its queue */
+    if (kick && !out->telegram)
         tg_bridge_kick(ctx->bridge);
-    if (!out->webhooks)
+    if (kick && !out->webhooks)
         hook_deliver_kick(ctx->hooks);
     return 0;
 }
@@ -151,8 +152,8 @@ void api_test_idle(struct http_req *req, struct http_resp *resp,
     struct idleness id;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        if (look(ctx, &id, &e) != 0) {
+    for (bool first = true;; first = false) {
+        if (look(ctx, first, &id, &e) != 0) {
             api_error_status(resp, 503, &e);
             return;
         }
