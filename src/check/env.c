@@ -163,7 +163,7 @@ int env_advance(struct check_env *env, int64_t ms, struct err *e)
     }
     if (env->sink != NULL)
         sink_clock_advanced(env->sink);
-    return 0;
+    return env->settle != NULL ? env->settle(env->settle_ud, e) : 0;
 }
 
 /* The value of "name.a.b" (len bytes) in vars, or NULL. */

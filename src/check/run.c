@@ -435,6 +435,8 @@ static void run_case(struct runner *rn, size_t i)
                            .cc = cc, .progress = rn->progress,
                            .rng = run_case_stream(cc->seed, l->suite->name, sc->name),
                            .tick_ms = rn->o->tick_ms, .step_timeout_ms = rn->o->step_timeout_ms };
+    env.settle = step_settle;
+    env.settle_ud = &sr;
     /* the CRM's start-up calls (getMe, ...) are not the scenario's */
     if (step_idle(&sr, &e) != 0) {
         case_errored(rep, cc, "sandbox", &e);

@@ -259,6 +259,11 @@ static void expire_faults(struct step_run *r)
     }
 }
 
+int step_settle(void *run, struct err *e)
+{
+    return step_idle(run, e);
+}
+
 int step_idle(struct step_run *r, struct err *e)
 {
     if (live(r))
@@ -272,9 +277,7 @@ static int advance(struct step_run *r, int64_t ms, struct err *e)
 {
     while (ms > 0) {
         int64_t d = ms < r->tick_ms ? ms : r->tick_ms;
-        int rc = env_advance(r->env, d, e);
-        if (rc == 0)
-            rc = step_idle(r, e);
+        int rc = env_advance(r->env, d, e);   /* settles: env->settle is step_idle */
         if (rc != 0)
             return rc;
         expire_faults(r);

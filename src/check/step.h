@@ -78,4 +78,7 @@ int step_run_scenario(struct step_run *r, const struct scenario *sc);
 /* Wait for idleness at the current scenario time (sandbox; nothing live). */
 int step_idle(struct step_run *r, struct err *e);
 
+/* step_idle for env->settle (run is the struct step_run). */
+int step_settle(void *run, struct err *e);
+
 #endif
