@@ -178,7 +178,8 @@ static int list_files(const struct run_opts *o, char ***out, size_t *n, struct e
         }
         if (d != NULL)
             closedir(d);
-        qsort(files + first, nf - first, sizeof *files, cmp_str);
+        if (nf > first)
+            qsort(files + first, nf - first, sizeof *files, cmp_str);
     }
     *out = files;
     *n = nf;
@@ -233,8 +234,11 @@ static int load_checklist(const char *path, struct check_report *rep, bool *foun
     if (rc != 0)
         return rc;
     const struct yml_node *items = yml_get(d->root, "items");
-    if (items == NULL || items->kind != YML_SEQ)
+    if (items == NULL || items->kind != YML_SEQ) {
         rc = yml_fail(d, d->root->pos, e, "a checklist needs 'items': a list of {id, text}");
+        yml_free(&d);
+        return rc;
+    }
     for (size_t i = 0; rc == 0 && i < items->n; i++) {
         const struct yml_node *id = yml_get(items->items[i], "id");
         const struct yml_node *text = yml_get(items->items[i], "text");
@@ -599,7 +603,7 @@ int run_check(const struct run_opts *o, struct run_result *out, struct err *e)
     rep->repeat = o->repeat;
     rep->target = check_report_str(rep, o->target ? o->target : "sandbox");
     rep->started_at = real_now_ms();
-    out->cases = mem_alloc((rn.nplan + 1) * sizeof *out->cases);
+    out->cases = mem_alloc((rn.nplan + 1) * sizeof(struct check_report *));
     for (size_t i = 0; i < rn.nplan; i++) {
         check_report_add_case(rep);
         if (check_report_new(&out->cases[i]) != 0) {

@@ -346,13 +346,15 @@ static int spawn(struct sandbox *sb, const struct sandbox_opts *o, const char *p
 static int read_port(const char *portfile)
 {
     FILE *f = fopen(portfile, "r");
-    int port = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%d", &port) != 1)
-            port = 0;
-        fclose(f);
-    }
-    return port;
+    char line[32] = "";
+    if (f == NULL)
+        return 0;
+    if (fgets(line, sizeof line, f) == NULL)
+        line[0] = '\0';
+    fclose(f);
+    char *end;
+    long port = strtol(line, &end, 10);
+    return end != line && port > 0 && port < 65536 ? (int)port : 0;
 }
 
 /* Wait for serve's port file: inotify wakes us when it is renamed into place. */
