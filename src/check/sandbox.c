@@ -496,7 +496,7 @@ static void snapshot(struct sandbox *sb, struct snap *s)
 }
 
 int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,
-                 int64_t timeout_ms, struct err *e)
+                 int64_t timeout_ms, struct sandbox_due *due, struct err *e)
 {
     int64_t deadline = mono_ms() + timeout_ms;
     long nap_us = 50;
@@ -519,6 +519,9 @@ int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,
             }
             idle = status == 200 && json_is_true(json_object_get(r, "idle")) &&
                    json_integer_value(json_object_get(r, "webhooks_in_flight")) <= a.held;
+            json_t *next = json_object_get(r, "next_due_ms");
+            due->next_ms = json_is_integer(next) ? json_integer_value(next) : INT64_MAX;
+            due->held = a.held;
             json_decref(r);
             snapshot(sb, &b);
             idle = idle && a.updates == b.updates && a.sent == b.sent &&

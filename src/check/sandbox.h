@@ -69,6 +69,14 @@ struct sandbox {
 int sandbox_start(const struct scenario_suite *suite, const struct sandbox_opts *o,
                   struct sandbox **out, struct err *e);
 
+/* What idleness said about the future: when the CRM next has something
+ * due (clock ms since the epoch, INT64_MAX none) and how many answers the
+ * sink holds (they fall due at times only the sink knows). */
+struct sandbox_due {
+    int64_t next_ms;
+    int64_t held;
+};
+
 /*
  * Wait (real time, up to timeout_ms) until the sandbox is idle at the
  * current scenario time: the CRM has taken every update the fake holds
@@ -78,9 +86,10 @@ int sandbox_start(const struct scenario_suite *suite, const struct sandbox_opts 
  * sink, and nothing new reached the fake or the sink while this was being
  * looked at. ERR_BUSY when idleness does not come; ERR_IO when serve
  * died or does not answer. env is the case's env (its curl handle).
+ * *due gets what the last look said of the future.
  */
 int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,
-                 int64_t timeout_ms, struct err *e);
+                 int64_t timeout_ms, struct sandbox_due *due, struct err *e);
 
 /* True while serve runs (reaps it when it has exited). */
 bool sandbox_alive(struct sandbox *sb);

@@ -268,15 +268,38 @@ int step_idle(struct step_run *r, struct err *e)
 {
     if (live(r))
         return 0;
-    return sandbox_idle(r->sb, r->env, tg_faulted(r), r->step_timeout_ms, e);
+    struct sandbox_due due = { INT64_MAX, 0 };
+    int rc = sandbox_idle(r->sb, r->env, tg_faulted(r), r->step_timeout_ms, &due, e);
+    r->next_due_ms = due.next_ms;
+    r->held = due.held;
+    return rc;
 }
 
-/* Move the clock by ms in moves of at most a tick, idle after each, so
- * timers, retries and fault ends happen at their own time, in order. */
+/* How far the clock may move in one go from now, at most max: exactly to
+ * the next time anything falls due — the CRM's timers, retries and pauses
+ * (as the last idleness reported them), a fault's end. While the sink holds
+ * an answer (due when only it knows), no more than a tick; when something
+ * is due now yet not done (a full concurrency window), a tick. */
+static int64_t next_move(struct step_run *r, int64_t max)
+{
+    int64_t now = scn_now(r);
+    int64_t due = r->next_due_ms == INT64_MAX ? INT64_MAX : r->next_due_ms - r->env->t0_ms;
+    for (size_t i = 0; i < r->nfaults; i++)
+        if (r->faults[i].active && r->faults[i].until_ms < due)
+            due = r->faults[i].until_ms;
+    int64_t d = due == INT64_MAX ? max : due > now ? due - now : r->tick_ms;
+    if (r->held > 0 && d > r->tick_ms)
+        d = r->tick_ms;
+    return d < max ? d : max;
+}
+
+/* Move the clock by ms, settling after each move, so timers, retries and
+ * fault ends happen at their own time, in order: in ticks of at most
+ * --tick, or straight to the next due time when nothing falls due before. */
 static int advance(struct step_run *r, int64_t ms, struct err *e)
 {
     while (ms > 0) {
-        int64_t d = ms < r->tick_ms ? ms : r->tick_ms;
+        int64_t d = next_move(r, ms);
         int rc = env_advance(r->env, d, e);   /* settles: env->settle is step_idle */
         if (rc != 0)
             return rc;

@@ -65,6 +65,8 @@ struct step_run {
     int64_t tg_seq;              /* the fake's sent log read up to this seq */
     int64_t sink_seq;            /* the sink's journal read up to this seq */
     const char *prefix;          /* block iteration label for step names, or NULL */
+    int64_t next_due_ms;         /* the CRM's next due time (epoch ms) at the last idle */
+    int64_t held;                /* answers the sink held at the last idle */
     int cur;                     /* index of the check_step running, -1 none */
 };
 

@@ -103,7 +103,13 @@ struct idleness {
     bool telegram, webhooks;
     int in_flight;
     int64_t now;
+    int64_t next;        /* the earliest time anything falls due, INT64_MAX none */
 };
+
+static int64_t earlier(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
 
 /* One look: have the Telegram sender and the webhook dispatcher each done
  * everything they can at the current clock time, after the newest commit? */
@@ -118,10 +124,15 @@ static int look(struct api_ctx *ctx, bool kick, struct idleness *out, struct err
     if (rc != 0)
         return rc;
     out->now = clock_now_ms(ctx->clock);
-    out->telegram = ctx->bridge == NULL || tg_bridge_idle(ctx->bridge, es.batches, out->now);
+    int64_t timer = engine_next_timer(ctx->engine);
+    int64_t tg_next = INT64_MAX, hook_next = INT64_MAX;
+    out->telegram = ctx->bridge == NULL ||
+                    tg_bridge_idle(ctx->bridge, es.batches, out->now, &tg_next);
     out->in_flight = 0;
     out->webhooks = ctx->hooks == NULL ||
-                    hook_deliver_idle(ctx->hooks, last_event, out->now, &out->in_flight);
+                    hook_deliver_idle(ctx->hooks, last_event, out->now, &out->in_flight,
+                                      &hook_next);
+    out->next = earlier(earlier(timer > 0 ? timer : INT64_MAX, tg_next), hook_next);
     /* a stale rest (a commit or a clock move it has not looked at yet):
      * make the worker look now rather than at its next poll — once per
      * request, as each kick costs the worker a pass over its queue */
@@ -170,5 +181,8 @@ void api_test_idle(struct http_req *req, struct http_resp *resp,
     json_object_set_new(o, "telegram", json_boolean(id.telegram));
     json_object_set_new(o, "webhooks", json_boolean(id.webhooks));
     json_object_set_new(o, "webhooks_in_flight", json_integer(id.in_flight));
+    /* what falls due next: a client may move the clock straight there */
+    json_object_set_new(o, "next_due_ms",
+                        id.next != INT64_MAX ? json_integer(id.next) : json_null());
     api_reply(resp, 200, o);
 }

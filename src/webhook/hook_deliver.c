@@ -168,6 +168,7 @@ struct hook_deliver {
     int64_t rest_now;           /* clock when the resting round began */
     int64_t rest_cursor;        /* every endpoint has fanned out this far, -1 unknown */
     int rest_inflight;          /* attempts in flight while resting */
+    int64_t rest_next;          /* the earliest retry or attempt deadline, INT64_MAX none */
 
     /* thread-only from here */
     struct cfg *cfg;            /* owned reference in use */
@@ -1380,7 +1381,7 @@ static int wait_ms(struct hook_deliver *d)
  * flight (see hook_deliver_idle). */
 static void set_rest(struct hook_deliver *d, bool resting, int64_t now)
 {
-    int64_t cursor = INT64_MAX;
+    int64_t cursor = INT64_MAX, next = INT64_MAX;
     int inflight = 0;
     for (size_t i = 0; resting && i < d->neps; i++) {
         const struct ep *ep = d->eps[i];
@@ -1391,12 +1392,19 @@ static void set_rest(struct hook_deliver *d, bool resting, int64_t now)
             cursor = -1;   /* rows still in the store only: not settled */
         else if (ep->cursor < cursor)
             cursor = ep->cursor;
+        int64_t due = hook_queue_next_due(&ep->q);
+        if (due < next)
+            next = due;
     }
+    for (size_t i = 0; resting && i < d->nxs; i++)
+        if (d->xs[i]->r != NULL && d->xs[i]->deadline < next)
+            next = d->xs[i]->deadline;     /* an attempt times out on the clock */
     pthread_mutex_lock(&d->mu);
     d->resting = resting;
     d->rest_now = now;
     d->rest_cursor = cursor;
     d->rest_inflight = inflight;
+    d->rest_next = next;
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -1530,11 +1538,12 @@ void hook_deliver_set_cfg(struct hook_deliver *d, struct cfg *c)
 }
 
 bool hook_deliver_idle(struct hook_deliver *d, int64_t last_event_id, int64_t now,
-                       int *in_flight)
+                       int *in_flight, int64_t *next)
 {
     pthread_mutex_lock(&d->mu);
     bool idle = d->resting && d->rest_now == now && d->rest_cursor >= last_event_id;
     *in_flight = d->rest_inflight;
+    *next = d->rest_next;
     pthread_mutex_unlock(&d->mu);
     return idle;
 }

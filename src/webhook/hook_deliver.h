@@ -113,11 +113,12 @@ void hook_deliver_get_stats(struct hook_deliver *d, struct hook_deliver_stats *o
  * at clock `now` with every event up to last_event_id fanned out: no
  * delivery can start before the clock moves, an event is committed or an
  * answer arrives. *in_flight gets the attempts still waiting for an answer
- * (a test sink may hold them until its clock moves). The idleness
- * `tgcrm check` waits for (GET /v1/test/idle).
+ * (a test sink may hold them until its clock moves); *next the earliest
+ * clock time a retry falls due or an attempt times out, INT64_MAX for
+ * none. The idleness `tgcrm check` waits for (GET /v1/test/idle).
  */
 bool hook_deliver_idle(struct hook_deliver *d, int64_t last_event_id, int64_t now,
-                       int *in_flight);
+                       int *in_flight, int64_t *next);
 
 /* Stop the thread: transfers in flight are abandoned (their deliveries stay
  * pending and go again after a restart) and what is known is written.
