@@ -435,6 +435,35 @@ static int get_ok(struct check_env *env, const char *path, json_t **out, struct 
     return rc;
 }
 
+/* The highest ticket id (ids ascend: page to the last one) of a customer's
+ * Telegram user id, or of everyone with 0; *id = 0 when there is none. */
+static int newest(struct check_env *env, int64_t customer, int64_t *id, struct err *e)
+{
+    char path[128];
+    int64_t after = 0;
+    *id = 0;
+    for (;;) {
+        json_t *page;
+        if (customer != 0)
+            snprintf(path, sizeof path, "/v1/tickets?customer=%" PRId64 "&limit=500&after=%"
+                     PRId64, customer, after);
+        else
+            snprintf(path, sizeof path, "/v1/tickets?limit=500&after=%" PRId64, after);
+        int rc = get_ok(env, path, &page, e);
+        if (rc != 0)
+            return rc;
+        json_t *list = json_object_get(page, "tickets");
+        size_t n = json_array_size(list);
+        if (n > 0)
+            *id = json_integer_value(json_object_get(json_array_get(list, n - 1), "id"));
+        json_t *next = json_object_get(page, "next_after");
+        after = json_is_integer(next) ? json_integer_value(next) : 0;
+        json_decref(page);
+        if (after == 0)
+            return 0;
+    }
+}
+
 int env_ticket(struct check_env *env, const struct yml_node *args, json_t **out,
                struct err *e)
 {
@@ -459,28 +488,15 @@ int env_ticket(struct check_env *env, const struct yml_node *args, json_t **out,
         const struct scenario_customer *cu = env_customer(env, c->str);
         if (cu == NULL)
             return err_set(e, ERR_INVAL, "unknown customer '%s'", c->str);
-        /* ascending ids: page to the last one */
-        int64_t after = 0;
-        for (;;) {
-            json_t *page;
-            snprintf(path, sizeof path, "/v1/tickets?customer=%" PRId64 "&limit=500&after=%"
-                     PRId64, cu->tg_user_id, after);
-            if ((rc = get_ok(env, path, &page, e)) != 0)
-                return rc;
-            json_t *list = json_object_get(page, "tickets");
-            size_t n = json_array_size(list);
-            if (n > 0)
-                id = json_integer_value(json_object_get(json_array_get(list, n - 1), "id"));
-            json_t *next = json_object_get(page, "next_after");
-            after = json_is_integer(next) ? json_integer_value(next) : 0;
-            json_decref(page);
-            if (after == 0)
-                break;
-        }
+        if ((rc = newest(env, cu->tg_user_id, &id, e)) != 0)
+            return rc;
         if (id == 0)
             return err_set(e, ERR_NOTFOUND, "customer '%s' has no ticket", c->str);
     } else {
-        return err_set(e, ERR_INVAL, "the step names neither 'ticket' nor 'customer'");
+        if ((rc = newest(env, 0, &id, e)) != 0)
+            return rc;
+        if (id == 0)
+            return err_set(e, ERR_NOTFOUND, "the scenario has no ticket yet");
     }
     snprintf(path, sizeof path, "/v1/tickets/%" PRId64, id);
     rc = get_ok(env, path, out, e);

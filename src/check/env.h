@@ -112,10 +112,10 @@ int env_var_set(struct check_env *env, const char *name, json_t *v, struct err *
 const struct scenario_customer *env_customer(const struct check_env *env, const char *name);
 
 /*
- * The ticket a step means: args' "ticket" (expanded, an id) or else its
- * "customer" (that customer's most recent ticket). *out is a new reference
- * to GET /v1/tickets/{id}. ERR_NOTFOUND (with the customer's name or the
- * id) when there is none, ERR_INVAL when args name neither.
+ * The ticket a step means: args' "ticket" (expanded, an id), else its
+ * "customer" (that customer's most recent ticket), else the scenario's
+ * most recent ticket. *out is a new reference to GET /v1/tickets/{id}.
+ * ERR_NOTFOUND (with the customer's name or the id) when there is none.
  */
 int env_ticket(struct check_env *env, const struct yml_node *args, json_t **out,
                struct err *e);

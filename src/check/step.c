@@ -309,47 +309,6 @@ static int advance(struct step_run *r, int64_t ms, struct err *e)
     return 0;
 }
 
-/* ---- which ticket --------------------------------------------------------------------- */
-
-/* args' ticket or customer, else the newest ticket of the scenario. */
-static int ticket_of(struct step_run *r, const struct yml_node *args, json_t **out,
-                     struct err *e)
-{
-    if (yml_get(args, "ticket") != NULL || yml_get(args, "customer") != NULL)
-        return env_ticket(r->env, args, out, e);
-    int64_t after = 0, id = 0;
-    char path[96];
-    for (;;) {
-        long status;
-        json_t *page = NULL;
-        snprintf(path, sizeof path, "/v1/tickets?limit=500&after=%" PRId64, after);
-        int rc = env_api(r->env, "GET", path, NULL, &status, &page, e);
-        if (rc == 0 && status != 200)
-            rc = err_set(e, ERR_IO, "GET %s answered %ld", path, status);
-        if (rc != 0) {
-            json_decref(page);
-            return rc;
-        }
-        json_t *list = json_object_get(page, "tickets");
-        size_t n = json_array_size(list);
-        if (n > 0)
-            id = json_integer_value(json_object_get(json_array_get(list, n - 1), "id"));
-        json_t *next = json_object_get(page, "next_after");
-        after = json_is_integer(next) ? json_integer_value(next) : 0;
-        json_decref(page);
-        if (after == 0)
-            break;
-    }
-    if (id == 0)
-        return err_set(e, ERR_NOTFOUND, "the scenario has no ticket yet");
-    snprintf(path, sizeof path, "/v1/tickets/%" PRId64, id);
-    long status;
-    int rc = env_api(r->env, "GET", path, NULL, &status, out, e);
-    if (rc == 0 && status != 200)
-        rc = err_set(e, ERR_NOTFOUND, "ticket %" PRId64 " does not exist", id);
-    return rc;
-}
-
 /* ---- arguments ------------------------------------------------------------------------ */
 
 static int arg_text(struct step_run *r, const struct yml_node *args, const char *key,
@@ -510,7 +469,7 @@ static int act_reply(struct step_run *r, const struct step *st, json_t **src, st
                                              : "a reply must not start with '/' (use "
                                                "'command'): '%s'", text);
     json_t *t = NULL;
-    if ((rc = ticket_of(r, st->args, &t, e)) != 0)
+    if ((rc = env_ticket(r->env, st->args, &t, e)) != 0)
         return rc;
     int64_t id = json_integer_value(json_object_get(t, "id"));
     json_t *topic = json_object_get(t, "topic_id");
@@ -611,7 +570,7 @@ static int fault_telegram(struct step_run *r, const struct step *st, const char 
     arg_dur(st->args, "delay", &delay);
     if (strcmp(kind, "delete_topic") == 0) {
         json_t *t = NULL;
-        int rc = ticket_of(r, st->args, &t, e);
+        int rc = env_ticket(r->env, st->args, &t, e);
         if (rc != 0)
             return rc;
         json_t *topic = json_object_get(t, "topic_id");
