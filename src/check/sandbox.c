@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -329,10 +330,13 @@ static int spawn(struct sandbox *sb, const struct sandbox_opts *o, const char *p
         return err_set(e, ERR_IO, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
-        /* the child: no signal mask or handler of the runner's survives exec */
+        /* the child: no signal mask or handler of the runner's survives
+         * exec, and it dies with the runner (a CI job killing `check` must
+         * not leave daemons behind) */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fd, 1);
         dup2(fd, 2);
         execv(argv[0], (char *const *)argv);
