@@ -1017,6 +1017,7 @@ Test(webhooks, retention_forgets_old_deliveries_only, .init = up_retention, .fin
     customer_says(6703, "after");
     struct want ok2 = {"main", "succeeded", 2};
     cr_assert(eventually(count_is, &ok2), "%s", daemon_log_tail(&D));
+}
 
 static void up_kb(void)
 {
