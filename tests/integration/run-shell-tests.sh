@@ -32,9 +32,9 @@ expect "unknown command" 2 "unknown command 'frobnicate'" -- "$BIN" frobnicate
 for cmd in serve check sandbox fake-telegram sink version; do
   expect "$cmd --help" 0 "usage: tgcrm $cmd" -- "$BIN" "$cmd" --help
 done
-for cmd in check sandbox; do
-  expect "$cmd not built yet" 2 "not built yet" -- "$BIN" "$cmd"
-done
+expect "check missing suite" 2 "/nonexistent.yaml: no such file or folder" -- "$BIN" check /nonexistent.yaml
+expect "check unknown option" 2 "usage: tgcrm check" -- "$BIN" check --bogus
+expect "sandbox needs --config" 2 "usage: tgcrm sandbox --config FILE" -- "$BIN" sandbox
 expect "fake-telegram needs --listen" 2 "usage: tgcrm fake-telegram" -- "$BIN" fake-telegram
 
 # tgcrm sink: every bad flag is refused with exit 2 and a message naming it,
