@@ -20,7 +20,7 @@ FAKE=http://127.0.0.1:8081
 fake=$!
 trap 'kill $fake 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s build/run/fake.port ] && break; sleep 0.05; done
-[ -s build/run/fake.port ] || { echo "run: fake-telegram did not start (port 8081 busy?)"; cat build/run/fake-telegram.log; exit 1; }
+[ -s build/run/fake.port ] || { echo "demo: fake-telegram did not start (port 8081 busy?)"; cat build/run/fake-telegram.log; exit 1; }
 post() { curl -fsS -o /dev/null -XPOST "$FAKE$1" -d "$2"; }
 for id in 1001 1002 1003 1004; do post /control/users "{\"id\":$id,\"first_name\":\"Agent$id\"}"; done
 post /control/users '{"id":5001,"first_name":"Ann","username":"ann"}'
@@ -32,6 +32,8 @@ tgcrm: CRM API on http://127.0.0.1:8080, token: $TGCRM_API_TOKEN
 tgcrm: try, from another terminal:
   curl http://127.0.0.1:8080/healthz
   curl -XPOST $FAKE/control/messages -d '{"from":5001,"text":"My invoice is wrong"}'
+  curl '$FAKE/control/sent?chat_id=5001'    # the bot asks the example's intake form first;
+                                             # answer with more messages, a ticket opens at the end
   curl -H 'Authorization: Bearer $TGCRM_API_TOKEN' http://127.0.0.1:8080/v1/tickets
   curl '$FAKE/control/sent?chat_id=-1001000000001'
 tgcrm: Ctrl-C stops both.
