@@ -24,7 +24,7 @@ LDFLAGS   += -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
 
 SRC       := $(sort $(shell find src -name '*.c' ! -name main.c))
 MIGR      := $(sort $(wildcard src/store/migrations/sqlite/*.sql))
-OBJ       := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
+OBJ       := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o $(BUILD)/gen/schema_webhook.o
 LIB       := $(BUILD)/libtgcrm.a
 BIN       := $(BUILD)/tgcrm
 
@@ -52,6 +52,13 @@ $(BUILD)/gen/migrations.c: $(MIGR) scripts/embed-sql.sh
 	bash scripts/embed-sql.sh $(MIGR) > $@
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/gen/schema_webhook.c: docs/webhook-payload.schema.json scripts/embed-text.sh
+	@mkdir -p $(dir $@)
+	bash scripts/embed-text.sh schema_webhook $< > $@
+
+$(BUILD)/gen/schema_webhook.o: $(BUILD)/gen/schema_webhook.c
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIB): $(OBJ)

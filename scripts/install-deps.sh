@@ -11,12 +11,15 @@ PKGS=(
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev
   libpq-dev libfyaml-dev libpcre2-dev libssl-dev libcriterion-dev
   sqlite3 curl valgrind cppcheck clang-tidy
-  tzdata
+  tzdata chromium
 )
 
 # tzdata: the IANA time zones (/usr/share/zoneinfo) that SLA business hours
 # are computed in; base/tz.c reads them at config load. Minimal Debian
 # images leave it out.
+
+# chromium: Debian's headless browser; tests/integration/test_report_html.c
+# renders the HTML report of `tgcrm check` in it and checks the screenshot.
 
 # Node.js runs the independent checkers (OpenAPI conformance, and later
 # npm client libraries against the fake Telegram); any node >= 18 will do,

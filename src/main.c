@@ -1,6 +1,7 @@
 /*
  * main.c — argv → subcommand. No logic lives here.
  */
+#include "check/check_cmd.h"
 #include "check/fake_tg.h"
 #include "check/sink.h"
 #include "serve/serve.h"
@@ -27,27 +28,6 @@ static const char usage[] =
     "Run 'tgcrm <command> --help' for a command's options.\n"
     "Exit codes: 0 ok, 1 a check failed, 2 usage or configuration error.\n";
 
-struct pending {
-    const char *name;
-    const char *what;
-    const char *issue;
-};
-
-/* Commands whose milestone has not landed yet: say so plainly, exit 2. */
-static const struct pending pending[] = {
-    {"check", "the integration testing framework", "the `tgcrm check` milestone"},
-    {"sandbox", "CRM + fake Telegram + sink wired together", "the `tgcrm check` milestone"},
-};
-
-static int not_built(const struct pending *p, int argc, char **argv)
-{
-    bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
-    FILE *out = help ? stdout : stderr;
-    fprintf(out, "usage: tgcrm %s [options]\n\n%s — not built yet; it arrives with %s.\n",
-            p->name, p->what, p->issue);
-    return help ? 0 : 2;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -61,6 +41,10 @@ int main(int argc, char **argv)
         return fake_tg_main(argc - 1, argv + 1);
     if (strcmp(cmd, "sink") == 0)
         return sink_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return check_cmd_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "sandbox") == 0)
+        return check_cmd_sandbox(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2 && strcmp(argv[2], "--help") == 0) {
             puts("usage: tgcrm version\n\nPrint the version and exit.");
@@ -73,9 +57,6 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof pending / sizeof pending[0]; i++)
-        if (strcmp(cmd, pending[i].name) == 0)
-            return not_built(&pending[i], argc - 1, argv + 1);
     fprintf(stderr, "tgcrm: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }

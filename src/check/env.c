@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/jx.h"
+#include "check/run.h"
 #include "check/sink.h"
 
 /* A CRM answer larger than this is a bug in the CRM or the suite. */
@@ -163,7 +164,7 @@ int env_advance(struct check_env *env, int64_t ms, struct err *e)
     }
     if (env->sink != NULL)
         sink_clock_advanced(env->sink);
-    return 0;
+    return env->settle != NULL ? env->settle(env->settle_ud, e) : 0;
 }
 
 /* The value of "name.a.b" (len bytes) in vars, or NULL. */
@@ -202,6 +203,63 @@ static json_t *lookup(json_t *vars, const char *ref, size_t len)
     return v;
 }
 
+/* {{text(N)}}: the longest text a suite may ask for. */
+#define TEXT_MAX 1000000
+
+/*
+ * N characters of text made from the case's seed ({{seed}}) and N: words
+ * of lower-case ASCII letters separated by single spaces, starting and
+ * ending with a letter, so N characters are N bytes and N UTF-16 units.
+ * The same N in the same case is always the same text, so an expectation
+ * can compare with what a step sent.
+ */
+static json_t *seeded_text(struct check_env *env, long n)
+{
+    const char *seed = json_string_value(json_object_get(env->vars, "seed"));
+    uint64_t st = (seed ? strtoull(seed, NULL, 10) : 0) ^ ((uint64_t)n * 0x9E3779B97F4A7C15ULL);
+    char *t = malloc((size_t)n + 1);
+    if (t == NULL)
+        return NULL;
+    for (long i = 0; i < n; i++) {
+        uint64_t x = run_rand(&st);
+        bool edge = i == 0 || i == n - 1 || t[i - 1] == ' ';
+        t[i] = !edge && x % 6 == 0 ? ' ' : (char)('a' + (x >> 8) % 26);
+    }
+    t[n] = '\0';
+    json_t *v = json_stringn(t, (size_t)n);
+    free(t);
+    return v;
+}
+
+/* The value of a reference: a variable (borrowed from vars) or text(N)
+ * (a new value in *made, released by the caller). NULL when it has none. */
+static json_t *value_of(struct check_env *env, const char *ref, size_t len, json_t **made)
+{
+    *made = NULL;
+    if (len > 6 && strncmp(ref, "text(", 5) == 0 && ref[len - 1] == ')') {
+        const char *b = ref + 5;
+        size_t k = len - 6;
+        while (k > 0 && *b == ' ')
+            b++, k--;
+        while (k > 0 && b[k - 1] == ' ')
+            k--;
+        long n = 0;
+        if (k > 0 && strspn(b, "0123456789") >= k) {
+            n = k <= 7 ? strtol(b, NULL, 10) : TEXT_MAX + 1L;
+        } else {
+            json_t *v = lookup(env->vars, b, k);
+            if (json_is_integer(v))
+                n = (long)json_integer_value(v);
+            else if (json_is_string(v))
+                n = strtol(json_string_value(v), NULL, 10);
+        }
+        if (n < 1 || n > TEXT_MAX)
+            return NULL;
+        return *made = seeded_text(env, n);
+    }
+    return lookup(env->vars, ref, len);
+}
+
 /* The reference inside "{{ ref }}" starting at open (which points at "{{"). */
 static void ref_span(const char *open, const char *close, const char **b, size_t *n)
 {
@@ -231,19 +289,20 @@ int env_expand(struct check_env *env, const char *text, const char **out, struct
         const char *ref;
         size_t n;
         ref_span(open, close, &ref, &n);
-        json_t *v = lookup(env->vars, ref, n);
+        json_t *made;
+        json_t *v = value_of(env, ref, n, &made);
         if (v == NULL) {
             rc = err_set(e, ERR_NOTFOUND, "'{{%.*s}}' has no value here", (int)n, ref);
             goto out;
         }
-        if (buf_append(&b, s, (size_t)(open - s)) != 0)
+        int w = buf_append(&b, s, (size_t)(open - s));
+        if (w == 0 && json_is_string(v))
+            w = buf_append(&b, json_string_value(v), json_string_length(v));
+        else if (w == 0)
+            w = jx_dump(v, &b);
+        json_decref(made);
+        if (w != 0)
             goto nomem;
-        if (json_is_string(v)) {
-            if (buf_append(&b, json_string_value(v), json_string_length(v)) != 0)
-                goto nomem;
-        } else if (jx_dump(v, &b) != 0) {
-            goto nomem;
-        }
         s = close + 2;
     }
     if (buf_puts(&b, s) != 0)
@@ -293,10 +352,11 @@ static int scalar_json(struct check_env *env, const struct yml_node *n, json_t *
             const char *ref;
             size_t len;
             ref_span(s, close, &ref, &len);
-            json_t *v = lookup(env->vars, ref, len);
+            json_t *made;
+            json_t *v = value_of(env, ref, len, &made);
             if (v == NULL)
                 return err_set(e, ERR_NOTFOUND, "'%s' has no value here", s);
-            *out = json_incref(v);
+            *out = made != NULL ? made : json_incref(v);
             return 0;
         }
     }
@@ -375,6 +435,35 @@ static int get_ok(struct check_env *env, const char *path, json_t **out, struct 
     return rc;
 }
 
+/* The highest ticket id (ids ascend: page to the last one) of a customer's
+ * Telegram user id, or of everyone with 0; *id = 0 when there is none. */
+static int newest(struct check_env *env, int64_t customer, int64_t *id, struct err *e)
+{
+    char path[128];
+    int64_t after = 0;
+    *id = 0;
+    for (;;) {
+        json_t *page;
+        if (customer != 0)
+            snprintf(path, sizeof path, "/v1/tickets?customer=%" PRId64 "&limit=500&after=%"
+                     PRId64, customer, after);
+        else
+            snprintf(path, sizeof path, "/v1/tickets?limit=500&after=%" PRId64, after);
+        int rc = get_ok(env, path, &page, e);
+        if (rc != 0)
+            return rc;
+        json_t *list = json_object_get(page, "tickets");
+        size_t n = json_array_size(list);
+        if (n > 0)
+            *id = json_integer_value(json_object_get(json_array_get(list, n - 1), "id"));
+        json_t *next = json_object_get(page, "next_after");
+        after = json_is_integer(next) ? json_integer_value(next) : 0;
+        json_decref(page);
+        if (after == 0)
+            return 0;
+    }
+}
+
 int env_ticket(struct check_env *env, const struct yml_node *args, json_t **out,
                struct err *e)
 {
@@ -399,28 +488,15 @@ int env_ticket(struct check_env *env, const struct yml_node *args, json_t **out,
         const struct scenario_customer *cu = env_customer(env, c->str);
         if (cu == NULL)
             return err_set(e, ERR_INVAL, "unknown customer '%s'", c->str);
-        /* ascending ids: page to the last one */
-        int64_t after = 0;
-        for (;;) {
-            json_t *page;
-            snprintf(path, sizeof path, "/v1/tickets?customer=%" PRId64 "&limit=500&after=%"
-                     PRId64, cu->tg_user_id, after);
-            if ((rc = get_ok(env, path, &page, e)) != 0)
-                return rc;
-            json_t *list = json_object_get(page, "tickets");
-            size_t n = json_array_size(list);
-            if (n > 0)
-                id = json_integer_value(json_object_get(json_array_get(list, n - 1), "id"));
-            json_t *next = json_object_get(page, "next_after");
-            after = json_is_integer(next) ? json_integer_value(next) : 0;
-            json_decref(page);
-            if (after == 0)
-                break;
-        }
+        if ((rc = newest(env, cu->tg_user_id, &id, e)) != 0)
+            return rc;
         if (id == 0)
             return err_set(e, ERR_NOTFOUND, "customer '%s' has no ticket", c->str);
     } else {
-        return err_set(e, ERR_INVAL, "the step names neither 'ticket' nor 'customer'");
+        if ((rc = newest(env, 0, &id, e)) != 0)
+            return rc;
+        if (id == 0)
+            return err_set(e, ERR_NOTFOUND, "the scenario has no ticket yet");
     }
     snprintf(path, sizeof path, "/v1/tickets/%" PRId64, id);
     rc = get_ok(env, path, out, e);

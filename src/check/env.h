@@ -47,6 +47,12 @@ struct check_env {
     int64_t t0_ms;                   /* CRM clock when the scenario started */
     int64_t tg_since;                /* fake_tg sent-log seq at the scenario's start */
     int64_t sink_since;              /* sink seq at the scenario's start */
+    /* set by the runner: waits until the sandbox has done everything due at
+     * the current scenario time; env_advance calls it after every move, so
+     * whoever moves the clock (advance, eventually, expect_no_webhook's
+     * window) sees timers, retries and deliveries happen in order. NULL = none */
+    int (*settle)(void *ud, struct err *e);
+    void *settle_ud;
     /* owned */
     json_t *vars;                    /* name -> value: suite vars, loop vars, captures */
     void *curl;                      /* CURL *, created by env_open */
@@ -78,8 +84,8 @@ int env_now_ms(struct check_env *env, int64_t *out, struct err *e);
 int env_clock_ms(struct check_env *env, int64_t *out, struct err *e);
 
 /* Move the CRM's manual clock forward by ms (> 0), then env->clock by the
- * same amount, then tell the sink (held answers now due are released).
- * ERR_INVAL on a real clock. */
+ * same amount, then tell the sink (held answers now due are released),
+ * then wait for env->settle when set. ERR_INVAL on a real clock. */
 int env_advance(struct check_env *env, int64_t ms, struct err *e);
 
 /*
@@ -106,10 +112,10 @@ int env_var_set(struct check_env *env, const char *name, json_t *v, struct err *
 const struct scenario_customer *env_customer(const struct check_env *env, const char *name);
 
 /*
- * The ticket a step means: args' "ticket" (expanded, an id) or else its
- * "customer" (that customer's most recent ticket). *out is a new reference
- * to GET /v1/tickets/{id}. ERR_NOTFOUND (with the customer's name or the
- * id) when there is none, ERR_INVAL when args name neither.
+ * The ticket a step means: args' "ticket" (expanded, an id), else its
+ * "customer" (that customer's most recent ticket), else the scenario's
+ * most recent ticket. *out is a new reference to GET /v1/tickets/{id}.
+ * ERR_NOTFOUND (with the customer's name or the id) when there is none.
  */
 int env_ticket(struct check_env *env, const struct yml_node *args, json_t **out,
                struct err *e);

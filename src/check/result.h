@@ -53,6 +53,7 @@ struct check_step {
     struct check_near *near; /* near misses, closest first */
     size_t nnear;
     const char *reason;      /* skipped: why */
+    size_t cap_near;         /* added: growth bookkeeping of check_step_add_near */
 };
 
 /* Lanes of the timeline, left to right in the HTML report. */
@@ -112,6 +113,10 @@ struct check_case {
     struct check_observation *obs;
     size_t nobs;
     const char *log;         /* the sandbox's log excerpt when the case failed, or NULL */
+    /* added for the reports: */
+    int64_t clock_origin_ms; /* wall-clock time (ms since the epoch) of scenario time 0:
+                              * the sandbox's test-clock start; 0 = unknown (live) */
+    size_t cap_steps, cap_events, cap_obs; /* growth bookkeeping of check_case_add_* */
 };
 
 /* One production-checklist item (the article's ten): id and text from the suites. */
@@ -134,6 +139,7 @@ struct check_report {
     struct check_item *items;
     size_t nitems;
     size_t passed, failed, errored, skipped;
+    size_t cap_cases, cap_items; /* added: growth bookkeeping of check_report_add_* */
 };
 
 /* A new empty report (arena-backed). 0 or ERR_NOMEM. */
@@ -141,5 +147,57 @@ int check_report_new(struct check_report **out);
 
 /* Free a report and everything in it; sets *rp to NULL. NULL is fine. */
 void check_report_free(struct check_report **rp);
+
+/*
+ * Filling a report (result.c). Every add appends a zeroed element to its
+ * array in the report's arena and returns it; the arrays grow by doubling,
+ * so a pointer returned by an add stays valid only until the next add to
+ * the same array (the old elements are copied). The report's arena has no
+ * cap, so these never return NULL. Strings passed in are copied; NULL stays
+ * NULL. An array built by hand (cap_* == 0) is copied on the first add.
+ *
+ * Cases are reported in the order they are added: add them in the order
+ * the run scheduled them (not the order parallel runs finished in), so two
+ * runs with the same seed write the same files.
+ */
+struct check_case *check_report_add_case(struct check_report *r);
+
+/* A step of c; status CHECK_PASSED until set. */
+struct check_step *check_case_add_step(struct check_report *r, struct check_case *c);
+
+/* A near miss of s, closest first: add them in that order. */
+struct check_near *check_step_add_near(struct check_report *r, struct check_step *s,
+                                       const char *what, const char *diff);
+
+/* An event of c's timeline: an instant at at_ms (until_ms = at_ms), step -1;
+ * the caller sets lanes, label and the rest. */
+struct check_event *check_case_add_event(struct check_report *r, struct check_case *c,
+                                         int64_t at_ms, const char *label);
+
+/* An observation of c (kind, key and JSON value text copied). */
+struct check_observation *check_case_add_obs(struct check_report *r, struct check_case *c,
+                                             const char *kind, const char *key,
+                                             const char *value, int64_t at_ms);
+
+/* The checklist item with this id, added (with text) if new; an existing
+ * item keeps its text unless it had none. */
+struct check_item *check_report_add_item(struct check_report *r, const char *id,
+                                         const char *text);
+
+/* s copied into the report's arena (NULL stays NULL). */
+const char *check_report_str(struct check_report *r, const char *s);
+
+/* printf into the report's arena. */
+const char *check_report_printf(struct check_report *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Recount from the cases: passed/failed/errored/skipped, and each item's
+ * ncases, nfailed and status: failed when one of its cases failed or
+ * errored, passed when it has cases and all passed, else skipped (not
+ * proved: no case, or some were skipped). Case checklist ids naming no item add the item
+ * (with no text). Call once the cases are complete; calling again is fine.
+ */
+void check_report_tally(struct check_report *r);
 
 #endif

@@ -1387,6 +1387,14 @@ void engine_kick(struct engine *en)
     pthread_mutex_unlock(&en->mu);
 }
 
+int64_t engine_next_timer(struct engine *en)
+{
+    pthread_mutex_lock(&en->mu);
+    int64_t next = en->next_timer;
+    pthread_mutex_unlock(&en->mu);
+    return next;
+}
+
 void engine_get_stats(struct engine *en, struct engine_stats *out)
 {
     pthread_mutex_lock(&en->mu);

@@ -211,6 +211,9 @@ void engine_kick(struct engine *en);
 
 void engine_get_stats(struct engine *en, struct engine_stats *out);
 
+/* When the earliest timer falls due (clock ms), 0 when there is none. */
+int64_t engine_next_timer(struct engine *en);
+
 /* Stop the thread after the queued events are applied. Idempotent. */
 void engine_stop(struct engine *en);
 

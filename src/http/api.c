@@ -47,6 +47,7 @@ static const struct router_route routes[] = {
     {"POST", "/v1/webhooks/deliveries/{id}/replay", api_webhooks_replay, 0},
     {"GET", "/v1/test/clock", api_test_clock_get, API_TEST_CLOCK},
     {"POST", "/v1/test/clock", api_test_clock_move, API_TEST_CLOCK},
+    {"GET", "/v1/test/idle", api_test_idle, API_TEST_CLOCK},
     {"POST", "/v1/inbound/{endpoint}", api_inbound_post, 0},
 };
 

@@ -32,6 +32,7 @@
 
 struct tg_ingest;
 struct hook_deliver;
+struct tg_bridge;
 
 /* Everything the handlers need; all borrowed, owned by serve. Shared by
  * every HTTP thread, so only thread-safe objects belong here. */
@@ -44,6 +45,7 @@ struct api_ctx {
     struct tg_ingest *tg;       /* webhook mode: takes POST /telegram/webhook;
                                    NULL (polling mode) answers it 404 */
     struct hook_deliver *hooks; /* the webhook dispatcher: replay, enable ... */
+    struct tg_bridge *bridge;   /* the Telegram sender (NULL without a token): idleness */
 };
 
 /* The http_handler for the whole API; `api_ctx` is a struct api_ctx *. */

@@ -133,5 +133,7 @@ void api_test_clock_get(struct http_req *, struct http_resp *,
                         const struct router_params *, void *ctx);
 void api_test_clock_move(struct http_req *, struct http_resp *,
                          const struct router_params *, void *ctx);
+void api_test_idle(struct http_req *, struct http_resp *,
+                   const struct router_params *, void *ctx);
 
 #endif

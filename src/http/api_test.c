@@ -3,6 +3,7 @@
  *
  *   GET  /v1/test/clock    {"now": ISO, "now_ms": int}
  *   POST /v1/test/clock    {"advance": "5m"} or {"set": ISO}, exactly one
+ *   GET  /v1/test/idle     has everything due at this clock time happened?
  *
  * These routes are in the table only when serve ran with --test-clock
  * (api_ctx.test_clock); otherwise they are 404 like any unknown path. After
@@ -13,7 +14,11 @@
  */
 #include "base/log.h"
 #include "http/api_impl.h"
+#include "telegram/tg_bridge.h"
 #include "webhook/hook_deliver.h"
+
+#include <stdlib.h>
+#include <time.h>
 
 static void reply_now(struct api_ctx *ctx, struct http_resp *resp)
 {
@@ -75,6 +80,8 @@ void api_test_clock_move(struct http_req *req, struct http_resp *resp,
     engine_kick(ctx->engine);
     if (ctx->hooks != NULL)
         hook_deliver_kick(ctx->hooks);   /* retries on the manual clock */
+    if (ctx->bridge != NULL)
+        tg_bridge_kick(ctx->bridge);     /* rows waiting for this time */
     /* Apply what fell due synchronously: the kick alone would race the reply. */
     struct engine_event tick = {.type = ENGINE_TIMERS_DUE};
     struct engine_result res;
@@ -87,4 +94,95 @@ void api_test_clock_move(struct http_req *req, struct http_resp *resp,
     log_str(&l, "now", clock_fmt_iso(clock_now_ms(ctx->clock), iso));
     log_end(&l);
     reply_now(ctx, resp);
+}
+
+/* The longest ?wait_ms: a bounded hold of one HTTP worker. */
+#define IDLE_WAIT_MAX_MS 10000
+
+struct idleness {
+    bool telegram, webhooks;
+    int in_flight;
+    int64_t now;
+    int64_t next;        /* the earliest time anything falls due, INT64_MAX none */
+};
+
+static int64_t earlier(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* One look: have the Telegram sender and the webhook dispatcher each done
+ * everything they can at the current clock time, after the newest commit? */
+static int look(struct api_ctx *ctx, bool kick, struct idleness *out, struct err *e)
+{
+    struct engine_stats es;
+    engine_get_stats(ctx->engine, &es);
+    int64_t last_event = 0;
+    struct store *s = store_pool_get(ctx->readers);
+    int rc = store_event_last_id(s, &last_event, e);
+    store_pool_put(ctx->readers, s);
+    if (rc != 0)
+        return rc;
+    out->now = clock_now_ms(ctx->clock);
+    int64_t timer = engine_next_timer(ctx->engine);
+    int64_t tg_next = INT64_MAX, hook_next = INT64_MAX;
+    out->telegram = ctx->bridge == NULL ||
+                    tg_bridge_idle(ctx->bridge, es.batches, out->now, &tg_next);
+    out->in_flight = 0;
+    out->webhooks = ctx->hooks == NULL ||
+                    hook_deliver_idle(ctx->hooks, last_event, out->now, &out->in_flight,
+                                      &hook_next);
+    out->next = earlier(earlier(timer > 0 ? timer : INT64_MAX, tg_next), hook_next);
+    /* a stale rest (a commit or a clock move it has not looked at yet):
+     * make the worker look now rather than at its next poll — once per
+     * request, as each kick costs the worker a pass over its queue */
+    if (kick && !out->telegram)
+        tg_bridge_kick(ctx->bridge);
+    if (kick && !out->webhooks)
+        hook_deliver_kick(ctx->hooks);
+    return 0;
+}
+
+void api_test_idle(struct http_req *req, struct http_resp *resp,
+                   const struct router_params *params, void *ud)
+{
+    (void)params;
+    struct api_ctx *ctx = ud;
+    struct err e = {0};
+    int64_t wait = 0;
+    const char *w = http_req_query(req, "wait_ms");
+    if (w != NULL) {
+        char *end;
+        wait = strtoll(w, &end, 10);
+        if (*w == '\0' || *end != '\0' || wait < 0 || wait > IDLE_WAIT_MAX_MS) {
+            err_field(&e, ERR_INVAL, "wait_ms", "'wait_ms' must be 0..%d", IDLE_WAIT_MAX_MS);
+            api_error(resp, &e);
+            return;
+        }
+    }
+    struct idleness id;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (bool first = true;; first = false) {
+        if (look(ctx, first, &id, &e) != 0) {
+            api_error_status(resp, 503, &e);
+            return;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        int64_t spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if ((id.telegram && id.webhooks) || spent >= wait)
+            break;
+        struct timespec nap = {0, 200 * 1000};   /* the workers answer a kick in µs */
+        nanosleep(&nap, NULL);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "idle", json_boolean(id.telegram && id.webhooks));
+    json_object_set_new(o, "now_ms", json_integer(id.now));
+    json_object_set_new(o, "telegram", json_boolean(id.telegram));
+    json_object_set_new(o, "webhooks", json_boolean(id.webhooks));
+    json_object_set_new(o, "webhooks_in_flight", json_integer(id.in_flight));
+    /* what falls due next: a client may move the clock straight there */
+    json_object_set_new(o, "next_due_ms",
+                        id.next != INT64_MAX ? json_integer(id.next) : json_null());
+    api_reply(resp, 200, o);
 }

@@ -23,6 +23,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,8 +162,26 @@ static void reload(struct engine *en, struct hook_deliver *hooks, const char *pa
     cfg_unref(&nc);
 }
 
+/* Who a commit of the engine's writer wakes: the webhook dispatcher (new
+ * events) and the Telegram sender (new outbox rows), at once rather than at
+ * their next poll. The bridge starts after the engine, hence the atomic. */
+struct wake {
+    struct hook_deliver *hooks;
+    _Atomic(struct tg_bridge *) bridge;
+};
+
+static void on_commit(void *arg)
+{
+    struct wake *w = arg;
+    hook_deliver_on_commit(w->hooks);
+    struct tg_bridge *b = atomic_load(&w->bridge);
+    if (b != NULL)
+        tg_bridge_kick(b);
+}
+
 int serve_main(int argc, char **argv)
 {
+    static struct wake wake;
     struct serve_opts o = {0};
     int prc = parse_args(argc, argv, &o);
     if (prc != 0)
@@ -229,7 +248,8 @@ int serve_main(int argc, char **argv)
         log_msg(LOG_ERROR, "webhook.init_failed", "%s", e.msg);
         goto out;
     }
-    store_set_commit_hook(w, hook_deliver_on_commit, hooks);
+    wake.hooks = hooks;
+    store_set_commit_hook(w, on_commit, &wake);
     if (engine_new(c, w, clk, &en, &e) != 0) {
         log_msg(LOG_ERROR, "engine.init_failed", "%s", e.msg);
         goto out;
@@ -261,6 +281,7 @@ int serve_main(int argc, char **argv)
             log_msg(LOG_ERROR, "telegram.bridge_failed", "%s", e.msg);
             goto out;
         }
+        atomic_store(&wake.bridge, bridge);
     }
 
     struct api_ctx api = {
@@ -271,6 +292,7 @@ int serve_main(int argc, char **argv)
         .started_at_ms = clock_now_ms(clk),
         .tg = webhook_mode ? ingest : NULL,
         .hooks = hooks,
+        .bridge = bridge,
     };
     if (http_server_start(c->http.listen, c->http.threads, (size_t)c->http.max_body,
                           api_handle, &api, &srv, &e) != 0) {
@@ -310,6 +332,7 @@ int serve_main(int argc, char **argv)
 out:
     http_server_free(&srv);     /* finish in-flight requests first */
     tg_ingest_free(&ingest);    /* no new updates ... */
+    atomic_store(&wake.bridge, NULL);
     tg_bridge_free(&bridge);    /* ... and no more sends; pending rows stay queued */
     if (en != NULL)
         engine_stop(en);        /* then commit what is queued */

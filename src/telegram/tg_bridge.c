@@ -65,15 +65,21 @@ struct tg_bridge {
     pthread_t th;
     bool started;
     atomic_bool stop;
-    pthread_mutex_t mu;          /* guards kicked, stats */
+    pthread_mutex_t mu;          /* guards kicked, stats, rest */
     pthread_cond_t cv;
     bool kicked;
     struct tg_bridge_stats st;
+    /* the newest round that made no call, for tg_bridge_idle: it saw the
+     * outbox after `rest_batches` engine commits at clock `rest_now` */
+    bool resting;
+    int64_t rest_batches, rest_now;
+    int64_t rest_next;           /* when a row the round passed over may go, INT64_MAX none */
 
     /* thread-only state */
     struct map chats;            /* key (chat_id, 0) */
     struct map convs;            /* key (chat_id, ticket or 0) */
     uint64_t round;
+    int64_t round_next;          /* this round: the earliest time a row it held back may go */
     struct bucket global;
     int64_t paused_all_until;
     int64_t last429_chat, last429_until;
@@ -416,9 +422,24 @@ static void send_row(struct tg_bridge *b, const struct tg_outbox_row *r, const c
 
 /* ---- one round ------------------------------------------------------------------ */
 
+/* A row held back may go at `at`: keep the earliest such time of the round. */
+static void later(struct tg_bridge *b, int64_t at)
+{
+    if (at < b->round_next)
+        b->round_next = at;
+}
+
+/* ms until a bucket holding `tokens` (< 1) refilling per_min a minute has one. */
+static int64_t token_wait(double tokens, int64_t per_min)
+{
+    double ms = (1.0 - tokens) * 60000.0 / (double)(per_min > 0 ? per_min : 1);
+    return (int64_t)ms + 1;
+}
+
 /* Returns how many calls were made. */
 static int round_once(struct tg_bridge *b, struct arena *a)
 {
+    b->round_next = INT64_MAX;
     int64_t now = clock_now_ms(b->clk);
     struct tg_outbox_row *rows = NULL;
     size_t n = 0;
@@ -458,13 +479,21 @@ static int round_once(struct tg_bridge *b, struct arena *a)
         } else {
             continue;                           /* behind an earlier row */
         }
-        if (poisoned(b, r->id) || r->next_attempt_at > now)
+        if (poisoned(b, r->id))
             continue;
-        if (b->paused_all_until > now)
+        if (r->next_attempt_at > now) {
+            later(b, r->next_attempt_at);
+            continue;
+        }
+        if (b->paused_all_until > now) {
+            later(b, b->paused_all_until);
             break;
+        }
         struct slot *cs = chat_state(b, r->chat_id, now);
-        if (cs->paused_until > now)
+        if (cs->paused_until > now) {
+            later(b, cs->paused_until);
             continue;
+        }
         const char *params;
         char *owned;
         char why[256];
@@ -482,10 +511,13 @@ static int round_once(struct tg_bridge *b, struct arena *a)
         }
         if (b->global.tokens < 1.0) {
             mem_free(owned);
+            later(b, now + token_wait(b->global.tokens, b->lim.global_per_min));
             break;                              /* nothing else may go either */
         }
         if (cs->tokens < 1.0) {
             mem_free(owned);
+            later(b, now + token_wait(cs->tokens, is_group(r->chat_id) ? b->lim.group_per_min
+                                                                       : b->lim.private_per_min));
             continue;
         }
         b->global.tokens -= 1.0;
@@ -501,11 +533,27 @@ static void *bridge_main(void *arg)
 {
     struct tg_bridge *b = arg;
     while (!atomic_load(&b->stop)) {
+        /* read before the round: a commit or a clock move during it makes
+         * the rest stale, so tg_bridge_idle never reports a round that
+         * might have missed a row */
+        struct engine_stats es;
+        engine_get_stats(b->en, &es);
+        int64_t now = clock_now_ms(b->clk);
+        pthread_mutex_lock(&b->mu);
+        b->resting = false;
+        pthread_mutex_unlock(&b->mu);
         struct arena *a = arena_new(0);
         int calls = round_once(b, a);
         arena_free(&a);
-        if (calls == 0)
+        if (calls == 0) {
+            pthread_mutex_lock(&b->mu);
+            b->resting = true;
+            b->rest_batches = es.batches;
+            b->rest_now = now;
+            b->rest_next = b->round_next;
+            pthread_mutex_unlock(&b->mu);
             nap(b, b->lim.poll_ms);
+        }
     }
     return NULL;
 }
@@ -577,6 +625,15 @@ void tg_bridge_kick(struct tg_bridge *b)
     b->kicked = true;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
+}
+
+bool tg_bridge_idle(struct tg_bridge *b, int64_t batches, int64_t now, int64_t *next)
+{
+    pthread_mutex_lock(&b->mu);
+    bool idle = b->resting && b->rest_batches == batches && b->rest_now == now;
+    *next = b->rest_next;
+    pthread_mutex_unlock(&b->mu);
+    return idle;
 }
 
 void tg_bridge_get_stats(struct tg_bridge *b, struct tg_bridge_stats *out)

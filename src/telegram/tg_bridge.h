@@ -38,6 +38,7 @@
 #ifndef TGCRM_TELEGRAM_TG_BRIDGE_H
 #define TGCRM_TELEGRAM_TG_BRIDGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/cfg.h"
@@ -84,6 +85,17 @@ int tg_bridge_start(struct tg_bridge *b, struct err *e);
 void tg_bridge_kick(struct tg_bridge *b);
 
 void tg_bridge_get_stats(struct tg_bridge *b, struct tg_bridge_stats *out);
+
+/*
+ * True when the bridge's newest round made no call and looked at the
+ * outbox after `batches` engine commits (engine_stats.batches) at clock
+ * `now`: nothing it holds can go out before the clock moves or the engine
+ * commits again. *next gets the earliest clock time at which a row that
+ * round held back (a retry, a 429 pause, an empty token bucket) may go,
+ * INT64_MAX for none. The idleness `tgcrm check` waits for
+ * (GET /v1/test/idle).
+ */
+bool tg_bridge_idle(struct tg_bridge *b, int64_t batches, int64_t now, int64_t *next);
 
 /* Stop the thread (a call in flight is aborted; its row stays pending) and
  * join it. Idempotent; harmless when never started. Call before

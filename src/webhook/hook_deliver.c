@@ -167,6 +167,12 @@ struct hook_deliver {
     struct {                    /* hook_deliver_stats, written by the thread */
         _Atomic int64_t attempts, sent, retried, dead, disabled, fanned_out;
     } pub;
+    /* guarded by mu: the loop's newest rest, for hook_deliver_idle */
+    bool resting;
+    int64_t rest_now;           /* clock when the resting round began */
+    int64_t rest_cursor;        /* every endpoint has fanned out this far, -1 unknown */
+    int rest_inflight;          /* attempts in flight while resting */
+    int64_t rest_next;          /* the earliest retry or attempt deadline, INT64_MAX none */
 
     /* thread-only from here */
     struct cfg *cfg;            /* owned reference in use */
@@ -1423,6 +1429,38 @@ static int wait_ms(struct hook_deliver *d)
     return t < 0 ? 0 : (int)t;
 }
 
+/* Publish whether the loop is about to sleep, having done all it could at
+ * clock `now`, with how far every endpoint has fanned out and what is in
+ * flight (see hook_deliver_idle). */
+static void set_rest(struct hook_deliver *d, bool resting, int64_t now)
+{
+    int64_t cursor = INT64_MAX, next = INT64_MAX;
+    int inflight = 0;
+    for (size_t i = 0; resting && i < d->neps; i++) {
+        const struct ep *ep = d->eps[i];
+        inflight += ep->inflight;
+        if (ep->disabled)
+            continue;
+        if (!ep->known || ep->partial)
+            cursor = -1;   /* rows still in the store only: not settled */
+        else if (ep->cursor < cursor)
+            cursor = ep->cursor;
+        int64_t due = hook_queue_next_due(&ep->q);
+        if (due < next)
+            next = due;
+    }
+    for (size_t i = 0; resting && i < d->nxs; i++)
+        if (d->xs[i]->r != NULL && d->xs[i]->deadline < next)
+            next = d->xs[i]->deadline;     /* an attempt times out on the clock */
+    pthread_mutex_lock(&d->mu);
+    d->resting = resting;
+    d->rest_now = now;
+    d->rest_cursor = cursor;
+    d->rest_inflight = inflight;
+    d->rest_next = next;
+    pthread_mutex_unlock(&d->mu);
+}
+
 static void *deliver_main(void *arg)
 {
     struct hook_deliver *d = arg;
@@ -1430,6 +1468,7 @@ static void *deliver_main(void *arg)
     while (!atomic_load(&d->stop)) {
         int64_t now = clock_now_ms(d->clk);
         int running = 0;
+        set_rest(d, false, now);
         take_cfg(d, now);
         run_commands(d, now);
         drop_fenced(d);
@@ -1445,8 +1484,10 @@ static void *deliver_main(void *arg)
         /* A transfer that finished in that perform only left a message:
          * no socket would wake the poll for it, so go round again. */
         bool finished = (size_t)running < d->nxs - d->nidle;
-        if (!more && !finished && !atomic_load(&d->stop))
+        if (!more && !finished && !atomic_load(&d->stop)) {
+            set_rest(d, true, now);
             curl_multi_poll(d->multi, NULL, 0, wait_ms(d), NULL);
+        }
     }
     /* Abandon what is in flight (it stays pending) and hand over what is
      * known; hook_deliver_free lets the writer finish. */
@@ -1548,6 +1589,17 @@ void hook_deliver_set_cfg(struct hook_deliver *d, struct cfg *c)
     pthread_mutex_unlock(&d->mu);
     cfg_unref(&old);
     hook_deliver_kick(d);
+}
+
+bool hook_deliver_idle(struct hook_deliver *d, int64_t last_event_id, int64_t now,
+                       int *in_flight, int64_t *next)
+{
+    pthread_mutex_lock(&d->mu);
+    bool idle = d->resting && d->rest_now == now && d->rest_cursor >= last_event_id;
+    *in_flight = d->rest_inflight;
+    *next = d->rest_next;
+    pthread_mutex_unlock(&d->mu);
+    return idle;
 }
 
 void hook_deliver_get_stats(struct hook_deliver *d, struct hook_deliver_stats *out)

@@ -37,6 +37,7 @@
 #ifndef TGCRM_WEBHOOK_HOOK_DELIVER_H
 #define TGCRM_WEBHOOK_HOOK_DELIVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/cfg.h"
@@ -106,6 +107,18 @@ int hook_deliver_disable(struct hook_deliver *d, const char *endpoint, const cha
                          struct err *e);
 
 void hook_deliver_get_stats(struct hook_deliver *d, struct hook_deliver_stats *out);
+
+/*
+ * True when the dispatcher's loop is asleep having done everything it could
+ * at clock `now` with every event up to last_event_id fanned out: no
+ * delivery can start before the clock moves, an event is committed or an
+ * answer arrives. *in_flight gets the attempts still waiting for an answer
+ * (a test sink may hold them until its clock moves); *next the earliest
+ * clock time a retry falls due or an attempt times out, INT64_MAX for
+ * none. The idleness `tgcrm check` waits for (GET /v1/test/idle).
+ */
+bool hook_deliver_idle(struct hook_deliver *d, int64_t last_event_id, int64_t now,
+                       int *in_flight, int64_t *next);
 
 /* Stop the thread: transfers in flight are abandoned (their deliveries stay
  * pending and go again after a restart) and what is known is written.

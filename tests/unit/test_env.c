@@ -72,3 +72,34 @@ Test(env, json_keeps_types)
     json_decref(v);
     yml_free(&d);
 }
+
+Test(env, text_of_n_is_seeded_words_of_exactly_n_characters)
+{
+    json_object_set_new(env.vars, "seed", json_string("8427361"));
+    const char *a, *b;
+    cr_assert_eq(env_expand(&env, "{{text(2000)}}", &a, &e), 0, "%s", e.msg);
+    cr_assert_eq(strlen(a), 2000);
+    cr_assert(a[0] >= 'a' && a[0] <= 'z' && a[1999] >= 'a' && a[1999] <= 'z');
+    cr_assert_null(strstr(a, "  "), "single spaces");
+    cr_assert_not_null(strchr(a, ' '), "words, not one run of letters");
+    cr_assert_eq(strspn(a, "abcdefghijklmnopqrstuvwxyz "), 2000);
+    /* the same N in the same case is the same text; a loop variable works too */
+    cr_assert_eq(env_expand(&env, "{{ text(row.len) }}", &b, &e), 0, "%s", e.msg);
+    cr_assert_eq(strlen(b), 500);
+    const char *c;
+    cr_assert_eq(env_expand(&env, "{{text(500)}}", &c, &e), 0);
+    cr_assert_str_eq(b, c);
+    /* another seed, another text */
+    json_object_set_new(env.vars, "seed", json_string("1"));
+    cr_assert_eq(env_expand(&env, "{{text(500)}}", &c, &e), 0);
+    cr_assert_str_neq(b, c);
+    /* a whole-scalar placeholder gives the string itself */
+    struct yml_doc *d = NULL;
+    cr_assert_eq(yml_load("t", "x: \"{{text(3)}}\"\n", 17, &d, &e), 0);
+    json_t *v = NULL;
+    cr_assert_eq(env_json(&env, yml_get(d->root, "x"), &v, &e), 0, "%s", e.msg);
+    cr_assert(json_is_string(v) && json_string_length(v) == 3);
+    json_decref(v);
+    yml_free(&d);
+    cr_assert_eq(env_expand(&env, "{{text(0)}}", &c, &e), ERR_NOTFOUND);
+}

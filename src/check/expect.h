@@ -1,0 +1,48 @@
+/*
+ * expect.h — the expectations of `tgcrm check`: evaluate one expect_* step
+ * of a scenario, once, against what the CRM, the fake Telegram and the
+ * webhook sink show now (docs/check.md, "Expectations").
+ *
+ * The runner owns time: for a step with `within:` it calls expect_step
+ * again after moving the clock by `every:` until it holds or the deadline
+ * passes. Only expect_no_webhook with `during:` moves the clock itself,
+ * across its window, because "nothing arrived during 10 minutes" is one
+ * observation, not a poll.
+ *
+ * A failure is told three ways, all strings in env->ra: out->expected
+ * (what the step wanted, in words), out->seen (what was there, with exact
+ * values: `status: want "resolved", got "in_progress"`), out->near (the
+ * near misses, closest first), plus check_event entries with failed=true
+ * appended to env->cc so the HTML timeline highlights them.
+ *
+ * The matcher vocabulary is in expect_match.h; expect_hook.c holds the
+ * webhook expectations, expect_thread.c the thread, expect_tg.c Telegram.
+ */
+#ifndef TGCRM_CHECK_EXPECT_H
+#define TGCRM_CHECK_EXPECT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "base/err.h"
+#include "check/env.h"
+#include "check/result.h"
+#include "check/scenario.h"
+
+/*
+ * Evaluate expectation st (an expect_* kind) once. *held says whether it
+ * holds. out->expected is always set; out->seen, out->near/nnear only when
+ * it does not hold (out's other members are the runner's). *capture_src
+ * (may be NULL) gets a new reference to what a `capture:` reads, or NULL:
+ * expect_ticket the ticket, expect_thread the thread ({ticket_id,
+ * entries}), expect_telegram the last matching message (a sent-log entry),
+ * expect_webhook the first matching body; the others nothing.
+ * Returns 0 whenever the expectation could be evaluated, held or not;
+ * ERR_IO when the CRM cannot be reached, ERR_NOTFOUND for a {{variable}}
+ * without a value, ERR_INVAL for an argument only known to be wrong now
+ * (a bad matcher, a ticket id that is not a number), with e saying so.
+ */
+int expect_step(struct check_env *env, const struct step *st, bool *held,
+                struct check_step *out, json_t **capture_src, struct err *e);
+
+#endif

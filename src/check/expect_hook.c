@@ -1,0 +1,400 @@
+/*
+ * expect_hook.c — expect_webhook and expect_no_webhook: what the help desk
+ * (the webhook sink) received since the scenario started.
+ *
+ * A webhook is selected by its endpoint, its body's type and `where`
+ * fields (JSON paths with the matcher vocabulary, so the selection is
+ * evaluated here rather than by the sink, whose predicates only test
+ * equality); redeliveries of a webhook-id already received are the same
+ * webhook and are not counted again. The selected webhooks are then held
+ * to the step's assertions — count, signature, schema, truncation and
+ * per-ticket order — each failure naming the delivery by its sink seq.
+ * Near misses are the received webhooks that met the most selection
+ * predicates, newest first, with what each one failed.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "check/expect_impl.h"
+#include "check/schema.h"
+#include "check/sink.h"
+
+/* After its last look, expect_no_webhook waits this long (real time) for a
+ * delivery already on its way: the CRM sends webhooks asynchronously. */
+#define EXPECT_SETTLE_MS 200
+
+struct sel {
+    const char *endpoint;    /* NULL = any */
+    const char *type;        /* NULL = any */
+    json_t *where;           /* path -> matcher, or NULL */
+    size_t npreds;
+};
+
+static int read_sel(struct xc *x, struct sel *s, struct err *e)
+{
+    memset(s, 0, sizeof *s);
+    int rc = expect_arg_text(x, "endpoint", &s->endpoint, e);
+    if (rc == 0)
+        rc = expect_arg_text(x, "type", &s->type, e);
+    if (rc == 0)
+        rc = expect_arg_json(x, "where", &s->where, e);
+    s->npreds = (s->endpoint != NULL) + (s->type != NULL) + json_object_size(s->where);
+    return rc;
+}
+
+static const char *sel_words(struct xc *x, const struct sel *s)
+{
+    const char *w = expect_say(x, "%s webhook%s%s", s->type ? s->type : "any",
+                               s->endpoint ? " to " : "", s->endpoint ? s->endpoint : "");
+    if (s->where != NULL)
+        w = expect_say(x, "%s where %s", w, expect_show(x, s->where));
+    return w;
+}
+
+static const char *rec_words(struct xc *x, const struct sink_record *r)
+{
+    return expect_say(x, "webhook #%" PRId64 " (%s to %s at %+.3fs)", r->seq,
+                      r->type ? r->type : "no type", r->endpoint,
+                      (double)expect_clock(x, r->at_ms) / 1000.0);
+}
+
+/* Test r against the selection: *failed predicates, their lines in diff. */
+static int select_one(struct xc *x, const struct sel *s, const struct sink_record *r,
+                      size_t *failed, struct buf *diff, struct err *e)
+{
+    size_t bad = 0;
+    if (s->endpoint != NULL && strcmp(s->endpoint, r->endpoint) != 0) {
+        buf_printf(diff, "%sendpoint: want \"%s\", got \"%s\"", diff->len ? "\n" : "",
+                   s->endpoint, r->endpoint);
+        bad++;
+    }
+    if (s->type != NULL && (r->type == NULL || strcmp(s->type, r->type) != 0)) {
+        buf_printf(diff, "%stype: want \"%s\", got %s%s%s", diff->len ? "\n" : "", s->type,
+                   r->type ? "\"" : "", r->type ? r->type : "none", r->type ? "\"" : "");
+        bad++;
+    }
+    if (s->where != NULL && r->json == NULL) {
+        buf_printf(diff, "%sbody: not JSON (%s)", diff->len ? "\n" : "",
+                   r->json_error ? r->json_error : "empty");
+        bad += json_object_size(s->where);
+    } else if (s->where != NULL) {
+        size_t n;
+        struct buf d;
+        buf_init(&d, 0);
+        int rc = expect_fields(s->where, r->json, &x->t, &d, &n, e);
+        if (rc == 0 && n > 0)
+            buf_printf(diff, "%s%s", diff->len ? "\n" : "", buf_str(&d));
+        buf_release(&d);
+        if (rc != 0)
+            return rc;
+        bad += n;
+    }
+    *failed = bad;
+    return 0;
+}
+
+struct near_rec {
+    const struct sink_record *r;
+    size_t failed;
+    const char *diff;        /* env->ra */
+};
+
+static int closest(const void *a, const void *b)
+{
+    const struct near_rec *p = a, *q = b;
+    if (p->failed != q->failed)
+        return p->failed < q->failed ? -1 : 1;
+    return p->r->seq > q->r->seq ? -1 : 1;
+}
+
+/* What the sink received since the start, split into matches and the rest. */
+struct pick {
+    struct sink_found found;
+    const struct sink_record **match;   /* first deliveries that match, oldest first */
+    size_t nmatch;
+    struct near_rec *other;             /* non-matching first deliveries */
+    size_t nother;
+    size_t dups;                        /* redeliveries left out */
+};
+
+static void pick_release(struct pick *p)
+{
+    mem_free(p->match);
+    mem_free(p->other);
+    sink_found_release(&p->found);
+}
+
+static int pick_records(struct xc *x, const struct sel *s, bool with_dups, struct pick *p,
+                        struct err *e)
+{
+    memset(p, 0, sizeof *p);
+    struct sink_query q = { .since = x->env->sink_since, .which = SINK_RECEIVED };
+    int rc = sink_find(x->env->sink, &q, 0, 0, &p->found, e);
+    if (rc != 0)
+        return rc;
+    p->match = mem_alloc((p->found.n + 1) * sizeof *p->match);
+    p->other = mem_alloc((p->found.n + 1) * sizeof *p->other);
+    for (size_t i = 0; i < p->found.n; i++) {
+        const struct sink_record *r = p->found.recs[i];
+        if (r->dup_of != 0 && !with_dups) {
+            p->dups++;
+            continue;
+        }
+        size_t failed;
+        struct buf d;
+        buf_init(&d, 0);
+        rc = select_one(x, s, r, &failed, &d, e);
+        if (rc == 0 && failed == 0)
+            p->match[p->nmatch++] = r;
+        else if (rc == 0)
+            p->other[p->nother++] = (struct near_rec){ r, failed, expect_say(x, "%s",
+                                                                             buf_str(&d)) };
+        buf_release(&d);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The three closest non-matches as near misses, drawn on the timeline. */
+static void note_near(struct xc *x, struct pick *p)
+{
+    qsort(p->other, p->nother, sizeof *p->other, closest);
+    for (size_t i = 0; i < p->nother && i < 3; i++) {
+        const struct near_rec *n = &p->other[i];
+        expect_near(x, rec_words(x, n->r), n->diff);
+        expect_event(x, n->r->at_ms, LANE_CRM, LANE_HELPDESK,
+                     expect_say(x, "near miss: %s", rec_words(x, n->r)), n->diff);
+    }
+}
+
+/* "evt_12" -> 12; 0 when the body has no such id. */
+static int64_t event_id(const struct sink_record *r)
+{
+    const char *id = json_string_value(json_object_get(r->json, "id"));
+    return id != NULL && strncmp(id, "evt_", 4) == 0 ? strtoll(id + 4, NULL, 10) : 0;
+}
+
+static int64_t ticket_id(const struct sink_record *r)
+{
+    return json_integer_value(json_object_get(json_object_get(r->json, "ticket"), "id"));
+}
+
+/*
+ * Per endpoint and ticket, the first deliveries must arrive in event order
+ * (and a split event's parts in part order): for every ticket a match is
+ * about, among every webhook received for it at that endpoint.
+ */
+static void check_order(struct xc *x, const struct pick *p, struct buf *fails)
+{
+    for (size_t i = 0; i < p->nmatch; i++) {
+        const struct sink_record *m = p->match[i];
+        int64_t tid = ticket_id(m);
+        bool seen_before = false;
+        for (size_t j = 0; j < i && !seen_before; j++)
+            seen_before = ticket_id(p->match[j]) == tid &&
+                          strcmp(p->match[j]->endpoint, m->endpoint) == 0;
+        if (tid == 0 || seen_before)
+            continue;
+        const struct sink_record *prev = NULL;
+        for (size_t k = 0; k < p->found.n; k++) {
+            const struct sink_record *r = p->found.recs[k];
+            if (r->dup_of != 0 || r->json == NULL || ticket_id(r) != tid ||
+                strcmp(r->endpoint, m->endpoint) != 0)
+                continue;
+            int64_t part = json_integer_value(json_object_get(r->json, "part"));
+            int64_t pprev = prev ? json_integer_value(json_object_get(prev->json, "part")) : 0;
+            if (prev != NULL && (event_id(r) < event_id(prev) ||
+                                 (event_id(r) == event_id(prev) && part <= pprev))) {
+                buf_printf(fails, "%sticket %" PRId64 " at %s: evt_%" PRId64 " (%s) arrived "
+                           "after evt_%" PRId64 " (%s)", fails->len ? "\n" : "", tid,
+                           m->endpoint, event_id(r), r->type ? r->type : "?", event_id(prev),
+                           prev->type ? prev->type : "?");
+                expect_near(x, rec_words(x, r), expect_say(x, "out of order: after %s",
+                                                           rec_words(x, prev)));
+                expect_event(x, r->at_ms, LANE_CRM, LANE_HELPDESK,
+                             expect_say(x, "out of order: %s", rec_words(x, r)), NULL);
+            }
+            prev = r;
+        }
+    }
+}
+
+/* signature / schema / truncated on every match. */
+static int check_each(struct xc *x, const struct pick *p, struct buf *fails, struct err *e)
+{
+    int sig = expect_arg_bool(x, "signature"), sch = expect_arg_bool(x, "schema");
+    int trunc = expect_arg_bool(x, "truncated");
+    struct schema *schema = NULL;
+    if (sch >= 0) {
+        int rc = schema_compile_text("docs/webhook-payload.schema.json", schema_webhook_text,
+                                     schema_webhook_len, &schema, e);
+        if (rc != 0)
+            return rc;
+    }
+    for (size_t i = 0; i < p->nmatch; i++) {
+        const struct sink_record *r = p->match[i];
+        struct buf d;
+        buf_init(&d, 0);
+        if (sig >= 0 && (r->sig == SINK_SIG_VALID) != (sig == 1))
+            buf_printf(&d, "signature: want %s, got %s", sig ? "valid" : "not valid",
+                       sink_sig_name(r->sig));
+        if (trunc >= 0 && json_is_true(json_object_get(r->json, "truncated")) != (trunc == 1))
+            buf_printf(&d, "%struncated: want %s, got %s", d.len ? "\n" : "",
+                       trunc ? "true" : "false",
+                       trunc ? "a whole body" : expect_say(x, "truncated, %" PRId64 " entries "
+                               "omitted", (int64_t)json_integer_value(
+                                   json_object_get(r->json, "omitted"))));
+        char why[512];
+        if (schema != NULL && schema_validate(schema, r->json, why, sizeof why) != (sch == 1))
+            buf_printf(&d, "%sschema: %s", d.len ? "\n" : "",
+                       sch ? why : "want a body the schema refuses, got a valid one");
+        if (d.len > 0) {
+            buf_printf(fails, "%s%s: %s", fails->len ? "\n" : "", rec_words(x, r), buf_str(&d));
+            expect_near(x, rec_words(x, r), buf_str(&d));
+            expect_event(x, r->at_ms, LANE_CRM, LANE_HELPDESK, rec_words(x, r), buf_str(&d));
+        }
+        buf_release(&d);
+    }
+    schema_free(&schema);
+    return 0;
+}
+
+static const char *want_words(struct xc *x, const struct sel *s, int64_t count)
+{
+    const char *w = expect_say(x, "%s %s", count >= 0 ? expect_say(x, "exactly %" PRId64, count)
+                                                      : "at least one", sel_words(x, s));
+    int sig = expect_arg_bool(x, "signature"), sch = expect_arg_bool(x, "schema");
+    int trunc = expect_arg_bool(x, "truncated"), ord = expect_arg_bool(x, "ordered");
+    if (sig >= 0)
+        w = expect_say(x, "%s, signature %s", w, sig ? "valid" : "not valid");
+    if (sch >= 0)
+        w = expect_say(x, "%s, %s the payload schema", w, sch ? "valid against" : "refused by");
+    if (trunc >= 0)
+        w = expect_say(x, "%s, %s", w, trunc ? "truncated" : "not truncated");
+    if (ord == 1)
+        w = expect_say(x, "%s, in event order per ticket", w);
+    return w;
+}
+
+int expect_hook_step(struct xc *x, bool *held, json_t **cap, struct err *e)
+{
+    if (x->env->sink == NULL)
+        return err_set(e, ERR_INVAL, "expect_webhook needs the webhook sink");
+    struct sel s;
+    struct pick p;
+    struct buf fails;
+    memset(&p, 0, sizeof p);
+    buf_init(&fails, 0);
+    int rc = read_sel(x, &s, e);
+    int64_t count = expect_arg_int(x, "count", -1);
+    if (rc == 0)
+        x->out->expected = want_words(x, &s, count);
+    if (rc == 0)
+        rc = pick_records(x, &s, false, &p, e);
+    if (rc != 0) {
+        pick_release(&p);
+        json_decref(s.where);
+        return rc;
+    }
+    bool enough = count >= 0 ? (int64_t)p.nmatch == count : p.nmatch > 0;
+    if (!enough) {
+        buf_printf(&fails, "%zu matching webhook%s among %zu received since the scenario "
+                   "started%s", p.nmatch, p.nmatch == 1 ? "" : "s", p.found.n,
+                   p.dups ? expect_say(x, " (%zu redeliveries not counted)", p.dups) : "");
+        for (size_t i = 0; count >= 0 && (int64_t)p.nmatch > count && i < p.nmatch && i < 3;
+             i++)
+            expect_near(x, rec_words(x, p.match[i]), "matched");
+        note_near(x, &p);
+    }
+    if ((rc = check_each(x, &p, &fails, e)) == 0 && expect_arg_bool(x, "ordered") == 1)
+        check_order(x, &p, &fails);
+    if (rc == 0 && !p.found.complete)
+        buf_printf(&fails, "%s(%" PRId64 " requests were evicted from the sink's journal: "
+                   "counts may be short)", fails.len ? "\n" : "", p.found.evicted);
+    *held = rc == 0 && fails.len == 0;
+    if (rc == 0 && !*held)
+        x->out->seen = expect_say(x, "%s", buf_str(&fails));
+    if (rc == 0 && cap != NULL && p.nmatch > 0 && p.match[0]->json != NULL)
+        *cap = json_incref(p.match[0]->json);
+    buf_release(&fails);
+    pick_release(&p);
+    json_decref(s.where);
+    return rc;
+}
+
+/* *hit gets the first delivery (redeliveries too) matching s, or NULL. */
+static int first_hit(struct xc *x, const struct sel *s, struct pick *p,
+                     const struct sink_record **hit, struct err *e)
+{
+    int rc = pick_records(x, s, true, p, e);
+    *hit = rc == 0 && p->nmatch > 0 ? p->match[0] : NULL;
+    return rc;
+}
+
+/* Wait up to EXPECT_SETTLE_MS for a request at the endpoint/of the type to arrive. */
+static void settle(struct xc *x, const struct sel *s)
+{
+    struct sink_found f;
+    struct err ignored = {0};
+    struct sink_stats st;
+    sink_stats(x->env->sink, &st);
+    struct sink_query q = { .endpoint = s->endpoint, .type = s->type, .since = st.last_seq };
+    sink_find(x->env->sink, &q, 1, EXPECT_SETTLE_MS, &f, &ignored);
+    sink_found_release(&f);
+}
+
+int expect_hook_none_step(struct xc *x, bool *held, struct err *e)
+{
+    if (x->env->sink == NULL)
+        return err_set(e, ERR_INVAL, "expect_no_webhook needs the webhook sink");
+    struct sel s;
+    int rc = read_sel(x, &s, e);
+    int64_t during = expect_arg_dur(x, "during", 0);
+    char d1[32], d2[32];
+    if (rc != 0)
+        goto out;
+    x->out->expected = expect_say(x, "no %s since the scenario started%s%s", sel_words(x, &s),
+                                  during ? " and for the next " : "",
+                                  during ? expect_fmt_dur(during, d1, 32) : "");
+    /* step through the window so timers fire in their order and a match is
+     * caught near when it happened: `every:` or a hundredth of it, at least 1s */
+    int64_t stepms = x->st->every_ms > 0 ? x->st->every_ms : during / 100;
+    if (stepms < 1000)
+        stepms = 1000;
+    int64_t done = 0;
+    for (;;) {
+        if (done >= during)
+            settle(x, &s);
+        struct pick p;
+        const struct sink_record *hit;
+        if ((rc = first_hit(x, &s, &p, &hit, e)) != 0) {
+            pick_release(&p);
+            goto out;
+        }
+        if (hit != NULL) {
+            x->out->seen = expect_say(x, "%s arrived%s%s", rec_words(x, hit),
+                                      during ? " after " : "",
+                                      during ? expect_fmt_dur(done, d2, 32) : "");
+            expect_near(x, rec_words(x, hit), expect_show(x, hit->json));
+            expect_event(x, hit->at_ms, LANE_CRM, LANE_HELPDESK,
+                         expect_say(x, "unwanted: %s", rec_words(x, hit)), NULL);
+            pick_release(&p);
+            goto out;
+        }
+        pick_release(&p);
+        if (done >= during)
+            break;
+        int64_t adv = during - done < stepms ? during - done : stepms;
+        if ((rc = env_advance(x->env, adv, e)) != 0)
+            goto out;
+        done += adv;
+    }
+    *held = true;
+out:
+    json_decref(s.where);
+    return rc;
+}
