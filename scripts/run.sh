@@ -32,6 +32,8 @@ tgcrm: CRM API on http://127.0.0.1:8080, token: $TGCRM_API_TOKEN
 tgcrm: try, from another terminal:
   curl http://127.0.0.1:8080/healthz
   curl -XPOST $FAKE/control/messages -d '{"from":5001,"text":"My invoice is wrong"}'
+  curl '$FAKE/control/sent?chat_id=5001'    # the bot asks the example's intake form first;
+                                             # answer with more messages, a ticket opens at the end
   curl -H 'Authorization: Bearer $TGCRM_API_TOKEN' http://127.0.0.1:8080/v1/tickets
   curl '$FAKE/control/sent?chat_id=-1001000000001'
 tgcrm: Ctrl-C stops both.

@@ -41,6 +41,15 @@ struct kv {
     const char *value;
 };
 
+/* A knowledge-base article suggested for a ticket (desk/kb.h ranks them);
+ * strings owned like the record's. */
+struct ticket_kb {
+    const char *id;
+    const char *title;
+    const char *url;          /* may be NULL */
+    double score;             /* kb_suggest's score, rounded to 3 decimals */
+};
+
 struct customer {
     int64_t id;               /* store id; 0 before insert */
     int64_t tg_user_id;       /* Telegram user id; unique */
@@ -87,6 +96,8 @@ struct ticket {
     size_t nescalations;
     struct sla_state *sla;    /* SLA clocks; NULL for a ticket without
                                  (opened before SLA clocks existed) */
+    struct ticket_kb *kb;     /* knowledge-base suggestions, best first */
+    size_t nkb;
 
     /* Store-private, not part of the record: the indexed columns as the
      * store last read or wrote them (strings borrowed like the fields

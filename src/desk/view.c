@@ -191,6 +191,23 @@ json_t *view_sla(const struct sla_state *s)
     return parsed(&b);
 }
 
+void view_kb_write(struct buf *b, const struct ticket_kb *kb, size_t n)
+{
+    buf_putc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            buf_putc(b, ',');
+        LIT(b, "{\"id\":");
+        buf_json_str(b, kb[i].id);
+        KEY_STR(b, "title", kb[i].title);
+        KEY_STR(b, "url", kb[i].url);
+        KEY(b, "score");
+        buf_printf(b, "%.3f", kb[i].score);
+        buf_putc(b, '}');
+    }
+    buf_putc(b, ']');
+}
+
 void view_ticket_write(struct buf *b, const struct ticket *t, const struct customer *c)
 {
     LIT(b, "{\"id\":");
@@ -232,6 +249,8 @@ void view_ticket_write(struct buf *b, const struct ticket *t, const struct custo
     str_array(b, t->escalations, t->nescalations);
     KEY(b, "sla");
     view_sla_write(b, t->sla);
+    KEY(b, "kb_suggestions");
+    view_kb_write(b, t->kb, t->nkb);
     buf_putc(b, '}');
 }
 

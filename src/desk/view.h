@@ -40,5 +40,7 @@ void view_customer_write(struct buf *b, const struct customer *c);
 void view_kv_write(struct buf *b, const struct kv *kv, size_t n);
 void view_ticket_write(struct buf *b, const struct ticket *t, const struct customer *c);
 void view_sla_write(struct buf *b, const struct sla_state *s);
+/* [{"id","title","url","score"}, ...]: a ticket's kb_suggestions. */
+void view_kb_write(struct buf *b, const struct ticket_kb *kb, size_t n);
 
 #endif

@@ -15,15 +15,19 @@
  */
 #include "engine/engine.h"
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/jx.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "desk/command.h"
+#include "desk/intake.h"
+#include "desk/template.h"
 #include "desk/view.h"
 #include "desk/workflow.h"
 #include "engine/outbox.h"
 #include "engine/record.h"
 #include "engine/rules.h"
+#include "engine/suggest.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -140,9 +144,11 @@ static int upsert_customer(struct apply *ap, const struct engine_event *ev,
     return rc;
 }
 
-/* A new ticket for c: routed by its first message, then inserted. */
+/* A new ticket for c with custom fields (an intake form's answers; borrowed
+ * for the event): routed by its first message and its fields, then
+ * inserted. */
 static int open_ticket(struct apply *ap, struct customer *c, const char *text,
-                       struct rules_ticket *rt)
+                       const struct kv *fields, size_t nfields, struct rules_ticket *rt)
 {
     struct ticket *t = arena_alloc(ap->a, sizeof *t);
     char *subject = arena_alloc(ap->a, ENGINE_SUBJECT_MAX + 4);
@@ -157,6 +163,8 @@ static int open_ticket(struct apply *ap, struct customer *c, const char *text,
     t->priority = prio;
     t->group = ap->cfg->general_group ? ap->cfg->general_group : "general";
     t->subject = ticket_subject_from_text(text, subject, ENGINE_SUBJECT_MAX);
+    t->fields = (struct kv *)fields;
+    t->nfields = nfields;
     t->created_at = ap->now;
     t->updated_at = ap->now;
     int rc = rules_route_new(ap, rt, text);
@@ -201,14 +209,55 @@ static int mirror_customer_message(struct apply *ap, const struct ticket *t,
     return outbox_send_text(ap->w, staff, true, t->id, text, ap->now, ap->e);
 }
 
+/*
+ * After the customer's message (or, for a completed intake form, its
+ * entries) is in the thread of rt's ticket: the SLA and waiting clocks,
+ * knowledge-base suggestions, the ticket stored, its events (ticket.created
+ * and .assigned for a new one, ticket.updated with `changes` when given,
+ * message.created for each of seqs), escalation on `text` and the rest of
+ * rules_settle. res->thread_seq becomes the last of seqs.
+ */
+static int customer_wrote(struct apply *ap, struct rules_ticket *rt, bool created,
+                          json_t *changes, const int32_t *seqs, size_t nseqs, const char *text)
+{
+    struct ticket *t = rt->t;
+    struct customer *c = rt->c;
+    rules_on_customer_message(ap, rt);
+    int rc = suggest_refresh(ap, t);
+    if (rc != 0)
+        return rc;
+    t->last_customer_msg_at = ap->now;
+    t->updated_at = ap->now;
+    if ((rc = store_ticket_update(ap->w, t, ap->e)) != 0)
+        return rc;
+    if (created) {
+        rc = record_event(ap, "ticket.created", t, c, NULL);
+        if (rc == 0 && t->assignee != NULL)
+            rc = record_actor_event(ap, "ticket.assigned", t, c, "system", NULL);
+    }
+    if (rc == 0 && changes != NULL)
+        rc = record_actor_event(ap, "ticket.updated", t, c, "customer", changes);
+    for (size_t i = 0; rc == 0 && i < nseqs; i++)
+        rc = message_event(ap, t, c, seqs[i]);
+    if (rc == 0)
+        rc = rules_settle(ap, rt, &(struct rules_after){.message = text});
+    if (nseqs > 0)
+        ap->res->thread_seq = seqs[nseqs - 1];
+    return rc;
+}
+
+static int intake_message(struct apply *ap, const struct engine_event *ev, struct customer *c,
+                          bool form_may_start, bool *handled);
+
 static int apply_customer_message(struct apply *ap, const struct engine_event *ev)
 {
     if (ev->customer.tg_user_id <= 0)
         return err_field(ap->e, ERR_INVAL, "customer.telegram_user_id",
                          "customer.telegram_user_id must be a positive integer");
-    if (record_blank(ev->text))
+    bool press = ev->callback_data != NULL;
+    if (!press && record_blank(ev->text))
         return err_field(ap->e, ERR_INVAL, "text", "text must not be empty");
-    if (strlen(ev->text) > ENGINE_TEXT_MAX)
+    if (!press && strlen(ev->text) > ENGINE_TEXT_MAX)
         return err_field(ap->e, ERR_TOOBIG, "text", "text is longer than %u bytes",
                          ENGINE_TEXT_MAX);
 
@@ -218,15 +267,6 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
         return rc;
     if (c == NULL)
         return err_set(ap->e, ERR_INTERNAL, "customer lookup returned nothing");
-
-    /* /start greets; it is not a request for help, so no ticket opens. */
-    if (strncmp(ev->text, "/start", 6) == 0 && (ev->text[6] == '\0' || ev->text[6] == ' ')) {
-        const struct cfg_template *g = cfg_template_find(ap->cfg, "greeting");
-        const char *hello = g && strstr(g->text, "{{") == NULL
-                                ? g->text
-                                : "Hello! Write your question here and our support team will answer.";
-        return outbox_send_text(ap->w, c->tg_user_id, false, 0, hello, ap->now, ap->e);
-    }
 
     enum workflow_reopen policy = WORKFLOW_REOPEN;
     if (ap->cfg->on_closed != NULL)
@@ -242,10 +282,31 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
     else
         return rc;
 
+    /* The intake form: one in progress takes the message (or button press);
+     * a message that would open a ticket starts one instead. */
+    bool handled = false;
+    rc = intake_message(ap, ev, c, what == WORKFLOW_OPEN_NEW, &handled);
+    if (rc != 0 || handled)
+        return rc;
+    if (press) {                /* a button of no form: answer it, nothing else */
+        ap->res->ignored = true;
+        return outbox_answer_callback(ap->w, ev->tg_chat_id, ev->callback_id, NULL, ap->now,
+                                      ap->e);
+    }
+
+    /* /start greets; it is not a request for help, so no ticket opens. */
+    if (strncmp(ev->text, "/start", 6) == 0 && (ev->text[6] == '\0' || ev->text[6] == ' ')) {
+        const struct cfg_template *g = cfg_template_find(ap->cfg, "greeting");
+        const char *hello = g && strstr(g->text, "{{") == NULL
+                                ? g->text
+                                : "Hello! Write your question here and our support team will answer.";
+        return outbox_send_text(ap->w, c->tg_user_id, false, 0, hello, ap->now, ap->e);
+    }
+
     enum ticket_status before = t ? t->status : TICKET_OPEN;
     struct rules_ticket rt;
     if (what == WORKFLOW_OPEN_NEW) {
-        rc = open_ticket(ap, c, ev->text, &rt);
+        rc = open_ticket(ap, c, ev->text, NULL, 0, &rt);
         if (rc != 0)
             return rc;
         t = rt.t;
@@ -288,34 +349,186 @@ static int apply_customer_message(struct apply *ap, const struct engine_event *e
         t->reopen_count++;
         ap->res->reopened = true;
     }
-    rules_on_customer_message(ap, &rt);
-
-    t->last_customer_msg_at = ap->now;
-    t->updated_at = ap->now;
-    rc = store_ticket_update(ap->w, t, ap->e);
-    if (rc != 0)
-        goto out_changes;
-
-    if (what == WORKFLOW_OPEN_NEW) {
-        rc = record_event(ap, "ticket.created", t, c, NULL);
-        if (rc == 0 && t->assignee != NULL)
-            rc = record_actor_event(ap, "ticket.assigned", t, c, "system", NULL);
-        if (rc != 0)
-            goto out_changes;
-    }
-    if (changes != NULL) {
-        rc = record_actor_event(ap, "ticket.updated", t, c, "customer", changes);
-        if (rc != 0)
-            goto out_changes;
-    }
-    rc = message_event(ap, t, c, msg_seq);
-    if (rc == 0)
-        rc = rules_settle(ap, &rt, &(struct rules_after){.message = ev->text});
-    ap->res->thread_seq = msg_seq;
+    rc = customer_wrote(ap, &rt, what == WORKFLOW_OPEN_NEW, changes, &msg_seq, 1, ev->text);
 
 out_changes:
     json_decref(changes);
     return rc;
+}
+
+/* ---- the intake form in the private chat ------------------------------------------ */
+
+/* The bot's reply to a form step: the question (with its buttons), a
+ * re-ask or the goodbye, and the answer to a button press. */
+static int intake_say(struct apply *ap, const struct engine_event *ev,
+                      const struct intake_reply *r)
+{
+    int rc = 0;
+    if (r->text != NULL)
+        rc = outbox_send_buttons(ap->w, ev->tg_chat_id, r->text, r->buttons, r->nbuttons,
+                                 ap->now, ap->e);
+    if (rc == 0 && ev->callback_id != NULL)
+        rc = outbox_answer_callback(ap->w, ev->tg_chat_id, ev->callback_id, r->notice, ap->now,
+                                    ap->e);
+    return rc;
+}
+
+/*
+ * The form is complete: open the ticket with the answers as custom fields
+ * (routing sees them), the summary as the first entry of its thread, then
+ * the message that started the form, then the bot's confirmation (sent to
+ * the customer and kept in the thread). The topic gets the summary and a
+ * copy of that first message.
+ */
+static int intake_complete(struct apply *ap, const struct engine_event *ev, struct customer *c,
+                           const struct intake_state *s, const struct intake_reply *r)
+{
+    const struct intake_form *form = rules_intake(ap->rules);
+    const char *first = s->opening != NULL ? s->opening : r->summary;
+    struct rules_ticket rt;
+    int rc = open_ticket(ap, c, first, r->fields, r->nfields, &rt);
+    if (rc != 0)
+        return rc;
+    struct ticket *t = rt.t;
+    ap->res->ticket_id = t->id;
+    int64_t staff = record_staff_chat(ap->cfg);
+    if (staff != 0) {
+        char name[TICKET_TOPIC_NAME_MAX];
+        ticket_topic_name(c->first_name, c->last_name, t->id, name);
+        rc = outbox_create_topic(ap->w, staff, t->id, name, ap->now, ap->e);
+        if (rc == 0)
+            rc = outbox_send_text(ap->w, staff, true, t->id,
+                                  arena_printf(ap->a, "\xF0\x9F\x93\x8B %s", r->summary), ap->now,
+                                  ap->e);
+        if (rc == 0 && s->opening_message_id != 0)
+            rc = outbox_copy_to_topic(ap->w, staff, ev->tg_chat_id, s->opening_message_id,
+                                      t->id, ap->now, ap->e);
+        if (rc != 0)
+            return rc;
+    }
+    const char *author = arena_printf(ap->a, "%" PRId64, c->tg_user_id);
+    struct kv *origin = record_kvs(ap, 1);
+    if (author == NULL || origin == NULL)
+        return record_too_big(ap);
+    origin[0] = (struct kv){"source", "intake"};
+    int32_t seqs[3];
+    size_t nseqs = 0;
+    struct thread_entry summary = {
+        .kind = THREAD_MESSAGE, .dir = DIR_INBOUND, .author_type = AUTHOR_CUSTOMER,
+        .author_id = author, .author_name = c->first_name, .text = r->summary,
+        .data = origin, .ndata = 1, .tg_chat_id = ev->tg_chat_id,
+    };
+    if ((rc = record_thread_add(ap, t, &summary)) != 0)
+        return rc;
+    seqs[nseqs++] = summary.seq;
+    if (s->opening != NULL) {
+        struct thread_entry opening = {
+            .kind = THREAD_MESSAGE, .dir = DIR_INBOUND, .author_type = AUTHOR_CUSTOMER,
+            .author_id = author, .author_name = c->first_name, .text = s->opening,
+            .tg_chat_id = ev->tg_chat_id, .tg_message_id = s->opening_message_id,
+        };
+        if ((rc = record_thread_add(ap, t, &opening)) != 0)
+            return rc;
+        seqs[nseqs++] = opening.seq;
+    }
+    if ((rc = rules_route_record(ap, &rt)) != 0)
+        return rc;
+    struct template_vars v;
+    template_vars_from(&v, c, t, NULL);
+    const char *confirm = NULL;
+    if ((rc = intake_confirmation(form, &v, ap->a, &confirm, ap->e)) != 0)
+        return rc;
+    struct thread_entry bot = {
+        .kind = THREAD_MESSAGE, .dir = DIR_OUTBOUND, .author_type = AUTHOR_BOT,
+        .author_id = "bot", .text = confirm, .data = origin, .ndata = 1,
+    };
+    if ((rc = record_thread_add(ap, t, &bot)) != 0)
+        return rc;
+    seqs[nseqs++] = bot.seq;
+    rc = outbox_send_text(ap->w, c->tg_user_id, false, t->id, confirm, ap->now, ap->e);
+    if (rc == 0 && ev->callback_id != NULL)
+        rc = outbox_answer_callback(ap->w, ev->tg_chat_id, ev->callback_id, r->notice, ap->now,
+                                    ap->e);
+    if (rc != 0)
+        return rc;
+    return customer_wrote(ap, &rt, true, NULL, seqs, nseqs, first);
+}
+
+/*
+ * A private message or button press of customer c when the intake form is
+ * on: continue the form in progress (kept in the store), or start one when
+ * the message would open a ticket (form_may_start) and came through
+ * Telegram. *handled is false when the form has nothing to do with it. The
+ * form's state is written in the event's savepoint, so it commits with the
+ * update's offset: a restart resumes at the same question.
+ */
+static int intake_message(struct apply *ap, const struct engine_event *ev, struct customer *c,
+                          bool form_may_start, bool *handled)
+{
+    *handled = false;
+    const struct intake_form *form = rules_intake(ap->rules);
+    if (!intake_form_enabled(form) || ev->tg_chat_id == 0)
+        return 0;
+    const char *json = NULL;
+    struct intake_state s;
+    bool going = false;
+    int rc = store_intake_get(ap->w, c->id, ap->a, &json, ap->e);
+    if (rc == 0) {
+        struct err pe = {0};
+        going = intake_state_parse(form, json, strlen(json), ap->a, &s, &pe) == 0 &&
+                s.status == INTAKE_ASKING && !intake_expired(form, &s, ap->now);
+        if (!going)
+            log_msg(LOG_INFO, "intake.restart", "customer %" PRId64 ": the form in progress %s;"
+                    " starting over", c->tg_user_id, pe.code ? pe.msg : "was left too long");
+    } else if (rc == ERR_NOTFOUND) {
+        err_clear(ap->e);
+    } else {
+        return rc;
+    }
+    /* A button press starts nothing: it belongs to a form that is over. */
+    if (!going && (!form_may_start || ev->callback_data != NULL))
+        return 0;
+
+    struct template_vars v;
+    template_vars_from(&v, c, NULL, NULL);
+    struct intake_reply r;
+    *handled = true;
+    if (!going) {
+        rc = intake_start(form, &v, ap->now, ap->a, &s, &r, ap->e);
+        if (rc != 0)
+            return rc;
+        /* The message that started the form follows the summary in the
+         * thread; /start (or a stale button) is not a request. */
+        bool is_start = ev->text != NULL && strncmp(ev->text, "/start", 6) == 0;
+        if (ev->text != NULL && !is_start) {
+            s.opening = ev->text;
+            s.opening_message_id = ev->tg_message_id;
+        }
+    } else {
+        struct intake_input in = {.text = ev->text, .data = ev->callback_data};
+        rc = intake_step(form, &s, &in, &v, ap->now, ap->a, &r, ap->e);
+        if (rc != 0)
+            return rc;
+    }
+    switch (r.outcome) {
+    case INTAKE_COMPLETE:
+        rc = store_intake_delete(ap->w, c->id, ap->e);
+        return rc != 0 ? rc : intake_complete(ap, ev, c, &s, &r);
+    case INTAKE_CANCEL:
+        rc = store_intake_delete(ap->w, c->id, ap->e);
+        return rc != 0 ? rc : intake_say(ap, ev, &r);
+    case INTAKE_IGNORE:
+        ap->res->ignored = true;
+        return intake_say(ap, ev, &r);
+    case INTAKE_ASK:
+    case INTAKE_REASK:
+    default: {
+        char *state = intake_state_json(form, &s);
+        rc = store_intake_put(ap->w, c->id, state, ap->now, ap->e);
+        mem_free(state);
+        return rc != 0 ? rc : intake_say(ap, ev, &r);
+    }
+    }
 }
 
 /* ---- ENGINE_AGENT_REPLY / ENGINE_AGENT_NOTE --------------------------------- */
@@ -332,18 +545,80 @@ static int known_agent(struct apply *ap, const char *field, const char *id,
     return 0;
 }
 
+/* "greeting, refund_done" — the configured canned responses, for answers
+ * that name an unknown one. */
+static const char *template_names(struct apply *ap)
+{
+    const struct template_set *set = rules_templates(ap->rules);
+    size_t n = template_set_count(set);
+    if (n == 0)
+        return "none are configured (section templates)";
+    struct buf b;
+    buf_init(&b, 0);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "%s%s", i ? ", " : "", template_set_name(set, i));
+    char *names = arena_strdup(ap->a, buf_str(&b));
+    buf_release(&b);
+    return names ? names : "";
+}
+
+/*
+ * The canned response `name` rendered for ticket t of customer c, sent by
+ * agent: plain text (tgcrm sends without a parse mode) in the event arena.
+ * ERR_UNPROCESSABLE (field "template") for an unknown name, and for a
+ * variable without a value or default — then res->missing lists them, and
+ * nothing is sent.
+ */
+static int render_canned(struct apply *ap, const char *name, const struct ticket *t,
+                         const struct customer *c, const struct cfg_agent *agent,
+                         const char **out)
+{
+    const struct template *tp = template_set_find(rules_templates(ap->rules), name);
+    if (tp == NULL)
+        return err_field(ap->e, ERR_UNPROCESSABLE, "template",
+                         "unknown template '%s'; templates: %s", name, template_names(ap));
+    struct template_vars v;
+    template_vars_from(&v, c, t, agent);
+    struct template_out o;
+    int rc = template_render(tp, &v, TEMPLATE_PLAIN, ap->a, &o, ap->e);
+    if (rc == ERR_UNPROCESSABLE) {
+        snprintf(ap->e->field, sizeof ap->e->field, "template");
+        size_t len = 0;
+        for (size_t i = 0; i < o.nmissing; i++)
+            len += (size_t)snprintf(ap->res->missing + len, sizeof ap->res->missing - len,
+                                    "%s%s", i ? "," : "", o.missing[i]) ;
+    }
+    if (rc != 0)
+        return rc;
+    if (record_blank(o.text))
+        return err_field(ap->e, ERR_UNPROCESSABLE, "template",
+                         "template '%s' rendered to an empty message", name);
+    *out = o.text;
+    return 0;
+}
+
 static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
 {
     bool note = ev->type == ENGINE_AGENT_NOTE;
+    const char *tname = note ? NULL : ev->template_name;
     const struct cfg_agent *agent = NULL;
     int rc = known_agent(ap, "agent", ev->agent_id, &agent);
     if (rc != 0)
         return rc;
-    if (record_blank(ev->text))
-        return err_field(ap->e, ERR_INVAL, "text", "text must not be empty");
-    if (strlen(ev->text) > ENGINE_TEXT_MAX)
-        return err_field(ap->e, ERR_TOOBIG, "text", "text is longer than %u bytes",
-                         ENGINE_TEXT_MAX);
+    if (tname != NULL) {
+        if (ev->text != NULL)
+            return err_field(ap->e, ERR_INVAL, "template",
+                             "give either text or template, not both");
+        if (record_blank(tname))
+            return err_field(ap->e, ERR_INVAL, "template", "template must not be empty");
+    } else {
+        const char *text = ev->text;
+        if (record_blank(text))
+            return err_field(ap->e, ERR_INVAL, "text", "text must not be empty");
+        if (strlen(text) > ENGINE_TEXT_MAX)
+            return err_field(ap->e, ERR_TOOBIG, "text", "text is longer than %u bytes",
+                             ENGINE_TEXT_MAX);
+    }
     struct ticket *t = NULL;
     struct customer *c = NULL;
     rc = record_load_ticket(ap, ev->ticket_id, &t, &c);
@@ -353,6 +628,9 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
         return err_set(ap->e, ERR_CONFLICT,
                        "ticket %" PRId64 " is closed; the customer's next message opens "
                        "a new conversation", t->id);
+    const char *text = ev->text;
+    if (tname != NULL && (rc = render_canned(ap, tname, t, c, agent, &text)) != 0)
+        return rc;
     ap->res->ticket_id = t->id;
     struct rules_ticket rt;
     rules_begin(&rt, t, c, false);
@@ -363,10 +641,17 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
         .author_type = AUTHOR_AGENT,
         .author_id = agent->id,
         .author_name = agent->name ? agent->name : agent->id,
-        .text = ev->text,
+        .text = text,
         .tg_chat_id = ev->tg_chat_id,
         .tg_message_id = ev->tg_message_id,
     };
+    if (tname != NULL) {        /* which canned response it was */
+        msg.data = record_kvs(ap, 1);
+        if (msg.data == NULL)
+            return record_too_big(ap);
+        msg.data[0] = (struct kv){"template", tname};
+        msg.ndata = 1;
+    }
     rc = record_thread_add(ap, t, &msg);
     if (rc != 0)
         return rc;
@@ -395,16 +680,20 @@ static int apply_agent_message(struct apply *ap, const struct engine_event *ev)
         }
         rules_on_agent_reply(ap, &rt);
         /* The reply leaves through the durable Telegram outbox. */
-        rc = outbox_send_text(ap->w, c->tg_user_id, false, t->id, ev->text, ap->now, ap->e);
+        rc = outbox_send_text(ap->w, c->tg_user_id, false, t->id, text, ap->now, ap->e);
         if (rc != 0)
             goto out;
     }
-    /* Written elsewhere than in the topic (API, help desk): show it there too,
-     * so the topic stays the complete conversation for the agents. */
-    if (ev->tg_chat_id == 0 && record_staff_chat(ap->cfg) != 0) {
-        char *mirror = arena_printf(ap->a, note ? "\xF0\x9F\x93\x9D %s (internal note): %s"
-                                                : "\xE2\x86\xAA %s: %s",
-                                    msg.author_name, ev->text);
+    /* Written elsewhere than in the topic (API, help desk), or a canned
+     * response (the topic shows only "/r name"): show what was sent there
+     * too, so the topic stays the complete conversation for the agents. */
+    if ((ev->tg_chat_id == 0 || tname != NULL) && record_staff_chat(ap->cfg) != 0) {
+        char *mirror = note ? arena_printf(ap->a, "\xF0\x9F\x93\x9D %s (internal note): %s",
+                                           msg.author_name, text)
+                       : tname != NULL ? arena_printf(ap->a, "\xE2\x86\xAA %s (template %s): %s",
+                                                      msg.author_name, tname, text)
+                                       : arena_printf(ap->a, "\xE2\x86\xAA %s: %s",
+                                                      msg.author_name, text);
         rc = mirror ? record_topic_say(ap, t->id, mirror) : record_too_big(ap);
         if (rc != 0)
             goto out;
@@ -664,6 +953,8 @@ static int apply_staff_message(struct apply *ap, const struct engine_event *ev)
     struct command cmd;
     command_parse(ev->text, &cmd);
     char *arg = arena_strndup(ap->a, cmd.arg, cmd.arg_len);
+    if (arg == NULL)
+        return record_too_big(ap);
     struct engine_event sub = {.ticket_id = t->id, .agent_id = agent->id, .actor = actor,
                                .tg_chat_id = ev->tg_chat_id, .tg_message_id = ev->tg_message_id};
     switch (cmd.kind) {
@@ -695,10 +986,19 @@ static int apply_staff_message(struct apply *ap, const struct engine_event *ev)
     case COMMAND_ESCALATE:
         return topic_run(ap, t->id, escalate_command(ap, t->id, actor, arg));
     case COMMAND_TEMPLATE:
-        return record_topic_say(ap, t->id, "Canned responses (/r) are not available yet: they "
-                                    "arrive with the templates milestone.");
-    case COMMAND_UNKNOWN:
+        if (template_set_find(rules_templates(ap->rules), arg) == NULL)
+            return record_topic_say(ap, t->id, arena_printf(ap->a, "Unknown template '%s'. "
+                                    "Usage: /r <template>; templates: %s", arg,
+                                    template_names(ap)));
+        sub.type = ENGINE_AGENT_REPLY;
+        sub.template_name = arg;
+        return topic_run(ap, t->id, apply_agent_message(ap, &sub));
     case COMMAND_BAD_ARGS:
+        if (strcmp(cmd.name, "r") == 0)
+            return record_topic_say(ap, t->id, arena_printf(ap->a, "Usage: /r <template>; "
+                                    "templates: %s", template_names(ap)));
+        /* fall through */
+    case COMMAND_UNKNOWN:
     default:
         return record_topic_say(ap, t->id, arena_printf(ap->a, "Unknown command or bad argument: /%s\n\n%s",
                                                  cmd.name, command_usage()));
@@ -1263,6 +1563,14 @@ int engine_new(struct cfg *c, struct store *w, struct clock *clk,
     }
     *out = en;
     return 0;
+}
+
+int engine_check_cfg(struct cfg *c, struct err *e)
+{
+    struct rules *r = NULL;
+    int rc = rules_new(c, &r, e);
+    rules_unref(&r);
+    return rc;
 }
 
 int engine_start(struct engine *en, struct err *e)

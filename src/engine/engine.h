@@ -98,6 +98,9 @@ struct engine_event {
     /* ENGINE_AGENT_REPLY / ENGINE_AGENT_NOTE / actor of an update */
     const char *agent_id;        /* must be a configured agent for reply/note */
     const char *text;            /* message text (customer message, reply, note) */
+    const char *template_name;   /* ENGINE_AGENT_REPLY: a canned response (templates
+                                    section) rendered for the ticket instead of text
+                                    (text must then be NULL) */
 
     /* ENGINE_TICKET_UPDATE: only the members flagged are changed */
     bool set_status;     enum ticket_status status;
@@ -116,6 +119,10 @@ struct engine_event {
      * ENGINE_CUSTOMER_EDIT: customer.tg_user_id, tg_chat_id, tg_message_id,
      * text (the new text). */
     int64_t topic_id;
+    /* ENGINE_CUSTOMER_MESSAGE from a button press (callback_query): its id, to
+     * answer it, and its callback_data (text is then NULL). */
+    const char *callback_id;
+    const char *callback_data;
 
     /* ENGINE_OUTBOX_RESULT */
     int64_t outbox_id;
@@ -137,6 +144,9 @@ struct engine_result {
     bool ignored;                /* applied, but deliberately did nothing (logged):
                                     e.g. a non-agent writing in the staff group */
     int32_t thread_seq;          /* seq of the thread entry written, 0 if none */
+    char missing[256];           /* a canned response refused (ERR_UNPROCESSABLE, field
+                                    "template"): its variables without a value,
+                                    comma-separated; "" otherwise */
 };
 
 struct engine;
@@ -158,6 +168,14 @@ struct engine_stats {
  */
 int engine_new(struct cfg *c, struct store *w, struct clock *clk,
                struct engine **out, struct err *e);
+
+/*
+ * Check what cfg_load cannot: compile c's rules, templates, knowledge base
+ * and intake form as engine_new and engine_set_cfg would, and drop them.
+ * 0, or ERR_CONFIG with "file:line:column: message" in e. serve calls it
+ * before starting and before a reload, so a bad template never runs.
+ */
+int engine_check_cfg(struct cfg *c, struct err *e);
 
 /* Start the writer thread. engine_submit may be called from any thread after. */
 int engine_start(struct engine *en, struct err *e);

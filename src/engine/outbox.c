@@ -39,8 +39,11 @@ static void base(struct buf *p, int64_t chat_id, bool in_topic)
         buf_puts(p, ",\"message_thread_id\":\"" OUTBOX_TOPIC_PLACEHOLDER "\"");
 }
 
-int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ticket_id,
-                     const char *text, int64_t now, struct err *e)
+/* sendMessage of text, split as needed; an inline keyboard of nbuttons
+ * buttons (one per row) goes with the last part. */
+static int send_parts(struct store *w, int64_t chat_id, bool in_topic, int64_t ticket_id,
+                      const char *text, const struct intake_button *buttons, size_t nbuttons,
+                      int64_t now, struct err *e)
 {
     struct arena *a = arena_new(0);
     const char **parts = NULL;
@@ -51,10 +54,48 @@ int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ti
         base(&p, chat_id, in_topic);
         buf_puts(&p, ",\"text\":");
         buf_json_str(&p, parts[i]);
+        if (i + 1 == n && nbuttons > 0) {
+            buf_puts(&p, ",\"reply_markup\":{\"inline_keyboard\":[");
+            for (size_t k = 0; k < nbuttons; k++) {
+                buf_puts(&p, k ? ",[{\"text\":" : "[{\"text\":");
+                buf_json_str(&p, buttons[k].text);
+                buf_puts(&p, ",\"callback_data\":");
+                buf_json_str(&p, buttons[k].data);
+                buf_puts(&p, "}]");
+            }
+            buf_puts(&p, "]}");
+        }
         rc = push(w, "sendMessage", chat_id, ticket_id, &p, now, e);
     }
     arena_free(&a);
     return rc;
+}
+
+int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ticket_id,
+                     const char *text, int64_t now, struct err *e)
+{
+    return send_parts(w, chat_id, in_topic, ticket_id, text, NULL, 0, now, e);
+}
+
+int outbox_send_buttons(struct store *w, int64_t chat_id, const char *text,
+                        const struct intake_button *buttons, size_t nbuttons, int64_t now,
+                        struct err *e)
+{
+    return send_parts(w, chat_id, false, 0, text, buttons, nbuttons, now, e);
+}
+
+int outbox_answer_callback(struct store *w, int64_t chat_id, const char *callback_id,
+                           const char *notice, int64_t now, struct err *e)
+{
+    struct buf p;
+    buf_init(&p, 0);
+    buf_puts(&p, "{\"callback_query_id\":");
+    buf_json_str(&p, callback_id);
+    if (notice != NULL) {
+        buf_puts(&p, ",\"text\":");
+        buf_json_str(&p, notice);
+    }
+    return push(w, "answerCallbackQuery", chat_id, 0, &p, now, e);
 }
 
 int outbox_send_mentions(struct store *w, int64_t staff_chat, int64_t ticket_id,

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "desk/intake.h"
 #include "store/store.h"
 
 #define OUTBOX_TOPIC_PLACEHOLDER "$topic"
@@ -37,6 +38,18 @@ int outbox_send_text(struct store *w, int64_t chat_id, bool in_topic, int64_t ti
 int outbox_send_mentions(struct store *w, int64_t staff_chat, int64_t ticket_id,
                          const char *text, const struct cfg_agent *const *agents,
                          size_t nagents, int64_t now, struct err *e);
+
+/* sendMessage of text to a private chat with an inline keyboard of
+ * nbuttons buttons (one per row; none when 0), attached to the last part
+ * when the text is split. */
+int outbox_send_buttons(struct store *w, int64_t chat_id, const char *text,
+                        const struct intake_button *buttons, size_t nbuttons, int64_t now,
+                        struct err *e);
+
+/* answerCallbackQuery for a button press in chat_id (the row's chat, so it
+ * keeps that chat's order), with a notice for the customer or NULL. */
+int outbox_answer_callback(struct store *w, int64_t chat_id, const char *callback_id,
+                           const char *notice, int64_t now, struct err *e);
 
 /* createForumTopic in the staff group for the ticket. */
 int outbox_create_topic(struct store *w, int64_t staff_chat, int64_t ticket_id,

@@ -25,7 +25,10 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "desk/escalate.h"
+#include "desk/intake.h"
+#include "desk/kb.h"
 #include "desk/route.h"
+#include "desk/template.h"
 #include "engine/outbox.h"
 
 /* Tickets one hand-out considers per group, at most (an agent with no
@@ -43,6 +46,9 @@ struct rules {
     struct cfg *cfg;                /* one reference */
     struct route_set *route;        /* owned */
     struct escalate_set *esc;       /* owned */
+    struct template_set *templates; /* owned: canned responses */
+    struct kb_index *kb;            /* owned: knowledge-base index */
+    struct intake_form *intake;     /* owned: the intake form */
     bool esc_message;               /* a policy can fire on a customer message */
     bool esc_message_reassign;      /* ... and may only reassign: see escalate() */
 };
@@ -57,6 +63,12 @@ int rules_new(struct cfg *c, struct rules **out, struct err *e)
     int rc = route_compile(c, &r->route, e);
     if (rc == 0)
         rc = escalate_compile(c, &r->esc, e);
+    if (rc == 0)
+        rc = template_set_new(c, &r->templates, e);
+    if (rc == 0)
+        rc = kb_index_from_cfg(c, &r->kb, e);
+    if (rc == 0)
+        rc = intake_form_new(c, &r->intake, e);
     for (size_t i = 0; rc == 0 && i < c->nescalations; i++) {
         const struct cfg_escalation *x = &c->escalations[i];
         bool tier_only = x->tier != NULL && x->nkeywords == 0 && x->regex == NULL &&
@@ -90,6 +102,9 @@ void rules_unref(struct rules **rp)
         return;
     route_free(&r->route);
     escalate_free(&r->esc);
+    template_set_free(&r->templates);
+    kb_index_free(&r->kb);
+    intake_form_free(&r->intake);
     cfg_unref(&r->cfg);
     mem_free(r);
 }
@@ -97,6 +112,21 @@ void rules_unref(struct rules **rp)
 struct cfg *rules_cfg(const struct rules *r)
 {
     return r->cfg;
+}
+
+const struct template_set *rules_templates(const struct rules *r)
+{
+    return r->templates;
+}
+
+const struct kb_index *rules_kb(const struct rules *r)
+{
+    return r->kb;
+}
+
+const struct intake_form *rules_intake(const struct rules *r)
+{
+    return r->intake;
 }
 
 bool rules_is_policy(const struct rules *r, const char *name)

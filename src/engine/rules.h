@@ -50,9 +50,10 @@
 
 struct rules;
 
-/* Compile c's routing rules and escalation policies (takes its own
- * reference on c). Caller owns *out (rules_unref). ERR_CONFIG naming the
- * rule for a cfg that cfg_load would have refused. */
+/* Compile c's routing rules, escalation policies, templates, knowledge
+ * base and intake form (takes its own reference on c). Caller owns *out
+ * (rules_unref). ERR_CONFIG with file:line:column for what cfg_load cannot
+ * check itself (template syntax, see desk/template.h). */
 int rules_new(struct cfg *c, struct rules **out, struct err *e);
 /* Another reference to r. Thread-safe. */
 struct rules *rules_ref(struct rules *r);
@@ -60,6 +61,14 @@ struct rules *rules_ref(struct rules *r);
 void rules_unref(struct rules **rp);
 /* The configuration r was compiled from (borrowed, lives as long as r). */
 struct cfg *rules_cfg(const struct rules *r);
+/* Its compiled canned responses, knowledge base and intake form (borrowed,
+ * live as long as r). */
+struct template_set;
+struct kb_index;
+struct intake_form;
+const struct template_set *rules_templates(const struct rules *r);
+const struct kb_index *rules_kb(const struct rules *r);
+const struct intake_form *rules_intake(const struct rules *r);
 
 /* ---- one ticket through one event --------------------------------------- */
 

@@ -6,7 +6,8 @@
  *   GET   /v1/tickets/{id}             one ticket
  *   GET   /v1/tickets/{id}/thread      its thread
  *   PATCH /v1/tickets/{id}             status / priority / group / assignee
- *   POST  /v1/tickets/{id}/replies     an agent's reply (relayed to the customer)
+ *   POST  /v1/tickets/{id}/replies     an agent's reply (relayed to the customer): its
+ *                                      text, or a canned response by template name
  *   POST  /v1/tickets/{id}/notes       an internal note
  *
  * Writes become engine events; after the engine commits, the response is
@@ -388,18 +389,48 @@ void api_tickets_update(struct http_req *req, struct http_resp *resp,
 
 /* ---- POST /v1/tickets/{id}/replies, /notes --------------------------------------- */
 
+/*
+ * A canned response that was not sent: 422 whose error also lists the
+ * variables that had no value ("missing"), so a help desk can ask for them.
+ */
+static void template_refused(struct http_resp *resp, const struct engine_result *res)
+{
+    json_t *missing = json_array();
+    const char *p = res->missing;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(missing, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    json_t *err = json_pack("{s:s, s:s, s:s, s:o}", "code", err_id(res->err.code), "message",
+                            res->err.msg, "field", "template", "missing", missing);
+    api_reply(resp, err_http_status(res->err.code), json_pack("{s:o}", "error", err));
+}
+
 static void agent_message(struct http_req *req, struct http_resp *resp,
                           const struct router_params *params, struct api_ctx *ctx,
                           enum hook_inbound_type type)
 {
-    static const char *const fields[] = {"agent", "text", NULL};
+    static const char *const note_fields[] = {"agent", "text", NULL};
+    static const char *const reply_fields[] = {"agent", "text", "template", NULL};
+    bool reply = type == HOOK_INBOUND_REPLY;
     struct err e = {0};
     int64_t id = 0;
     json_t *body = NULL;
-    if (id_and_body(req, resp, params, fields, &id, &body) != 0)
+    if (id_and_body(req, resp, params, reply ? reply_fields : note_fields, &id, &body) != 0)
         return;
     struct hook_inbound_cmd cmd = {.type = type, .ticket_id = id};
-    int rc = hook_inbound_message_parse(body, &cmd.agent, &cmd.text, &e);
+    const char *tname = NULL;
+    int rc = 0;
+    if (reply && json_object_get(body, "template") != NULL) {
+        rc = jx_get_text(body, "template", &tname, &e);
+        if (rc == 0 && json_object_get(body, "text") != NULL)
+            rc = err_field(&e, ERR_INVAL, "template", "give either text or template, not both");
+        if (rc == 0)
+            rc = jx_get_text(body, "agent", &cmd.agent, &e);
+    } else {
+        rc = hook_inbound_message_parse(body, &cmd.agent, &cmd.text, &e);
+    }
     if (rc != 0) {
         json_decref(body);
         api_error(resp, &e);
@@ -408,10 +439,15 @@ static void agent_message(struct http_req *req, struct http_resp *resp,
     struct engine_event ev;
     api_tickets_event(&cmd, &ev);
     ev.actor = api_actor(req);
+    ev.template_name = tname;
 
     struct engine_result res;
     rc = api_submit(ctx, &ev, &res);
     json_decref(body);
+    if (rc != 0 && res.missing[0] != '\0') {
+        template_refused(resp, &res);
+        return;
+    }
     if (rc != 0) {
         api_error(resp, &res.err);
         return;

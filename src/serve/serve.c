@@ -139,7 +139,8 @@ static void reload(struct engine *en, struct hook_deliver *hooks, const char *pa
 {
     struct err e = {0};
     struct cfg *nc = NULL;
-    if (cfg_load(path, &nc, &e) != 0) {
+    if (cfg_load(path, &nc, &e) != 0 || engine_check_cfg(nc, &e) != 0) {
+        cfg_unref(&nc);
         struct log_line l;
         log_begin(&l, LOG_ERROR, "config.reload_failed");
         log_str(&l, "error", e.msg);
@@ -208,8 +209,9 @@ int serve_main(int argc, char **argv)
     struct tg_bridge *bridge = NULL;
     struct hook_deliver *hooks = NULL;
 
-    if (cfg_load(o.config, &c, &e) != 0) {
+    if (cfg_load(o.config, &c, &e) != 0 || engine_check_cfg(c, &e) != 0) {
         fprintf(stderr, "tgcrm serve: %s\n", e.msg);
+        cfg_unref(&c);
         return 2;
     }
     if (setup_log(c, &o) != 0) {

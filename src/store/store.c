@@ -313,6 +313,25 @@ int store_route_cursor_put(struct store *s, const char *group, const char *agent
     return s->ops->route_cursor_put(s, group, agent_id, e);
 }
 
+/* ---- intake forms in progress ----------------------------------------------------- */
+
+int store_intake_get(struct store *s, int64_t customer_id, struct arena *a, const char **out,
+                     struct err *e)
+{
+    return s->ops->intake_get(s, customer_id, a, out, e);
+}
+
+int store_intake_put(struct store *s, int64_t customer_id, const char *state, int64_t at,
+                     struct err *e)
+{
+    return s->ops->intake_put(s, customer_id, state, at, e);
+}
+
+int store_intake_delete(struct store *s, int64_t customer_id, struct err *e)
+{
+    return s->ops->intake_delete(s, customer_id, e);
+}
+
 /* ---- idempotency --------------------------------------------------------------- */
 
 int store_idem_get(struct store *s, const char *key, struct arena *a,

@@ -415,6 +415,17 @@ int store_route_cursor_list(struct store *s, struct arena *a, struct route_curso
 int store_route_cursor_put(struct store *s, const char *group, const char *agent_id,
                            struct err *e);
 
+/* ---- intake forms in progress (desk/intake.h) ------------------------------------ */
+
+/* The JSON state of the form customer_id is filling in (ERR_NOTFOUND: none). */
+int store_intake_get(struct store *s, int64_t customer_id, struct arena *a, const char **out,
+                     struct err *e);
+/* Insert or replace it. */
+int store_intake_put(struct store *s, int64_t customer_id, const char *state, int64_t at,
+                     struct err *e);
+/* Forget it (completed or cancelled); no row is fine. */
+int store_intake_delete(struct store *s, int64_t customer_id, struct err *e);
+
 /* ---- a pool of read-only handles for the HTTP threads --------------------------- */
 
 struct store_pool;

@@ -108,6 +108,11 @@ struct store_ops {
                              struct route_cursor_row **out, size_t *n, struct err *e);
     int (*route_cursor_put)(struct store *s, const char *group, const char *agent_id,
                             struct err *e);
+    int (*intake_get)(struct store *s, int64_t customer_id, struct arena *a,
+                      const char **out, struct err *e);
+    int (*intake_put)(struct store *s, int64_t customer_id, const char *state, int64_t at,
+                      struct err *e);
+    int (*intake_delete)(struct store *s, int64_t customer_id, struct err *e);
 
     int (*idem_get)(struct store *s, const char *key, struct arena *a,
                     int *out_status, const char **out_body, struct err *e);

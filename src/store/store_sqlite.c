@@ -38,6 +38,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "desk/sla.h"
+#include "desk/view.h"
 #include "store/migrate.h"
 
 /* ---- the statement table ----------------------------------------------------- */
@@ -52,7 +53,8 @@
     "id, customer_id, status, priority, grp, assignee, rule, subject, " \
     "custom_fields, tags, topic_id, created_at, updated_at, first_response_at, " \
     "resolved_at, closed_at, last_customer_msg_at, last_agent_msg_at, " \
-    "thread_len, reopen_count, strategy, waiting_since, escalations, sla"
+    "thread_len, reopen_count, strategy, waiting_since, escalations, sla, " \
+    "kb_suggestions"
 
 /* Same rule: column i is parameter ?(i+1) in the insert. */
 #define THREAD_COLS \
@@ -85,6 +87,12 @@
     X(ST_META_SET,                                                                \
       "INSERT INTO meta (key, value) VALUES (?1, ?2) "                            \
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value")                   \
+    X(ST_INTAKE_GET, "SELECT state FROM intake_forms WHERE customer_id = ?1")     \
+    X(ST_INTAKE_PUT,                                                              \
+      "INSERT INTO intake_forms (customer_id, state, updated_at) VALUES (?1, ?2, ?3) " \
+      "ON CONFLICT (customer_id) DO UPDATE SET state = excluded.state, "          \
+      "updated_at = excluded.updated_at")                                         \
+    X(ST_INTAKE_DELETE, "DELETE FROM intake_forms WHERE customer_id = ?1")        \
     X(ST_CUSTOMER_GET, "SELECT " CUSTOMER_COLS " FROM customers WHERE id = ?1")   \
     X(ST_CUSTOMER_GET_TG,                                                         \
       "SELECT " CUSTOMER_COLS " FROM customers WHERE tg_user_id = ?1")            \
@@ -100,15 +108,16 @@
       "subject, custom_fields, tags, topic_id, created_at, updated_at, "          \
       "first_response_at, resolved_at, closed_at, last_customer_msg_at, "         \
       "last_agent_msg_at, thread_len, reopen_count, strategy, waiting_since, "    \
-      "escalations, sla) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, " \
-      "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)")             \
+      "escalations, sla, kb_suggestions) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " \
+      "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, " \
+      "?25)")                                                                     \
     X(ST_TICKET_UPDATE,                                                           \
       "UPDATE tickets SET status = ?3, priority = ?4, grp = ?5, assignee = ?6, "  \
       "rule = ?7, subject = ?8, custom_fields = ?9, tags = ?10, topic_id = ?11, " \
       "updated_at = ?13, first_response_at = ?14, resolved_at = ?15, "            \
       "closed_at = ?16, last_customer_msg_at = ?17, last_agent_msg_at = ?18, "    \
       "thread_len = ?19, reopen_count = ?20, strategy = ?21, waiting_since = ?22, " \
-      "escalations = ?23, sla = ?24 WHERE id = ?1")                                \
+      "escalations = ?23, sla = ?24, kb_suggestions = ?25 WHERE id = ?1")          \
     /* without the indexed columns (priority and strategy are in the queue    \
      * index); unused ?N still bind */                                       \
     X(ST_TICKET_UPDATE_HOT,                                                       \
@@ -117,7 +126,7 @@
       "updated_at = ?13, first_response_at = ?14, resolved_at = ?15, "            \
       "closed_at = ?16, last_customer_msg_at = ?17, last_agent_msg_at = ?18, "    \
       "thread_len = ?19, reopen_count = ?20, waiting_since = ?22, "               \
-      "escalations = ?23, sla = ?24 WHERE id = ?1")                               \
+      "escalations = ?23, sla = ?24, kb_suggestions = ?25 WHERE id = ?1")         \
     X(ST_TICKET_GET, "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1")         \
     X(ST_TICKET_LATEST,                                                           \
       "SELECT " TICKET_COLS " FROM tickets WHERE customer_id = ?1 "               \
@@ -1316,6 +1325,49 @@ static int decode_sla(sqlite3_stmt *st, int col, struct arena *a, struct sla_sta
     return 0;
 }
 
+/* The knowledge-base suggestions of column col ("[]": none, without
+ * touching jansson) into the arena. */
+static int decode_kb(sqlite3_stmt *st, int col, struct arena *a, struct ticket_kb **out,
+                     size_t *n, int64_t id, struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    const char *text = col_peek(st, col);
+    if (text == NULL || strcmp(text, "[]") == 0)
+        return 0;
+    json_t *arr;
+    struct err je = {0};
+    if (jx_parse(text, (size_t)sqlite3_column_bytes(st, col), &arr, &je) != 0)
+        return err_set(e, ERR_DB, "kb suggestions of ticket %lld: %s", (long long)id, je.msg);
+    int rc = 0;
+    size_t count = json_is_array(arr) ? json_array_size(arr) : 0;
+    struct ticket_kb *kb = arena_alloc(a, (count + 1) * sizeof *kb);
+    if (kb == NULL)
+        rc = too_big("kb suggestions", e);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        json_t *v = json_array_get(arr, i);
+        const char *aid = json_string_value(json_object_get(v, "id"));
+        const char *title = json_string_value(json_object_get(v, "title"));
+        const char *url = json_string_value(json_object_get(v, "url"));
+        if (aid == NULL || title == NULL) {
+            rc = err_set(e, ERR_DB, "kb suggestions of ticket %lld: item %zu has no id or title",
+                         (long long)id, i);
+            break;
+        }
+        kb[i] = (struct ticket_kb){arena_strdup(a, aid), arena_strdup(a, title),
+                                   url ? arena_strdup(a, url) : NULL,
+                                   json_number_value(json_object_get(v, "score"))};
+        if (kb[i].id == NULL || kb[i].title == NULL || (url != NULL && kb[i].url == NULL))
+            rc = too_big("kb suggestions", e);
+    }
+    if (rc == 0) {
+        *out = kb;
+        *n = count;
+    }
+    json_decref(arr);
+    return rc;
+}
+
 /* Fill t from a row of TICKET_COLS. */
 static int fill_ticket(sqlite3_stmt *st, struct arena *a, struct ticket *t, struct err *e)
 {
@@ -1337,7 +1389,8 @@ static int fill_ticket(sqlite3_stmt *st, struct arena *a, struct ticket *t, stru
         (rc = col_str(st, 20, a, &t->strategy, e)) != 0 ||
         (rc = decode_list(st, 22, a, &t->escalations, &t->nescalations, "escalations",
                           t->id, e)) != 0 ||
-        (rc = decode_sla(st, 23, a, &t->sla, t->id, e)) != 0)
+        (rc = decode_sla(st, 23, a, &t->sla, t->id, e)) != 0 ||
+        (rc = decode_kb(st, 24, a, &t->kb, &t->nkb, t->id, e)) != 0)
         return rc;
     t->topic_id = sqlite3_column_int64(st, 10);
     t->created_at = sqlite3_column_int64(st, 11);
@@ -1402,12 +1455,14 @@ struct ticket_json {
     char *tags;             /* heap, NULL = "[]" */
     char *escalations;      /* heap, NULL = "[]" */
     struct buf sla;         /* empty = NULL (no clocks) */
+    struct buf kb;          /* empty = "[]" */
 };
 
 static int encode_ticket(const struct ticket *t, struct ticket_json *j, struct err *e)
 {
     memset(j, 0, sizeof *j);
     buf_init(&j->sla, 0);
+    buf_init(&j->kb, 0);
     int rc = encode_kv(t->fields, t->nfields, &j->fields, "custom field", e);
     if (rc == 0)
         rc = encode_list(t->tags, t->ntags, "tags", &j->tags, e);
@@ -1415,6 +1470,8 @@ static int encode_ticket(const struct ticket *t, struct ticket_json *j, struct e
         rc = encode_list(t->escalations, t->nescalations, "escalations", &j->escalations, e);
     if (rc == 0 && t->sla != NULL)
         sla_write(&j->sla, t->sla);
+    if (rc == 0 && t->nkb > 0)
+        view_kb_write(&j->kb, t->kb, t->nkb);
     return rc;
 }
 
@@ -1424,9 +1481,10 @@ static void ticket_json_release(struct ticket_json *j)
     mem_free(j->tags);
     mem_free(j->escalations);
     buf_release(&j->sla);
+    buf_release(&j->kb);
 }
 
-/* Parameters ?1..?24 follow TICKET_COLS. */
+/* Parameters ?1..?25 follow TICKET_COLS. */
 static void bind_ticket(struct sq *q, sqlite3_stmt *st, const struct ticket *t,
                         const struct ticket_json *j)
 {
@@ -1454,6 +1512,7 @@ static void bind_ticket(struct sq *q, sqlite3_stmt *st, const struct ticket *t,
     bind_opt(q, st, 22, t->waiting_since);
     bind_text(q, st, 23, j->escalations ? j->escalations : "[]");
     bind_text(q, st, 24, j->sla.len > 0 ? buf_str(&j->sla) : NULL);
+    bind_text(q, st, 25, j->kb.len > 0 ? buf_str(&j->kb) : "[]");
 }
 
 /* True when an update would leave every indexed column as stored. */
@@ -2308,6 +2367,54 @@ static int sq_route_cursor_put(struct store *s, const char *group, const char *a
     return run(q, st, "write round-robin cursor", e);
 }
 
+/* ---- intake forms in progress ----------------------------------------------------------------------------- */
+
+static int sq_intake_get(struct store *s, int64_t customer_id, struct arena *a,
+                         const char **out, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_INTAKE_GET, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, customer_id);
+    rc = step(q, st, "read intake form", e);
+    if (rc == 1)
+        rc = col_str(st, 0, a, out, e);
+    else if (rc == 0)
+        rc = err_set(e, ERR_NOTFOUND, "customer %lld has no intake form in progress",
+                     (long long)customer_id);
+    done(st);
+    return rc;
+}
+
+static int sq_intake_put(struct store *s, int64_t customer_id, const char *state, int64_t at,
+                         struct err *e)
+{
+    struct sq *q = sq_of(s);
+    if (state == NULL)
+        return err_set(e, ERR_INVAL, "an intake form needs a state");
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_INTAKE_PUT, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, customer_id);
+    bind_text(q, st, 2, state);
+    bind_int(q, st, 3, at);
+    return run(q, st, "write intake form", e);
+}
+
+static int sq_intake_delete(struct store *s, int64_t customer_id, struct err *e)
+{
+    struct sq *q = sq_of(s);
+    sqlite3_stmt *st;
+    int rc = stmt(q, ST_INTAKE_DELETE, &st, e);
+    if (rc != 0)
+        return rc;
+    bind_int(q, st, 1, customer_id);
+    return run(q, st, "delete intake form", e);
+}
+
 /* ---- idempotency ------------------------------------------------------------------------------------------ */
 
 static int sq_idem_get(struct store *s, const char *key, struct arena *a,
@@ -2837,6 +2944,9 @@ static const struct store_ops sqlite_ops = {
     .agent_assigned = sq_agent_assigned,
     .route_cursor_list = sq_route_cursor_list,
     .route_cursor_put = sq_route_cursor_put,
+    .intake_get = sq_intake_get,
+    .intake_put = sq_intake_put,
+    .intake_delete = sq_intake_delete,
     .idem_get = sq_idem_get,
     .idem_put = sq_idem_put,
     .thread_list_upto = sq_thread_list_upto,

@@ -112,6 +112,34 @@ static int skip(const char **why, const char *reason)
     return TG_UPDATE_SKIP;
 }
 
+/*
+ * A callback_query: a customer pressed an inline button under one of the
+ * bot's messages in their private chat (the intake form's). The press is
+ * the customer's input: ENGINE_CUSTOMER_MESSAGE with callback_data and
+ * the query's id (to answer it) instead of text.
+ */
+static int button_press(json_t *cq, struct engine_event *ev, const char **why)
+{
+    if (!json_is_object(cq))
+        return skip(why, "callback_query is not an object");
+    const char *id = str_of(cq, "id");
+    const char *data = str_of(cq, "data");
+    json_t *msg = json_object_get(cq, "message");
+    json_t *chat = json_is_object(msg) ? json_object_get(msg, "chat") : NULL;
+    const char *chat_type = json_is_object(chat) ? str_of(chat, "type") : NULL;
+    if (id == NULL || data == NULL)
+        return skip(why, "callback query without id or data (a game or an inline message)");
+    if (chat_type == NULL || strcmp(chat_type, "private") != 0)
+        return skip(why, "callback query outside a private chat");
+    if (!author(json_object_get(cq, "from"), ev))
+        return skip(why, "callback query without a person as author");
+    ev->type = ENGINE_CUSTOMER_MESSAGE;
+    ev->tg_chat_id = int_of(chat, "id");
+    ev->callback_id = id;
+    ev->callback_data = data;
+    return 0;
+}
+
 int tg_update_to_event(json_t *update, int64_t staff_group_id, struct arena *a,
                        struct engine_event *ev, const char **why, struct err *e)
 {
@@ -130,8 +158,9 @@ int tg_update_to_event(json_t *update, int64_t staff_group_id, struct arena *a,
         edited = msg != NULL;
     }
     if (msg == NULL) {
-        if (json_object_get(update, "callback_query") != NULL)
-            return skip(why, "callback queries are not handled yet");
+        json_t *cq = json_object_get(update, "callback_query");
+        if (cq != NULL)
+            return button_press(cq, ev, why);
         return skip(why, "update type not handled");
     }
     if (!json_is_object(msg))

@@ -7,13 +7,15 @@
  *   private chat, message from a person    → ENGINE_CUSTOMER_MESSAGE
  *   private chat, edited_message           → ENGINE_CUSTOMER_EDIT
  *   staff group, message inside a topic    → ENGINE_STAFF_MESSAGE (topic_id)
+ *   private chat, inline button pressed    → ENGINE_CUSTOMER_MESSAGE with
+ *     (callback_query)                       callback_id and callback_data, no text
  *   anything else                          → no event (TG_UPDATE_SKIP)
  *
  * "Anything else" is: service messages (forum_topic_created/closed/...,
  * new_chat_members, pinned_message ...), messages from bots (the bot's own
  * service messages come back as updates), staff-group messages in the
  * General topic, other chats, edits outside private chats, callback
- * queries and every other update type. A skipped update still has an
+ * queries outside private chats and every other update type. A skipped update still has an
  * update_id the offset must move past; the caller handles that (see
  * tg_ingest.h).
  *

@@ -79,6 +79,13 @@ printf 'http:\n  listen: 127.0.0.1:0\n  api_tokens:\n    - name: t\n      token:
 expect "config unset env var" 2 "env.yaml:5:[0-9]+: .*TGCRM_SURELY_UNSET_VAR" -- env -u TGCRM_SURELY_UNSET_VAR "$BIN" serve --config "$tmp/env.yaml"
 printf 'http:\n  listen: 127.0.0.1:0\n  api_tokens:\n    - name: t\n      token: abcdefghijklmnopqrst\nagents:\n  - id: a\n    telegram_user_id: 5\n    groups: [nowhere]\n' > "$tmp/badref.yaml"
 expect "config unknown group" 2 "badref.yaml:9:[0-9]+: .*nowhere" -- "$BIN" serve --config "$tmp/badref.yaml"
+# Template errors are config errors too, placed inside the text (desk/template.c via engine_check_cfg).
+printf 'http:\n  listen: 127.0.0.1:0\n  api_tokens:\n    - name: t\n      token: abcdefghijklmnopqrst\nstore:\n  path: %s/x.db\ntemplates:\n  - name: hi\n    text: "Hi {{customer.frist_name}}"\n' "$tmp" > "$tmp/template.yaml"
+expect "config template unknown variable" 2 "template.yaml:10:[0-9]+: template 'hi': .*frist_name" -- "$BIN" serve --config "$tmp/template.yaml"
+printf 'http:\n  listen: 127.0.0.1:0\n  api_tokens:\n    - name: t\n      token: abcdefghijklmnopqrst\nstore:\n  path: %s/x.db\ntemplates:\n  - name: hi\n    text: |\n      Hello\n      {{ ticket.id\n' "$tmp" > "$tmp/template2.yaml"
+expect "config template never closed" 2 "template2.yaml:12:[0-9]+: template 'hi': .*never closed" -- "$BIN" serve --config "$tmp/template2.yaml"
+printf 'http:\n  listen: 127.0.0.1:0\n  api_tokens:\n    - name: t\n      token: abcdefghijklmnopqrst\nstore:\n  path: %s/x.db\nintake:\n  questions:\n    - {field: a, prompt: "Hi {{customer.username}}"}\n' "$tmp" > "$tmp/intake.yaml"
+expect "config intake prompt without default" 2 "intake.yaml:10:[0-9]+: prompt of intake question 'a'" -- "$BIN" serve --config "$tmp/intake.yaml"
 test ! -e "$tmp/x.db" && pass=$((pass+1)) || { echo "[FAIL] a refused config created the store"; fail=$((fail+1)); }
 
 # The example configuration is complete and loads (checked by starting serve on it).

@@ -67,9 +67,10 @@ static void start_serve(const char *mode_yaml)
     cr_assert_eq(daemon_start(&S), 0, "serve did not start:\n%s", daemon_log_tail(&S));
 }
 
-static void world(void)
+/* The fake, its users and the staff group; serve's config gets `extra`. */
+static void world_with(const char *extra)
 {
-    daemon_init(&S, NULL);
+    daemon_init(&S, extra);
     F = S;   /* same directory; F gets its own pid and port */
     F.pid = 0;
     cr_assert_eq(daemon_start_fake(&F, TOKEN), 0, "fake-telegram did not start");
@@ -80,6 +81,11 @@ static void world(void)
     json_decref(fjson("POST", "/control/groups",
                       "{\"id\":" STAFF ",\"title\":\"Support\",\"is_forum\":true,"
                       "\"members\":[9001,9002,6666]}", 201));
+}
+
+static void world(void)
+{
+    world_with(NULL);
 }
 
 static void up(void)
@@ -535,4 +541,190 @@ Test(telegram, sigkill_during_ingest_loses_and_duplicates_nothing, .init = world
         cr_assert_eq(m, per, "customer %d has %d of %d messages", c, m, per);
         json_decref(th);
     }
+}
+
+/* ---- canned responses, knowledge base, intake form ------------------------------- */
+
+static const char desk_yaml[] =
+    "templates:\n"
+    "  - name: greeting\n"
+    "    text: \"Hi {{customer.first_name | default: 'there'}}, {{agent.name}} here about #{{ticket.id}}.\"\n"
+    "  - name: order\n"
+    "    text: \"Your order {{intake.order_id}} is on its way.\"\n"
+    "kb:\n"
+    "  articles:\n"
+    "    - {id: KB-001, title: How to reset your password, url: 'https://help.example.com/reset',\n"
+    "       body: Open Settings then Security then Reset password., keywords: [password, login]}\n"
+    "    - {id: KB-002, title: Refunds and returns, body: A refund is paid within five days.,\n"
+    "       keywords: [refund, money back]}\n";
+
+static void up_desk(void)
+{
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml, "%s"
+             "intake:\n"
+             "  enabled: false\n"
+             "  questions: [{field: order_id, prompt: 'Order?', optional: true}]\n", desk_yaml);
+    world_with(yaml);
+    start_serve(NULL);
+}
+
+static void up_intake(void)
+{
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml, "%s"
+             "intake:\n"
+             "  questions:\n"
+             "    - {field: email, prompt: 'Your email?', type: email}\n"
+             "    - {field: plan, prompt: 'Which plan?', type: choice, choices: [Free, Pro]}\n"
+             "    - {field: order_id, prompt: 'Order number?', optional: true}\n"
+             "routing:\n"
+             "  - {name: pro-plan, field: {plan: Pro}, group: level2, strategy: none}\n",
+             desk_yaml);
+    world_with(yaml);
+    json_decref(fjson("POST", "/control/users", "{\"id\":1002,\"first_name\":\"Ben\"}", 201));
+    start_serve(NULL);
+}
+
+/* The text of the next sendMessage to chat (thread) after seq *since, which
+ * moves past it; the entry (new reference) when out is not NULL. */
+static const char *next_text(const char *chat, long thread, long *since, json_t **out)
+{
+    static char text[4096];
+    json_t *m = wait_sent(chat, thread, "sendMessage", *since);
+    *since = (long)json_integer_value(json_object_get(m, "seq"));
+    snprintf(text, sizeof text, "%s", json_string_value(json_object_get(m, "text")));
+    if (out != NULL)
+        *out = m;
+    else
+        json_decref(m);
+    return text;
+}
+
+Test(telegram, desk_canned_response_and_kb_suggestions, .init = up_desk, .fini = down,
+     .timeout = 60)
+{
+    customer_says(CUST, "I forgot my password and cannot login");
+    json_t *t = ticket_of(CUST);
+    json_int_t id = json_integer_value(json_object_get(t, "id"));
+    json_t *kb = json_object_get(t, "kb_suggestions");
+    cr_assert_eq(json_array_size(kb), 1, "%s", json_dumps(t, 0));
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(kb, 0), "id")), "KB-001");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(kb, 0), "url")),
+                     "https://help.example.com/reset");
+    json_decref(t);
+    long topic = topic_of(id);
+    long since = 0;
+    const char *note = next_text(STAFF, topic, &since, NULL);
+    cr_expect(strstr(note, "Knowledge base (internal, for agents)") != NULL, "%s", note);
+    cr_expect(strstr(note, "How to reset your password (KB-001)") != NULL, "%s", note);
+
+    /* /r from the topic reaches the customer as Alice's reply */
+    agent_says(9001, topic, "/r greeting");
+    long csince = 0;
+    cr_expect_str_eq(next_text("1001", 0, &csince, NULL), "Hi Ann, Alice here about #1.");
+    wait_field(id, "assignee", "alice");
+    t = ticket_id_get(id);
+    cr_expect(json_is_string(json_object_get(t, "first_response_at")), "counts as first response");
+    json_decref(t);
+
+    /* a template with a value missing is not sent; the topic is told why */
+    agent_says(9001, topic, "/r order");
+    const char *why = NULL;
+    do
+        why = next_text(STAFF, topic, &since, NULL);
+    while (strstr(why, "not sent") == NULL && strstr(why, "(template") != NULL);
+    cr_expect(strstr(why, "template 'order' was not sent") != NULL, "%s", why);
+    cr_expect(strstr(why, "intake.order_id") != NULL, "%s", why);
+
+    /* the same from the API: 422 naming the variables */
+    char path[64];
+    snprintf(path, sizeof path, "/v1/tickets/%lld/replies", (long long)id);
+    json_t *err = sjson("POST", path, "{\"agent\":\"alice\",\"template\":\"order\"}", 422);
+    json_t *e = json_object_get(err, "error");
+    cr_expect_str_eq(json_string_value(json_object_get(e, "field")), "template");
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(e, "missing"), 0)),
+                     "intake.order_id");
+    json_decref(err);
+    json_decref(sjson("POST", path, "{\"agent\":\"alice\",\"template\":\"nope\"}", 422));
+    json_t *ok = sjson("POST", path, "{\"agent\":\"bob\",\"template\":\"greeting\"}", 201);
+    cr_expect_gt(json_integer_value(json_object_get(ok, "seq")), 0);
+    json_decref(ok);
+    cr_expect_str_eq(next_text("1001", 0, &csince, NULL), "Hi Ann, Bob here about #1.");
+}
+
+/* Press the button with `data` under the bot's message `mid` in Ann's chat. */
+static void press(long mid, const char *data)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"from\":%d,\"message_id\":%ld,\"data\":\"%s\"}", CUST, mid,
+             data);
+    json_decref(fjson("POST", "/control/callbacks", body, 201));
+}
+
+Test(telegram, desk_intake_form_buttons_cancel_and_restart, .init = up_intake, .fini = down,
+     .timeout = 90)
+{
+    /* Ben gives up: /cancel leaves no ticket */
+    long bsince = 0;
+    customer_says(1002, "hi");
+    cr_expect_str_eq(next_text("1002", 0, &bsince, NULL), "Your email?");
+    customer_says(1002, "/cancel");
+    cr_expect(strstr(next_text("1002", 0, &bsince, NULL), "Cancelled") != NULL);
+
+    long since = 0;
+    customer_says(CUST, "My app crashes on start");
+    cr_expect_str_eq(next_text("1001", 0, &since, NULL), "Your email?");
+    customer_says(CUST, "no idea");
+    cr_expect(strstr(next_text("1001", 0, &since, NULL), "email address") != NULL);
+    customer_says(CUST, "ann@Example.com");
+    json_t *q = NULL;
+    cr_expect_str_eq(next_text("1001", 0, &since, &q), "Which plan?");
+    long mid = (long)json_integer_value(json_object_get(q, "message_id"));
+    cr_expect_not_null(json_object_get(q, "reply_markup"), "choices come as buttons");
+    json_decref(q);
+    press(mid, "intake:plan:1");
+    json_t *ans = wait_sent("1001", 0, "answerCallbackQuery", since);
+    json_decref(ans);
+    cr_expect_str_eq(next_text("1001", 0, &since, NULL), "Order number?");
+
+    /* a restart in the middle of the form: it goes on where it stopped */
+    cr_assert_eq(daemon_stop(&S, SIGTERM), 0);
+    cr_assert_eq(daemon_start(&S), 0, "serve did not restart:\n%s", daemon_log_tail(&S));
+    json_t *none = sjson("GET", "/v1/tickets", NULL, 200);
+    cr_expect_eq(json_array_size(json_object_get(none, "tickets")), 0, "no ticket until done");
+    json_decref(none);
+    customer_says(CUST, "A-1234");
+    const char *confirm = next_text("1001", 0, &since, NULL);
+    cr_expect(strstr(confirm, "#1") != NULL, "%s", confirm);
+
+    json_t *t = ticket_of(CUST);
+    json_int_t id = json_integer_value(json_object_get(t, "id"));
+    json_t *cf = json_object_get(t, "custom_fields");
+    cr_expect_str_eq(json_string_value(json_object_get(cf, "email")), "ann@example.com");
+    cr_expect_str_eq(json_string_value(json_object_get(cf, "plan")), "Pro");
+    cr_expect_str_eq(json_string_value(json_object_get(cf, "order_id")), "A-1234");
+    cr_expect_str_eq(json_string_value(json_object_get(t, "group")), "level2");
+    cr_expect_str_eq(json_string_value(json_object_get(t, "subject")), "My app crashes on start");
+    json_decref(t);
+    char path[64];
+    snprintf(path, sizeof path, "/v1/tickets/%lld/thread", (long long)id);
+    json_t *th = sjson("GET", path, NULL, 200);
+    json_t *entries = json_object_get(th, "entries");
+    const char *first = json_string_value(json_object_get(json_array_get(entries, 0), "text"));
+    cr_expect(strncmp(first, "Intake form\nEmail: ann@example.com\nPlan: Pro", 43) == 0, "%s",
+              first);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(entries, 1), "text")),
+                     "My app crashes on start");
+    bool confirmed = false;
+    for (size_t i = 0; i < json_array_size(entries); i++) {
+        json_t *en = json_array_get(entries, i);
+        confirmed = confirmed || strcmp(json_string_value(json_object_get(
+                                     json_object_get(en, "author"), "type")), "bot") == 0;
+    }
+    cr_expect(confirmed, "the bot's confirmation is part of the conversation");
+    json_decref(th);
+    json_t *all = sjson("GET", "/v1/tickets", NULL, 200);
+    cr_expect_eq(json_array_size(json_object_get(all, "tickets")), 1, "Ben left no ticket");
+    json_decref(all);
 }

@@ -1017,4 +1017,52 @@ Test(webhooks, retention_forgets_old_deliveries_only, .init = up_retention, .fin
     customer_says(6703, "after");
     struct want ok2 = {"main", "succeeded", 2};
     cr_assert(eventually(count_is, &ok2), "%s", daemon_log_tail(&D));
+
+static void up_kb(void)
+{
+    char fmt[2048];
+    snprintf(fmt, sizeof fmt, "%s"
+             "kb:\n"
+             "  articles:\n"
+             "    - {id: KB-001, title: How to reset your password,\n"
+             "       url: 'https://help.example.com/reset', keywords: [password, login]}\n"
+             "    - {id: KB-002, title: Refunds and returns, keywords: [refund]}\n",
+             one_endpoint);
+    up_hooks(fmt);
+}
+
+Test(webhooks, payloads_carry_kb_suggestions, .init = up_kb, .fini = down, .timeout = 60)
+{
+    int64_t t = customer_says(7001, "I forgot my password");
+    customer_says(7001, "and I want a refund");
+    cr_assert(eventually(nothing_pending, "main"), "deliveries still pending:\n%s",
+              daemon_log_tail(&D));
+    check_arrivals("/main");
+    json_t *l = rx_received("/main");
+    char *created = NULL, *last = NULL;
+    size_t i;
+    json_t *r;
+    json_array_foreach(l, i, r) {
+        json_t *body = json_object_get(r, "body");
+        json_t *tk = json_object_get(body, "ticket");
+        if (json_integer_value(json_object_get(tk, "id")) != t)
+            continue;
+        json_t *kb = json_object_get(tk, "kb_suggestions");
+        cr_assert(json_is_array(kb));
+        char **slot = strcmp(json_string_value(json_object_get(body, "type")),
+                             "ticket.created") == 0 ? &created : &last;
+        free(*slot);
+        *slot = json_dumps(kb, JSON_COMPACT);
+    }
+    cr_assert_not_null(created);
+    cr_expect(strstr(created, "\"id\":\"KB-001\"") != NULL, "%s", created);
+    cr_expect(strstr(created, "\"url\":\"https://help.example.com/reset\"") != NULL, "%s",
+              created);
+    cr_expect(strstr(created, "KB-002") == NULL, "%s", created);
+    cr_assert_not_null(last);
+    cr_expect(strstr(last, "KB-002") != NULL, "the later events carry the new suggestion: %s",
+              last);
+    free(created);
+    free(last);
+    json_decref(l);
 }

@@ -116,6 +116,10 @@ await call('PATCH', '/v1/tickets/999999', { priority: 'high' }, { expect: 404 })
 
 await call('POST', `/v1/tickets/${id}/replies`, { agent: 'alice', text: 'On it' }, { expect: 201 });
 await call('POST', `/v1/tickets/${id}/replies`, { agent: 'zed', text: 'x' }, { expect: 422 });
+await call('POST', `/v1/tickets/${id}/replies`, { agent: 'alice', template: 'hello' }, { expect: 201 });
+await call('POST', `/v1/tickets/${id}/replies`, { agent: 'alice', template: 'surname' }, { expect: 422 });
+await call('POST', `/v1/tickets/${id}/replies`, { agent: 'alice', template: 'nope' }, { expect: 422 });
+await call('POST', `/v1/tickets/${id}/replies`, { agent: 'alice', template: 'hello', text: 'x' }, { expect: 400 });
 await call('POST', '/v1/tickets/999999/replies', { agent: 'alice', text: 'x' }, { expect: 404 });
 await call('POST', `/v1/tickets/${id}/notes`, { agent: 'alice', text: 'internal' }, { expect: 201 });
 await call('POST', `/v1/tickets/${id}/notes`, { agent: 'alice' }, { expect: 400 });

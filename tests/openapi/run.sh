@@ -23,6 +23,12 @@ http:
 groups: [{name: general}, {name: billing}]
 agents:
   - {id: alice, name: Alice, telegram_user_id: 1, groups: [general, billing]}
+templates:
+  - {name: hello, text: "Hi {{customer.first_name | default: 'there'}}, this is {{agent.name}}."}
+  - {name: surname, text: "Dear {{customer.last_name}}."}
+kb:
+  articles:
+    - {id: KB-001, title: Invoices explained, url: "https://help.example.com/invoices", keywords: [invoice]}
 webhooks:
   # a closed port and no retries: every delivery goes straight to the dead-letter list
   - {name: helpdesk, url: "http://127.0.0.1:9/hooks", secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", retry: []}

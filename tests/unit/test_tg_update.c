@@ -210,3 +210,32 @@ Test(tg_update, update_without_id_is_invalid)
     cr_expect_eq(conv("{\"update_id\":\"7\"}", &ev, NULL), ERR_INVAL);
     cr_expect_eq(conv("[1,2]", &ev, NULL), ERR_INVAL);
 }
+
+Test(tg_update, button_press_in_private_chat_is_customer_input)
+{
+    struct engine_event ev;
+    const char *why = NULL;
+    cr_assert_eq(conv("{\"update_id\":40,\"callback_query\":{\"id\":\"4383\"," BOB ","
+                      "\"message\":{\"message_id\":70,\"from\":{\"id\":7000001,\"is_bot\":true,"
+                      "\"first_name\":\"HelpBot\"}," PRIVATE_CHAT ",\"date\":1,\"text\":\"Plan?\"},"
+                      "\"chat_instance\":\"-2\",\"data\":\"intake:plan:1\"}}", &ev, &why), 0,
+                 "%s", why ? why : "");
+    cr_expect_eq(ev.type, ENGINE_CUSTOMER_MESSAGE);
+    cr_expect_eq(ev.update_id, 40);
+    cr_expect_eq(ev.customer.tg_user_id, 5550002);
+    cr_expect_str_eq(ev.customer.first_name, "Bob");
+    cr_expect_eq(ev.tg_chat_id, 5550002);
+    cr_expect_str_eq(ev.callback_id, "4383");
+    cr_expect_str_eq(ev.callback_data, "intake:plan:1");
+    cr_expect_null(ev.text);
+    /* a button under a message in a group is not a customer's */
+    cr_expect_eq(conv("{\"update_id\":41,\"callback_query\":{\"id\":\"4384\"," BOB ","
+                      "\"message\":{\"message_id\":71," STAFF_CHAT ",\"date\":1,\"text\":\"x\"},"
+                      "\"chat_instance\":\"-2\",\"data\":\"intake:plan:1\"}}", &ev, &why),
+                 TG_UPDATE_SKIP);
+    /* a game's button has no data */
+    cr_expect_eq(conv("{\"update_id\":42,\"callback_query\":{\"id\":\"4385\"," BOB ","
+                      "\"message\":{\"message_id\":72," PRIVATE_CHAT ",\"date\":1,\"text\":\"x\"},"
+                      "\"chat_instance\":\"-2\",\"game_short_name\":\"g\"}}", &ev, &why),
+                 TG_UPDATE_SKIP);
+}
