@@ -80,8 +80,10 @@ int expect_time_parse(const char *spec, const struct expect_times *t, int64_t *m
         rest = "";
     } else {
         char *end;
+        int64_t d;
         long long v = strtoll(spec, &end, 10);
-        if (end != spec && (*end == '\0' || *end == '+' || *end == '-')) {
+        if (end != spec && (*end == '\0' || ((*end == '+' || *end == '-') &&
+                                             clock_parse_duration(end + 1, &d) == 0))) {
             base = v;
             rest = end;
         } else {
@@ -157,9 +159,8 @@ static int literal(const json_t *want, const json_t *got, struct buf *why)
 {
     if (got != NULL && jpath_equal(want, got))
         return 1;
-    char a[SHOW], b[SHOW];
-    show(want, a);
-    show(got, b);
+    char abuf[SHOW], bbuf[SHOW];
+    const char *a = show(want, abuf), *b = show(got, bbuf);
     /* 42 vs "42": say why they differ, since they print almost alike */
     const char *ta = a, *tb = b;
     size_t la = strlen(a), lb = strlen(b);
