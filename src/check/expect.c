@@ -249,7 +249,7 @@ static int duration_step(struct xc *x, bool *held, struct err *e)
         rc = expect_ticket_of(x, &t, &why, &who, e);
     if (rc != 0)
         return rc;
-    bool first = strcmp(metric, "first_response") == 0;
+    bool first = metric == NULL || strcmp(metric, "resolution") != 0;
     const char *at_key = first ? "first_response_at" : "resolved_at";
     const char *words = first ? "first response" : "resolution";
     int64_t want = expect_arg_dur(x, "equals", 0);

@@ -135,7 +135,7 @@ static int pick_records(struct xc *x, const struct sel *s, bool with_dups, struc
     int rc = sink_find(x->env->sink, &q, 0, 0, &p->found, e);
     if (rc != 0)
         return rc;
-    p->match = mem_alloc((p->found.n + 1) * sizeof *p->match);
+    p->match = mem_alloc((p->found.n + 1) * sizeof(const struct sink_record *));
     p->other = mem_alloc((p->found.n + 1) * sizeof *p->other);
     for (size_t i = 0; i < p->found.n; i++) {
         const struct sink_record *r = p->found.recs[i];

@@ -56,8 +56,9 @@ char *expect_fmt_dur(int64_t ms, char *out, size_t n)
         snprintf(part[2], sizeof part[2], "%" PRIu64 ".%03" PRIu64, s, r);
         size_t len = strlen(part[2]);
         while (part[2][len - 1] == '0')
-            part[2][--len] = '\0';
-        strcat(part[2], "s");
+            len--;
+        part[2][len++] = 's';
+        part[2][len] = '\0';
     } else if (s) {
         snprintf(part[2], sizeof part[2], "%" PRIu64 "s", s);
     }
@@ -400,9 +401,10 @@ static bool plain_name(const char *s, size_t n)
 int expect_field_path(const char *field, char *out, size_t n, struct err *e)
 {
     if (field[0] == '$') {
-        if (strlen(field) >= n)
+        size_t len = strlen(field);
+        if (len >= n)
             return err_set(e, ERR_INVAL, "field '%.60s...' is too long", field);
-        strcpy(out, field);
+        memcpy(out, field, len + 1);
         return 0;
     }
     struct buf b;

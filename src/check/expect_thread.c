@@ -45,7 +45,7 @@ static const char *entry_words(struct xc *x, const json_t *en)
     const char *t = json_string_value(json_object_get(en, "text"));
     snprintf(text, sizeof text, "%s", t != NULL ? t : "");
     if (t != NULL && strlen(t) >= sizeof text)
-        strcpy(text + sizeof text - 4, "...");
+        memcpy(text + sizeof text - 4, "...", 4);
     return expect_say(x, "seq %" PRId64 " (%s %s \"%s\")",
                       (int64_t)json_integer_value(json_object_get(en, "seq")),
                       json_string_value(json_object_get(json_object_get(en, "author"), "type")),
