@@ -223,6 +223,12 @@ static void check_order(struct xc *x, const struct pick *p, struct buf *fails)
     }
 }
 
+static const char *omitted_words(struct xc *x, const struct sink_record *r)
+{
+    int64_t n = json_integer_value(json_object_get(r->json, "omitted"));
+    return expect_say(x, "truncated, %" PRId64 " thread entr%s omitted", n, n == 1 ? "y" : "ies");
+}
+
 /* signature / schema / truncated on every match. */
 static int check_each(struct xc *x, const struct pick *p, struct buf *fails, struct err *e)
 {
@@ -245,9 +251,7 @@ static int check_each(struct xc *x, const struct pick *p, struct buf *fails, str
         if (trunc >= 0 && json_is_true(json_object_get(r->json, "truncated")) != (trunc == 1))
             buf_printf(&d, "%struncated: want %s, got %s", d.len ? "\n" : "",
                        trunc ? "true" : "false",
-                       trunc ? "a whole body" : expect_say(x, "truncated, %" PRId64 " entries "
-                               "omitted", (int64_t)json_integer_value(
-                                   json_object_get(r->json, "omitted"))));
+                       trunc ? "a whole body" : omitted_words(x, r));
         char why[512];
         if (schema != NULL && schema_validate(schema, r->json, why, sizeof why) != (sch == 1))
             buf_printf(&d, "%sschema: %s", d.len ? "\n" : "",

@@ -84,6 +84,13 @@ static const char suite_yaml[] =
     "        expect_webhook: {type: ticket.created, count: 2}\n"
     "      - name: schema refused\n"
     "        expect_webhook: {type: ticket.created, schema: false}\n"
+    "      - name: small truncated\n"
+    "        expect_webhook: {type: message.created, endpoint: small, truncated: true}\n"
+    "      - name: small whole\n"
+    "        expect_webhook: {type: message.created, endpoint: small, truncated: false}\n"
+    "      - name: updates in order\n"
+    "        expect_webhook: {type: ticket.updated, endpoint: hd, where: {$.ticket.id: \"{{t}}\"},"
+    " ordered: true, signature: false}\n"
     "      - name: no blocked\n"
     "        expect_no_webhook: {type: customer.blocked, during: 30s}\n"
     "      - name: no breach\n"
@@ -217,8 +224,14 @@ static void up(void)
              "  - name: hd\n"
              "    url: \"http://127.0.0.1:%d/hooks/hd\"\n"
              "    secret: \"" SECRET "\"\n"
-             "    retry: [5s]\n",
-             fake_tg_port(tg), STAFF, sink_port(snk));
+             "    retry: [5s]\n"
+             "  - name: small\n"
+             "    url: \"http://127.0.0.1:%d/hooks/small\"\n"
+             "    secret: \"" SECRET "\"\n"
+             "    events: [message.created]\n"
+             "    max_payload: 1KiB\n"
+             "    oversize: truncate\n",
+             fake_tg_port(tg), STAFF, sink_port(snk), sink_port(snk));
     daemon_init(&D, extra);
     D.test_clock = true;
     cr_assert_eq(daemon_start(&D), 0, "serve did not start:\n%s", daemon_log_tail(&D));
@@ -418,6 +431,48 @@ Test(expect, webhooks_selected_and_asserted)
         sleep_ms(25);
     }
     cr_assert(strstr(out.seen, ": signature: want valid, got invalid") != NULL, "%s", out.seen);
+}
+
+/* POST a body to the sink as if the CRM had sent it (unsigned). */
+static void post_hook(const char *endpoint, const char *body)
+{
+    struct daemon k = { .port = sink_port(snk) };
+    char path[64];
+    snprintf(path, sizeof path, "/hooks/%s", endpoint);
+    struct http_reply r;
+    cr_assert_eq(daemon_http_raw(&k, "POST", path, NULL, body, strlen(body), &r), 0);
+    cr_assert_eq(r.status, 200, "%ld", r.status);
+    reply_free(&r);
+}
+
+Test(expect, webhook_truncation_and_order)
+{
+    struct check_step out;
+    char big[1600];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    memcpy(big, "charged ", 8);
+    ann_writes(big);   /* its message.created does not fit 1 KiB */
+    eventually("small truncated", NULL);
+    not_held("small whole", &out);
+    cr_assert(strstr(out.seen, "(message.created to small at ") != NULL &&
+              strstr(out.seen, "): truncated: want false, got truncated, ") != NULL &&
+              strstr(out.seen, " omitted") != NULL,
+              "%s", out.seen);
+
+    /* crafted deliveries about a ticket of their own, so the CRM's own do not interleave */
+    json_object_set_new(env.vars, "t", json_integer(4242));
+    const char *b1 = "{\"id\":\"evt_1000\",\"type\":\"ticket.updated\",\"ticket\":{\"id\":4242}}";
+    const char *b2 = "{\"id\":\"evt_999\",\"type\":\"ticket.updated\",\"ticket\":{\"id\":4242}}";
+    post_hook("hd", b1);
+    cr_assert(eval("updates in order", &out, NULL), "%s", out.seen);
+    post_hook("hd", b2);
+    not_held("updates in order", &out);
+    cr_assert_str_eq(out.seen, "ticket 4242 at hd: evt_999 (ticket.updated) arrived after "
+                               "evt_1000 (ticket.updated)");
+    cr_assert_eq(out.nnear, 1);
+    cr_assert(strstr(out.near[0].diff, "out of order: after webhook #") != NULL, "%s",
+              out.near[0].diff);
 }
 
 Test(expect, no_webhook_during_a_window)
