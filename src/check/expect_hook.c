@@ -99,7 +99,7 @@ static int select_one(struct xc *x, const struct sel *s, const struct sink_recor
 struct near_rec {
     const struct sink_record *r;
     size_t failed;
-    const char *diff;        /* env->ra */
+    char *diff;              /* owned (heap: a `during` walk looks many times) */
 };
 
 static int closest(const void *a, const void *b)
@@ -122,6 +122,8 @@ struct pick {
 
 static void pick_release(struct pick *p)
 {
+    for (size_t i = 0; i < p->nother; i++)
+        mem_free(p->other[i].diff);
     mem_free(p->match);
     mem_free(p->other);
     sink_found_release(&p->found);
@@ -150,8 +152,7 @@ static int pick_records(struct xc *x, const struct sel *s, bool with_dups, struc
         if (rc == 0 && failed == 0)
             p->match[p->nmatch++] = r;
         else if (rc == 0)
-            p->other[p->nother++] = (struct near_rec){ r, failed, expect_say(x, "%s",
-                                                                             buf_str(&d)) };
+            p->other[p->nother++] = (struct near_rec){ r, failed, mem_strdup(buf_str(&d)) };
         buf_release(&d);
         if (rc != 0)
             return rc;
