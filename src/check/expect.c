@@ -135,6 +135,13 @@ static void forget_events(const struct xc *x)
     cc->nevents = k;
 }
 
+const char *expect_at(struct xc *x, int64_t at_ms)
+{
+    char d[32];
+    int64_t ms = expect_clock(x, at_ms);
+    return expect_say(x, "%s%s", ms >= 0 ? "+" : "", expect_fmt_dur(ms, d, sizeof d));
+}
+
 void expect_event(struct xc *x, int64_t at_ms, enum check_lane from, enum check_lane to,
                   const char *label, const char *detail)
 {

@@ -45,10 +45,11 @@ static int read_sel(struct xc *x, struct sel *s, struct err *e)
     return rc;
 }
 
-static const char *sel_words(struct xc *x, const struct sel *s)
+static const char *sel_words(struct xc *x, const struct sel *s, bool plural)
 {
-    const char *w = expect_say(x, "%s webhook%s%s", s->type ? s->type : "any",
-                               s->endpoint ? " to " : "", s->endpoint ? s->endpoint : "");
+    const char *w = expect_say(x, "%s webhook%s%s%s", s->type ? s->type : "any",
+                               plural ? "s" : "", s->endpoint ? " to " : "",
+                               s->endpoint ? s->endpoint : "");
     if (s->where != NULL)
         w = expect_say(x, "%s where %s", w, expect_show(x, s->where));
     return w;
@@ -56,9 +57,8 @@ static const char *sel_words(struct xc *x, const struct sel *s)
 
 static const char *rec_words(struct xc *x, const struct sink_record *r)
 {
-    return expect_say(x, "webhook #%" PRId64 " (%s to %s at %+.3fs)", r->seq,
-                      r->type ? r->type : "no type", r->endpoint,
-                      (double)expect_clock(x, r->at_ms) / 1000.0);
+    return expect_say(x, "webhook #%" PRId64 " (%s to %s at %s)", r->seq,
+                      r->type ? r->type : "no type", r->endpoint, expect_at(x, r->at_ms));
 }
 
 /* Test r against the selection: *failed predicates, their lines in diff. */
@@ -271,7 +271,8 @@ static int check_each(struct xc *x, const struct pick *p, struct buf *fails, str
 static const char *want_words(struct xc *x, const struct sel *s, int64_t count)
 {
     const char *w = expect_say(x, "%s %s", count >= 0 ? expect_say(x, "exactly %" PRId64, count)
-                                                      : "at least one", sel_words(x, s));
+                                                      : "at least one",
+                                  sel_words(x, s, count >= 0 && count != 1));
     int sig = expect_arg_bool(x, "signature"), sch = expect_arg_bool(x, "schema");
     int trunc = expect_arg_bool(x, "truncated"), ord = expect_arg_bool(x, "ordered");
     if (sig >= 0)
@@ -362,7 +363,8 @@ int expect_hook_none_step(struct xc *x, bool *held, struct err *e)
     char d1[32], d2[32];
     if (rc != 0)
         goto out;
-    x->out->expected = expect_say(x, "no %s since the scenario started%s%s", sel_words(x, &s),
+    x->out->expected = expect_say(x, "no %s since the scenario started%s%s",
+                                  sel_words(x, &s, false),
                                   during ? " and for the next " : "",
                                   during ? expect_fmt_dur(during, d1, 32) : "");
     /* step through the window so timers fire in their order and a match is

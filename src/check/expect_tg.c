@@ -85,8 +85,7 @@ static const char *msg_words(struct xc *x, const json_t *m)
                       (int64_t)json_integer_value(json_object_get(m, "chat_id")),
                       thread ? " topic " : "",
                       thread ? expect_say(x, "%" PRId64, thread) : "",
-                      expect_say(x, "%+.3fs", (double)expect_clock(
-                          x, json_integer_value(json_object_get(m, "date")) * 1000) / 1000.0));
+                      expect_at(x, json_integer_value(json_object_get(m, "date")) * 1000));
 }
 
 struct cand {

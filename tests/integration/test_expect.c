@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,9 +163,15 @@ static void eventually(const char *name, json_t **cap)
                    out.seen, daemon_log_tail(&D));
 }
 
+/* EXPECT_VERBOSE=1 in the environment prints each failure as a report would. */
 static void not_held(const char *name, struct check_step *out)
 {
     cr_assert_not(eval(name, out, NULL), "'%s' held but must not: %s", name, out->expected);
+    if (getenv("EXPECT_VERBOSE") == NULL)
+        return;
+    fprintf(stderr, "--- %s\nexpected: %s\nseen: %s\n", name, out->expected, out->seen);
+    for (size_t i = 0; i < out->nnear; i++)
+        fprintf(stderr, "near: %s\n  %s\n", out->near[i].what, out->near[i].diff);
 }
 
 static json_t *api(const char *method, const char *path, const char *body, long want)
