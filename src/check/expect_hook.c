@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/mem.h"
 #include "check/expect_impl.h"
 #include "check/schema.h"
@@ -383,9 +384,17 @@ int expect_hook_none_step(struct xc *x, bool *held, struct err *e)
             goto out;
         }
         if (hit != NULL) {
-            x->out->seen = expect_say(x, "%s arrived%s%s", rec_words(x, hit),
+            /* deliveries lag their events a little: say when the event happened too */
+            int64_t occurred;
+            const char *occ = json_string_value(json_object_get(hit->json, "occurred_at"));
+            x->out->seen = expect_say(x, "%s arrived%s%s%s%s%s", rec_words(x, hit),
                                       during ? " after " : "",
-                                      during ? expect_fmt_dur(done, d2, 32) : "");
+                                      during ? expect_fmt_dur(done, d2, 32) : "",
+                                      during ? " of the window" : "",
+                                      occ != NULL && clock_parse_iso(occ, &occurred) == 0
+                                          ? "; the event occurred at " : "",
+                                      occ != NULL && clock_parse_iso(occ, &occurred) == 0
+                                          ? expect_at(x, occurred) : "");
             expect_near(x, rec_words(x, hit), expect_show(x, hit->json));
             expect_event(x, hit->at_ms, LANE_CRM, LANE_HELPDESK,
                          expect_say(x, "unwanted: %s", rec_words(x, hit)), NULL);

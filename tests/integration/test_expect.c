@@ -502,6 +502,8 @@ Test(expect, no_webhook_during_a_window)
     not_held("no breach", &out);
     cr_assert(strstr(out.seen, "(ticket.sla_breached to hd at ") != NULL, "%s", out.seen);
     cr_assert(strstr(out.seen, "arrived after ") != NULL, "%s", out.seen);
+    cr_assert(strstr(out.seen, " of the window; the event occurred at +5m") != NULL,
+              "the breach is dated by its event, 5m after the ticket: %s", out.seen);
     cr_assert_eq(env.cc->nevents, 2, "each unwanted webhook is drawn on the timeline");
 }
 
