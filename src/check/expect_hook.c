@@ -34,6 +34,32 @@ struct sel {
     size_t npreds;
 };
 
+/* A wanted value of a duration fact: duration strings ("1s", inside
+ * matchers too) become ms, the unit the facts are kept in. */
+static void durations_to_ms(json_t *v)
+{
+    const char *k;
+    json_t *m;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach (v, k, m) {
+            int64_t ms;
+            if (json_is_string(m) && clock_parse_duration(json_string_value(m), &ms) == 0)
+                json_object_set_new(v, k, json_integer(ms));
+            else
+                durations_to_ms(m);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach (v, i, m) {
+            int64_t ms;
+            if (json_is_string(m) && clock_parse_duration(json_string_value(m), &ms) == 0)
+                json_array_set_new(v, i, json_integer(ms));
+            else
+                durations_to_ms(m);
+        }
+    }
+}
+
 static int read_sel(struct xc *x, struct sel *s, struct err *e)
 {
     memset(s, 0, sizeof *s);
@@ -42,6 +68,12 @@ static int read_sel(struct xc *x, struct sel *s, struct err *e)
         rc = expect_arg_text(x, "type", &s->type, e);
     if (rc == 0)
         rc = expect_arg_json(x, "where", &s->where, e);
+    json_t *d = json_object_get(s->where, "@delivered_after");
+    int64_t ms;
+    if (json_is_string(d) && clock_parse_duration(json_string_value(d), &ms) == 0)
+        json_object_set_new(s->where, "@delivered_after", json_integer(ms));
+    else
+        durations_to_ms(d);
     s->npreds = (s->endpoint != NULL) + (s->type != NULL) + json_object_size(s->where);
     return rc;
 }
@@ -64,7 +96,7 @@ static const char *rec_words(struct xc *x, const struct sink_record *r)
 
 /* Test r against the selection: *failed predicates, their lines in diff. */
 static int select_one(struct xc *x, const struct sel *s, const struct sink_record *r,
-                      size_t *failed, struct buf *diff, struct err *e)
+                      json_t *doc, size_t *failed, struct buf *diff, struct err *e)
 {
     size_t bad = 0;
     if (s->endpoint != NULL && strcmp(s->endpoint, r->endpoint) != 0) {
@@ -77,7 +109,7 @@ static int select_one(struct xc *x, const struct sel *s, const struct sink_recor
                    r->type ? "\"" : "", r->type ? r->type : "none", r->type ? "\"" : "");
         bad++;
     }
-    if (s->where != NULL && r->json == NULL) {
+    if (s->where != NULL && doc == NULL) {
         buf_printf(diff, "%sbody: not JSON (%s)", diff->len ? "\n" : "",
                    r->json_error ? r->json_error : "empty");
         bad += json_object_size(s->where);
@@ -85,7 +117,7 @@ static int select_one(struct xc *x, const struct sel *s, const struct sink_recor
         size_t n;
         struct buf d;
         buf_init(&d, 0);
-        int rc = expect_fields(s->where, r->json, &x->t, &d, &n, e);
+        int rc = expect_fields(s->where, doc, &x->t, &d, &n, e);
         if (rc == 0 && n > 0)
             buf_printf(diff, "%s%s", diff->len ? "\n" : "", buf_str(&d));
         buf_release(&d);
@@ -113,11 +145,13 @@ static int closest(const void *a, const void *b)
 
 /* What the sink received since the start, split into matches and the rest. */
 struct pick {
-    struct sink_found found;
-    const struct sink_record **match;   /* first deliveries that match, oldest first */
+    struct sink_found found;            /* received and refused requests, oldest first */
+    const struct sink_record **match;   /* first deliveries of matching events, oldest first */
+    json_t **doc;                       /* per match: the event's body (owned) */
     size_t nmatch;
     struct near_rec *other;             /* non-matching first deliveries */
     size_t nother;
+    size_t received;                    /* requests that arrived (not refused) */
     size_t dups;                        /* redeliveries left out */
 };
 
@@ -125,35 +159,132 @@ static void pick_release(struct pick *p)
 {
     for (size_t i = 0; i < p->nother; i++)
         mem_free(p->other[i].diff);
+    for (size_t i = 0; i < p->nmatch; i++)
+        json_decref(p->doc[i]);
     mem_free(p->match);
+    mem_free(p->doc);
     mem_free(p->other);
     sink_found_release(&p->found);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* The first arrival of part k of r's split event at r's endpoint, or NULL. */
+static const struct sink_record *part_of(const struct sink_found *f,
+                                         const struct sink_record *r, json_int_t k)
+{
+    const char *id = json_string_value(json_object_get(r->json, "id"));
+    for (size_t i = 0; i < f->n; i++) {
+        const struct sink_record *o = f->recs[i];
+        if (o->dup_of == 0 && !o->refused && o->json != NULL &&
+            strcmp(o->endpoint, r->endpoint) == 0 &&
+            same_str(json_string_value(json_object_get(o->json, "id")), id) &&
+            json_integer_value(json_object_get(o->json, "part")) == k)
+            return o;
+    }
+    return NULL;
+}
+
+/* Attempts of r's webhook-id at its endpoint (refused ones too); *latest the last arrival. */
+static int64_t attempts_of(const struct sink_found *f, const struct sink_record *r,
+                           int64_t *latest)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const struct sink_record *o = f->recs[i];
+        if (strcmp(o->endpoint, r->endpoint) == 0 &&
+            (o == r || same_str(o->webhook_id, r->webhook_id))) {
+            n++;
+            if (o->at_ms > *latest)
+                *latest = o->at_ms;
+        }
+    }
+    return n;
+}
+
+/*
+ * The event r (a first arrival) stands for, as docs/scenarios.md describes
+ * it: its body, a split event's parts joined (the first part's body with
+ * every part's thread in part order, `part` removed), plus the delivery
+ * facts `@attempts` (of the first part) and `@delivered_after` (ms from
+ * occurred_at to the latest attempt of any part). NULL when r is not JSON,
+ * is a later part, or a part has not arrived yet (the event has not).
+ */
+static json_t *event_doc(const struct sink_found *f, const struct sink_record *r)
+{
+    if (r->json == NULL || !json_is_object(r->json))
+        return NULL;
+    json_int_t parts = json_integer_value(json_object_get(r->json, "parts"));
+    int64_t latest = r->at_ms;
+    int64_t attempts = attempts_of(f, r, &latest);
+    json_t *doc = json_copy(r->json);
+    if (parts > 1) {
+        if (json_integer_value(json_object_get(r->json, "part")) != 1) {
+            json_decref(doc);
+            return NULL;
+        }
+        json_t *thread = json_array();
+        for (json_int_t k = 1; k <= parts; k++) {
+            const struct sink_record *o = k == 1 ? r : part_of(f, r, k);
+            if (o == NULL) {
+                json_decref(thread);
+                json_decref(doc);
+                return NULL;
+            }
+            if (k > 1)
+                attempts_of(f, o, &latest);
+            json_t *th = json_object_get(o->json, "thread");
+            if (json_is_array(th))
+                json_array_extend(thread, th);
+        }
+        json_object_set_new(doc, "thread", thread);
+        json_object_del(doc, "part");
+    }
+    json_object_set_new(doc, "@attempts", json_integer(attempts));
+    int64_t occurred;
+    const char *occ = json_string_value(json_object_get(r->json, "occurred_at"));
+    if (occ != NULL && clock_parse_iso(occ, &occurred) == 0)
+        json_object_set_new(doc, "@delivered_after", json_integer(latest - occurred));
+    return doc;
 }
 
 static int pick_records(struct xc *x, const struct sel *s, bool with_dups, struct pick *p,
                         struct err *e)
 {
     memset(p, 0, sizeof *p);
-    struct sink_query q = { .since = x->env->sink_since, .which = SINK_RECEIVED };
+    struct sink_query q = { .since = x->env->sink_since, .which = SINK_ALL };
     int rc = sink_find(x->env->sink, &q, 0, 0, &p->found, e);
     if (rc != 0)
         return rc;
     p->match = mem_alloc((p->found.n + 1) * sizeof(const struct sink_record *));
+    p->doc = mem_alloc((p->found.n + 1) * sizeof(json_t *));
     p->other = mem_alloc((p->found.n + 1) * sizeof *p->other);
     for (size_t i = 0; i < p->found.n; i++) {
         const struct sink_record *r = p->found.recs[i];
+        if (r->refused)
+            continue;
+        p->received++;
         if (r->dup_of != 0 && !with_dups) {
             p->dups++;
             continue;
         }
+        json_t *doc = event_doc(&p->found, r);
+        if (doc == NULL && r->json != NULL)
+            continue;                    /* a later part, or an event still arriving */
         size_t failed;
         struct buf d;
         buf_init(&d, 0);
-        rc = select_one(x, s, r, &failed, &d, e);
-        if (rc == 0 && failed == 0)
+        rc = select_one(x, s, r, doc, &failed, &d, e);
+        if (rc == 0 && failed == 0) {
+            p->doc[p->nmatch] = doc;
             p->match[p->nmatch++] = r;
-        else if (rc == 0)
+            doc = NULL;
+        } else if (rc == 0)
             p->other[p->nother++] = (struct near_rec){ r, failed, mem_strdup(buf_str(&d)) };
+        json_decref(doc);
         buf_release(&d);
         if (rc != 0)
             return rc;
@@ -204,7 +335,7 @@ static void check_order(struct xc *x, const struct pick *p, struct buf *fails)
         const struct sink_record *prev = NULL;
         for (size_t k = 0; k < p->found.n; k++) {
             const struct sink_record *r = p->found.recs[k];
-            if (r->dup_of != 0 || r->json == NULL || ticket_id(r) != tid ||
+            if (r->dup_of != 0 || r->refused || r->json == NULL || ticket_id(r) != tid ||
                 strcmp(r->endpoint, m->endpoint) != 0)
                 continue;
             int64_t part = json_integer_value(json_object_get(r->json, "part"));
@@ -310,7 +441,7 @@ int expect_hook_step(struct xc *x, bool *held, json_t **cap, struct err *e)
     bool enough = count >= 0 ? (int64_t)p.nmatch == count : p.nmatch > 0;
     if (!enough) {
         buf_printf(&fails, "%zu matching webhook%s among %zu received since the scenario "
-                   "started%s", p.nmatch, p.nmatch == 1 ? "" : "s", p.found.n,
+                   "started%s", p.nmatch, p.nmatch == 1 ? "" : "s", p.received,
                    p.dups ? expect_say(x, " (%zu redeliveries not counted)", p.dups) : "");
         for (size_t i = 0; count >= 0 && (int64_t)p.nmatch > count && i < p.nmatch && i < 3;
              i++)
@@ -325,8 +456,8 @@ int expect_hook_step(struct xc *x, bool *held, json_t **cap, struct err *e)
     *held = rc == 0 && fails.len == 0;
     if (rc == 0 && !*held)
         x->out->seen = expect_say(x, "%s", buf_str(&fails));
-    if (rc == 0 && cap != NULL && p.nmatch > 0 && p.match[0]->json != NULL)
-        *cap = json_incref(p.match[0]->json);
+    if (rc == 0 && cap != NULL && p.nmatch > 0 && p.doc[0] != NULL)
+        *cap = json_incref(p.doc[0]);
     buf_release(&fails);
     pick_release(&p);
     json_decref(s.where);

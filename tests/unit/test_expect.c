@@ -243,3 +243,34 @@ Test(fields, diff_lines)
     json_decref(want);
     json_decref(ticket);
 }
+
+/* The words docs/scenarios.md promises the suites: present, min/max, length,
+ * contains with a mapping (an item having those members). */
+Test(match, scenarios_vocabulary)
+{
+    holds("{\"present\": true}", "null");
+    holds("{\"present\": false}", NULL);
+    fails("{\"present\": true}", NULL, "want the path to exist, got nothing");
+    fails("{\"present\": false}", "3", "want nothing there, got 3");
+    holds("{\"min\": 1, \"max\": 3}", "3");
+    holds("{\"max\": \"1s\"}", "1000");
+    fails("{\"min\": 2}", "1", "want at least 2, got 1");
+    holds("{\"length\": 0}", "[]");
+    holds("{\"length\": 2}", "{\"a\": 1, \"b\": 2}");
+    holds("{\"length\": 3}", "\"h\\u00e9y\"");
+    fails("{\"length\": 0}", "[1]", "want length 0, got length 1: [1]");
+    refused("{\"length\": \"x\"}", "'length' wants a whole number");
+    holds("{\"contains\": {\"id\": \"KB-1\"}}", "[{\"id\": \"KB-2\"}, {\"id\": \"KB-1\", \"t\": 1}]");
+    fails("{\"contains\": {\"id\": \"KB-3\"}}", "[{\"id\": \"KB-2\"}]",
+          "want a list containing {\"id\":\"KB-3\"}, got [{\"id\":\"KB-2\"}]");
+}
+
+Test(fields, indexed_names)
+{
+    char out[128];
+    struct err e = {0};
+    cr_assert_eq(expect_field_path("kb_suggestions[0].id", out, sizeof out, &e), 0);
+    cr_assert_str_eq(out, "$.kb_suggestions[0].id");
+    cr_assert_eq(expect_field_path("thread[-1].text", out, sizeof out, &e), 0);
+    cr_assert_str_eq(out, "$.thread[-1].text");
+}
