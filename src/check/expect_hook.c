@@ -66,6 +66,8 @@ static int read_sel(struct xc *x, struct sel *s, struct err *e)
     int rc = expect_arg_text(x, "endpoint", &s->endpoint, e);
     if (rc == 0)
         rc = expect_arg_text(x, "type", &s->type, e);
+    if (rc == 0 && s->type != NULL && strcmp(s->type, "*") == 0)
+        s->type = NULL;              /* "*": any type (docs/scenarios.md) */
     if (rc == 0)
         rc = expect_arg_json(x, "where", &s->where, e);
     json_t *d = json_object_get(s->where, "@delivered_after");
