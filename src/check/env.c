@@ -151,6 +151,10 @@ int env_advance(struct check_env *env, int64_t ms, struct err *e)
         char d[32];
         snprintf(d, sizeof d, "%" PRId64 "ms", step);
         json_t *body = json_pack("{ss}", "advance", d);
+        /* ours first: the sandbox is idle, so nothing of the CRM's is on its
+         * way; once the CRM's clock moves, what it sends at the new time
+         * must arrive at the new time (the sink stamps arrivals) */
+        clock_manual_advance(env->clock, step);
         long status;
         int rc = body == NULL ? err_set(e, ERR_NOMEM, "out of memory")
                               : env_api(env, "POST", "/v1/test/clock", body, &status, NULL, e);
@@ -159,7 +163,6 @@ int env_advance(struct check_env *env, int64_t ms, struct err *e)
             return rc;
         if (status != 200)
             return err_set(e, ERR_INVAL, "POST /v1/test/clock answered %ld", status);
-        clock_manual_advance(env->clock, step);
         ms -= step;
     }
     if (env->sink != NULL)

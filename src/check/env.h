@@ -83,9 +83,11 @@ int env_now_ms(struct check_env *env, int64_t *out, struct err *e);
 /* The scenario clock: ms since the scenario started. */
 int env_clock_ms(struct check_env *env, int64_t *out, struct err *e);
 
-/* Move the CRM's manual clock forward by ms (> 0), then env->clock by the
- * same amount, then tell the sink (held answers now due are released),
- * then wait for env->settle when set. ERR_INVAL on a real clock. */
+/* Move env->clock (the fake's and the sink's) forward by ms (> 0), then the
+ * CRM's manual clock by the same amount — in that order, so what the CRM
+ * sends at the new time is stamped with it — then tell the sink (held
+ * answers now due are released), then wait for env->settle when set.
+ * ERR_INVAL on a real clock. */
 int env_advance(struct check_env *env, int64_t ms, struct err *e);
 
 /*

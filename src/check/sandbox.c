@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -329,10 +330,13 @@ static int spawn(struct sandbox *sb, const struct sandbox_opts *o, const char *p
         return err_set(e, ERR_IO, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
-        /* the child: no signal mask or handler of the runner's survives exec */
+        /* the child: no signal mask or handler of the runner's survives
+         * exec, and it dies with the runner (a CI job killing `check` must
+         * not leave daemons behind) */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fd, 1);
         dup2(fd, 2);
         execv(argv[0], (char *const *)argv);
@@ -476,18 +480,32 @@ struct snap {
     int64_t updates, sent, pending, sink_seq, held;
 };
 
+/* The bot's unconfirmed updates in a fake_tg_stats answer. */
+static int64_t pending_of(json_t *stats, int64_t bot_id)
+{
+    json_t *bots = json_object_get(stats, "bots");
+    for (size_t i = 0; i < json_array_size(bots); i++) {
+        json_t *b = json_array_get(bots, i);
+        if (json_integer_value(json_object_get(b, "id")) == bot_id)
+            return json_integer_value(json_object_get(b, "pending_update_count"));
+    }
+    return 0;
+}
+
+int64_t sandbox_tg_pending(struct fake_tg *tg, int64_t bot_id)
+{
+    json_t *st = fake_tg_stats(tg);
+    int64_t n = pending_of(st, bot_id);
+    json_decref(st);
+    return n;
+}
+
 static void snapshot(struct sandbox *sb, struct snap *s)
 {
     json_t *st = fake_tg_stats(sb->tg);
     s->updates = json_integer_value(json_object_get(st, "updates"));
     s->sent = json_integer_value(json_object_get(st, "sent"));
-    s->pending = 0;
-    json_t *bots = json_object_get(st, "bots");
-    for (size_t i = 0; i < json_array_size(bots); i++) {
-        json_t *b = json_array_get(bots, i);
-        if (json_integer_value(json_object_get(b, "id")) == sb->bot_id)
-            s->pending = json_integer_value(json_object_get(b, "pending_update_count"));
-    }
+    s->pending = pending_of(st, sb->bot_id);
     json_decref(st);
     struct sink_stats ss;
     sink_stats(sb->sink, &ss);

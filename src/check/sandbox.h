@@ -91,6 +91,10 @@ struct sandbox_due {
 int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,
                  int64_t timeout_ms, struct sandbox_due *due, struct err *e);
 
+/* Updates the fake holds for bot_id that its bot has not confirmed yet
+ * (also what the live target waits on: there, the CRM polls our fake). */
+int64_t sandbox_tg_pending(struct fake_tg *tg, int64_t bot_id);
+
 /* True while serve runs (reaps it when it has exited). */
 bool sandbox_alive(struct sandbox *sb);
 

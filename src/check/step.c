@@ -264,10 +264,25 @@ int step_settle(void *run, struct err *e)
     return step_idle(run, e);
 }
 
+/* Live: the CRM is not ours to ask, but the fake is — wait (real time,
+ * bounded) until the CRM has taken what customers and agents wrote. Whether
+ * it did the rest is the expectations' to judge (with `eventually`). */
+static void live_settle(struct step_run *r)
+{
+    int64_t deadline = mono_ms() + r->step_timeout_ms;
+    while (r->env->tg != NULL && sandbox_tg_pending(r->env->tg, r->env->bot_id) > 0 &&
+           mono_ms() < deadline) {
+        struct timespec ts = { 0, 5 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
 int step_idle(struct step_run *r, struct err *e)
 {
-    if (live(r))
+    if (live(r)) {
+        live_settle(r);
         return 0;
+    }
     struct sandbox_due due = { INT64_MAX, 0 };
     int rc = sandbox_idle(r->sb, r->env, tg_faulted(r), r->step_timeout_ms, &due, e);
     r->next_due_ms = due.next_ms;

@@ -27,7 +27,10 @@
 #include "store/store.h"
 
 enum engine_event_type {
-    ENGINE_CUSTOMER_MESSAGE = 0, /* a customer wrote: opens, appends to or reopens a ticket */
+    ENGINE_CUSTOMER_MESSAGE = 0, /* a customer wrote: opens, appends to or reopens a ticket;
+                                    with the intake form on, a message (or button press) in
+                                    the private chat that would open one fills in the form
+                                    first (its state is kept in the store) */
     ENGINE_AGENT_REPLY,          /* an agent's answer, relayed to the customer */
     ENGINE_AGENT_NOTE,           /* an internal note, never relayed */
     ENGINE_TICKET_UPDATE,        /* status / priority / group / assignee change */

@@ -513,6 +513,29 @@ Test(api, sighup_reload_good_and_bad, .init = up, .fini = down)
     json_decref(v);
 }
 
+Test(api, sighup_reload_with_a_template_error_keeps_the_running_config, .init = up,
+     .fini = down)
+{
+    FILE *f = fopen(D.config, "a");
+    fputs("templates:\n  - name: broken\n    text: \"Hi {{customer.frist_name}}\"\n", f);
+    fclose(f);
+    kill(D.pid, SIGHUP);
+    const char *at = NULL;
+    for (int i = 0; i < 200 && at == NULL; i++) {
+        at = strstr(daemon_log_tail(&D), "config.reload_failed");
+        if (at == NULL)
+            usleep(20000);
+    }
+    cr_assert_not_null(at, "a template error fails the reload:\n%s", daemon_log_tail(&D));
+    cr_expect(strstr(at, "template 'broken'") != NULL && strstr(at, "frist_name") != NULL,
+              "the error names the template and the variable:\n%s", at);
+    cr_expect(strstr(at, "tgcrm.yaml:") != NULL, "with its position:\n%s", at);
+    json_int_t id = customer_writes(6101, "still working?", 201);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/tickets/%lld/replies", (long long)id);
+    json_decref(call("POST", path, "{\"agent\":\"alice\",\"template\":\"broken\"}", 422));
+}
+
 Test(api, sigterm_is_a_clean_exit, .init = up, .fini = down)
 {
     customer_writes(6001, "bye", 201);

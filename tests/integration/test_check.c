@@ -195,3 +195,18 @@ Test(check, one_seed_one_junit_and_another_seed_another_order)
     free(b);
     free(c);
 }
+
+Test(check, the_live_target_skips_what_it_cannot_do)
+{
+    /* nothing here reaches the target: the case stops at its first step */
+    struct ran r = check("tests/check/live.yaml", "--target", "http://127.0.0.1:9",
+                         "--token", "runner-test-token-0123456789", "--seed", "3", NULL);
+    cr_assert_eq(r.status, 0, "skipped is not failed: %s", r.out);
+    HAS(r, "0 passed, 0 failed, 0 errored, 1 skipped");
+    HAS(r, "advance needs the sandbox's test clock");
+    free(r.out);
+    r = check("tests/check/live.yaml", "--seed", "3", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.out);
+    HAS(r, "1 passed");
+    free(r.out);
+}
