@@ -512,3 +512,29 @@ int expect_step(struct check_env *env, const struct step *st, bool *held,
         out->seen = "(out of report memory)";
     return rc;
 }
+
+int expect_window_open(struct check_env *env, const struct step *st, struct check_step *out,
+                       struct expect_window *w, struct err *e)
+{
+    struct xc x = { .env = env, .st = st, .out = out };
+    x.t.t0_ms = env->t0_ms;
+    memset(w, 0, sizeof *w);
+    int rc = env_now_ms(env, &x.t.now_ms, e);
+    return rc != 0 ? rc : expect_hook_window_open(&x, w, e);
+}
+
+int expect_window_judge(struct check_env *env, const struct step *st, struct check_step *out,
+                        const struct expect_window *w, bool *held, struct err *e)
+{
+    struct xc x = { .env = env, .st = st, .out = out };
+    x.t.t0_ms = env->t0_ms;
+    *held = false;
+    int rc = env_now_ms(env, &x.t.now_ms, e);
+    return rc != 0 ? rc : expect_hook_window_judge(&x, w, held, e);
+}
+
+void expect_window_release(struct expect_window *w)
+{
+    json_decref(w->sel);
+    w->sel = NULL;
+}

@@ -23,10 +23,6 @@
 #include "check/schema.h"
 #include "check/sink.h"
 
-/* After its last look, expect_no_webhook waits this long (real time) for a
- * delivery already on its way: the CRM sends webhooks asynchronously. */
-#define EXPECT_SETTLE_MS 200
-
 struct sel {
     const char *endpoint;    /* NULL = any */
     const char *type;        /* NULL = any */
@@ -253,11 +249,11 @@ static json_t *event_doc(const struct sink_found *f, const struct sink_record *r
     return doc;
 }
 
-static int pick_records(struct xc *x, const struct sel *s, bool with_dups, struct pick *p,
-                        struct err *e)
+static int pick_records(struct xc *x, const struct sel *s, int64_t since, bool with_dups,
+                        struct pick *p, struct err *e)
 {
     memset(p, 0, sizeof *p);
-    struct sink_query q = { .since = x->env->sink_since, .which = SINK_ALL };
+    struct sink_query q = { .since = since, .which = SINK_ALL };
     int rc = sink_find(x->env->sink, &q, 0, 0, &p->found, e);
     if (rc != 0)
         return rc;
@@ -434,7 +430,7 @@ int expect_hook_step(struct xc *x, bool *held, json_t **cap, struct err *e)
     if (rc == 0)
         x->out->expected = want_words(x, &s, count);
     if (rc == 0)
-        rc = pick_records(x, &s, false, &p, e);
+        rc = pick_records(x, &s, x->env->sink_since, false, &p, e);
     if (rc != 0) {
         pick_release(&p);
         json_decref(s.where);
@@ -466,84 +462,89 @@ int expect_hook_step(struct xc *x, bool *held, json_t **cap, struct err *e)
     return rc;
 }
 
-/* *hit gets the first delivery (redeliveries too) matching s, or NULL. */
-static int first_hit(struct xc *x, const struct sel *s, struct pick *p,
-                     const struct sink_record **hit, struct err *e)
+/* The selection of a window, fixed when the step runs. */
+static int window_sel(struct xc *x, json_t **out, struct err *e)
 {
-    int rc = pick_records(x, s, true, p, e);
-    *hit = rc == 0 && p->nmatch > 0 ? p->match[0] : NULL;
+    struct sel s;
+    int rc = read_sel(x, &s, e);
+    if (rc == 0)
+        *out = json_pack("{s:s?, s:s?, s:O?}", "endpoint", s.endpoint, "type", s.type, "where",
+                         s.where);
+    json_decref(s.where);
     return rc;
 }
 
-/* Wait up to EXPECT_SETTLE_MS for a request at the endpoint/of the type to arrive. */
-static void settle(struct xc *x, const struct sel *s)
+static struct sel sel_of(const struct expect_window *w)
 {
-    struct sink_found f;
-    struct err ignored = {0};
-    struct sink_stats st;
-    sink_stats(x->env->sink, &st);
-    struct sink_query q = { .endpoint = s->endpoint, .type = s->type, .since = st.last_seq };
-    sink_find(x->env->sink, &q, 1, EXPECT_SETTLE_MS, &f, &ignored);
-    sink_found_release(&f);
+    json_t *where = json_object_get(w->sel, "where");
+    return (struct sel){ json_string_value(json_object_get(w->sel, "endpoint")),
+                         json_string_value(json_object_get(w->sel, "type")),
+                         json_is_object(where) ? where : NULL, 0 };
 }
 
-int expect_hook_none_step(struct xc *x, bool *held, struct err *e)
+int expect_hook_window_open(struct xc *x, struct expect_window *w, struct err *e)
 {
+    memset(w, 0, sizeof *w);
     if (x->env->sink == NULL)
         return err_set(e, ERR_INVAL, "expect_no_webhook needs the webhook sink");
-    struct sel s;
-    int rc = read_sel(x, &s, e);
-    int64_t during = expect_arg_dur(x, "during", 0);
-    char d1[32], d2[32];
+    int rc = window_sel(x, &w->sel, e);
     if (rc != 0)
-        goto out;
-    x->out->expected = expect_say(x, "no %s since the scenario started%s%s",
-                                  sel_words(x, &s, false),
-                                  during ? " and for the next " : "",
-                                  during ? expect_fmt_dur(during, d1, 32) : "");
-    /* step through the window so timers fire in their order and a match is
-     * caught near when it happened: `every:` or a hundredth of it, at least 1s */
-    int64_t stepms = x->st->every_ms > 0 ? x->st->every_ms : during / 100;
-    if (stepms < 1000)
-        stepms = 1000;
-    int64_t done = 0;
-    for (;;) {
-        if (done >= during)
-            settle(x, &s);
-        struct pick p;
-        const struct sink_record *hit;
-        if ((rc = first_hit(x, &s, &p, &hit, e)) != 0) {
-            pick_release(&p);
-            goto out;
-        }
-        if (hit != NULL) {
-            /* deliveries lag their events a little: say when the event happened too */
-            int64_t occurred;
-            const char *occ = json_string_value(json_object_get(hit->json, "occurred_at"));
-            x->out->seen = expect_say(x, "%s arrived%s%s%s%s%s", rec_words(x, hit),
-                                      during ? " after " : "",
-                                      during ? expect_fmt_dur(done, d2, 32) : "",
-                                      during ? " of the window" : "",
-                                      occ != NULL && clock_parse_iso(occ, &occurred) == 0
-                                          ? "; the event occurred at " : "",
-                                      occ != NULL && clock_parse_iso(occ, &occurred) == 0
-                                          ? expect_at(x, occurred) : "");
-            expect_near(x, rec_words(x, hit), expect_show(x, hit->json));
-            expect_event(x, hit->at_ms, LANE_CRM, LANE_HELPDESK,
-                         expect_say(x, "unwanted: %s", rec_words(x, hit)), NULL);
-            pick_release(&p);
-            goto out;
-        }
-        pick_release(&p);
-        if (done >= during)
-            break;
-        int64_t adv = during - done < stepms ? during - done : stepms;
-        if ((rc = env_advance(x->env, adv, e)) != 0)
-            goto out;
-        done += adv;
+        return rc;
+    struct sink_stats st;
+    sink_stats(x->env->sink, &st);
+    int64_t during = expect_arg_dur(x, "during", 0);
+    w->since_seq = st.last_seq;
+    w->from_ms = x->t.now_ms;
+    w->until_ms = during > 0 ? x->t.now_ms + during : INT64_MAX;
+    struct sel s = sel_of(w);
+    char d[32];
+    x->out->expected = expect_say(x, "no %s %s%s", sel_words(x, &s, false),
+                                  during ? "for the next " : "until the scenario ends",
+                                  during ? expect_fmt_dur(during, d, sizeof d) : "");
+    return 0;
+}
+
+int expect_hook_window_judge(struct xc *x, const struct expect_window *w, bool *held,
+                             struct err *e)
+{
+    struct sel s = sel_of(w);
+    struct pick p;
+    int rc = pick_records(x, &s, w->since_seq, true, &p, e);
+    const struct sink_record *hit = NULL;
+    for (size_t i = 0; rc == 0 && i < p.nmatch && hit == NULL; i++)
+        if (p.match[i]->at_ms <= w->until_ms)
+            hit = p.match[i];
+    *held = rc == 0 && hit == NULL;
+    if (hit != NULL) {
+        /* deliveries lag their events (retries): say when the event happened too */
+        char d[32];
+        int64_t occurred;
+        const char *occ = json_string_value(json_object_get(hit->json, "occurred_at"));
+        bool dated = occ != NULL && clock_parse_iso(occ, &occurred) == 0;
+        x->out->seen = expect_say(x, "%s arrived %s into the window%s%s", rec_words(x, hit),
+                                  expect_fmt_dur(hit->at_ms - w->from_ms, d, sizeof d),
+                                  dated ? "; the event occurred at " : "",
+                                  dated ? expect_at(x, occurred) : "");
+        expect_near(x, rec_words(x, hit), expect_show(x, hit->json));
+        expect_event(x, hit->at_ms, LANE_CRM, LANE_HELPDESK,
+                     expect_say(x, "unwanted: %s", rec_words(x, hit)), NULL);
     }
-    *held = true;
-out:
-    json_decref(s.where);
+    pick_release(&p);
+    return rc;
+}
+
+/* expect_step's expect_no_webhook: the window from the scenario's start to now. */
+int expect_hook_none_step(struct xc *x, bool *held, struct err *e)
+{
+    struct expect_window w;
+    int rc = expect_hook_window_open(x, &w, e);
+    if (rc == 0) {
+        w.since_seq = x->env->sink_since;
+        w.until_ms = x->t.now_ms;
+        x->out->expected = expect_say(x, "%s (so far: since the scenario started)",
+                                      x->out->expected);
+        rc = expect_hook_window_judge(x, &w, held, e);
+    }
+    expect_window_release(&w);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "check/env.h"
+#include "check/expect.h"
 #include "check/expect_match.h"
 #include "check/result.h"
 #include "check/scenario.h"
@@ -73,5 +74,8 @@ int expect_thread_step(struct xc *x, bool *held, json_t **cap, struct err *e);
 int expect_tg_step(struct xc *x, bool *held, json_t **cap, struct err *e);
 int expect_hook_step(struct xc *x, bool *held, json_t **cap, struct err *e);
 int expect_hook_none_step(struct xc *x, bool *held, struct err *e);
+int expect_hook_window_open(struct xc *x, struct expect_window *w, struct err *e);
+int expect_hook_window_judge(struct xc *x, const struct expect_window *w, bool *held,
+                             struct err *e);
 
 #endif
