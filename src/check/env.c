@@ -18,6 +18,7 @@
 #include "base/jx.h"
 #include "check/run.h"
 #include "check/sink.h"
+#include "webhook/hook_sign.h"
 
 /* A CRM answer larger than this is a bug in the CRM or the suite. */
 #define ENV_MAX_BODY (64u << 20)
@@ -50,35 +51,27 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return buf_append(b, p, size * n) == 0 ? size * n : 0;
 }
 
-int env_api(struct check_env *env, const char *method, const char *path, json_t *body,
-            long *status, json_t **out, struct err *e)
+/* One call: payload (may be NULL) as the JSON body, hdrs the request's own
+ * headers (taken: freed here). The rest as env_api. */
+static int request(struct check_env *env, const char *method, const char *path,
+                   const char *payload, struct curl_slist *hdrs, long *status, json_t **out,
+                   struct err *e)
 {
     CURL *h = env->curl;
-    struct buf resp, url, auth;
-    struct curl_slist *hdrs = NULL;
-    char *payload = NULL;
+    struct buf resp, url;
     int rc = 0;
     buf_init(&resp, ENV_MAX_BODY);
     buf_init(&url, 0);
-    buf_init(&auth, 0);
     if (out != NULL)
         *out = NULL;
     *status = 0;
 
-    if (buf_printf(&url, "%s%s", env->api_url, path) != 0 ||
-        buf_printf(&auth, "Authorization: Bearer %s", env->api_token) != 0) {
+    if (buf_printf(&url, "%s%s", env->api_url, path) != 0) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto out;
     }
-    hdrs = curl_slist_append(hdrs, buf_str(&auth));
-    if (body != NULL) {
+    if (payload != NULL)
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        payload = jx_dumps(body);
-        if (payload == NULL) {
-            rc = err_set(e, ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, buf_str(&url));
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -107,12 +100,52 @@ int env_api(struct check_env *env, const char *method, const char *path, json_t 
     }
 out:
     curl_slist_free_all(hdrs);
-    free(payload);
     buf_release(&resp);
     buf_release(&url);
-    buf_release(&auth);
     return rc;
 }
+
+int env_api(struct check_env *env, const char *method, const char *path, json_t *body,
+            long *status, json_t **out, struct err *e)
+{
+    struct buf auth;
+    buf_init(&auth, 0);
+    char *payload = body != NULL ? jx_dumps(body) : NULL;
+    if (buf_printf(&auth, "Authorization: Bearer %s", env->api_token) != 0 ||
+        (body != NULL && payload == NULL)) {
+        buf_release(&auth);
+        free(payload);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    int rc = request(env, method, path, payload,
+                     curl_slist_append(NULL, buf_str(&auth)), status, out, e);
+    buf_release(&auth);
+    free(payload);
+    return rc;
+}
+
+int env_inbound(struct check_env *env, const char *path, const char *secret, json_t *body,
+                long *status, json_t **out, struct err *e)
+{
+    char *payload = body != NULL ? jx_dumps(body) : strdup("{}");
+    if (payload == NULL)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    char id[64], sig[HOOK_SIGN_ONE_MAX], hid[96], hts[64], hsig[HOOK_SIGN_ONE_MAX + 32];
+    int64_t ts = clock_now_ms(env->clock) / 1000;
+    /* fresh per call and the same for the same case: the case's count */
+    snprintf(id, sizeof id, "check_%" PRId64 "_%" PRId64, env->t0_ms, ++env->inbound_seq);
+    int rc = hook_sign_one(secret, id, ts, payload, strlen(payload), sig, e);
+    if (rc == 0) {
+        snprintf(hid, sizeof hid, "webhook-id: %s", id);
+        snprintf(hts, sizeof hts, "webhook-timestamp: %" PRId64, ts);
+        snprintf(hsig, sizeof hsig, "webhook-signature: %s", sig);
+        struct curl_slist *h = curl_slist_append(NULL, hid);
+        h = curl_slist_append(h, hts);
+        h = curl_slist_append(h, hsig);
+        rc = request(env, "POST", path, payload, h, status, out, e);
+    }
+    free(payload);
+    return rc;}
 
 int env_now_ms(struct check_env *env, int64_t *out, struct err *e)
 {

@@ -53,6 +53,7 @@ struct check_env {
      * window) sees timers, retries and deliveries happen in order. NULL = none */
     int (*settle)(void *ud, struct err *e);
     void *settle_ud;
+    int64_t inbound_seq;             /* signed inbound calls made in this case */
     /* owned */
     json_t *vars;                    /* name -> value: suite vars, loop vars, captures */
     void *curl;                      /* CURL *, created by env_open */
@@ -75,6 +76,15 @@ void env_close(struct check_env *env);
  */
 int env_api(struct check_env *env, const char *method, const char *path, json_t *body,
             long *status, json_t **out, struct err *e);
+
+/*
+ * POST body to path (/v1/inbound/<endpoint>) signed as the help desk signs
+ * it (docs/webhooks.md, Inbound): Standard Webhooks headers with secret, a
+ * webhook-id fresh in the case and the timestamp of env->clock. Results as
+ * env_api; ERR_INVAL for a secret that is not one.
+ */
+int env_inbound(struct check_env *env, const char *path, const char *secret, json_t *body,
+                long *status, json_t **out, struct err *e);
 
 /* The CRM clock in ms since the epoch (GET /v1/test/clock on a manual
  * clock, the wall clock otherwise). */

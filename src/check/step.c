@@ -511,6 +511,24 @@ static int act_reply(struct step_run *r, const struct step *st, json_t **src, st
 }
 
 /* A REST call; a status other than the expected one (or a non-2xx) fails the step. */
+/* A POST to /v1/inbound/<endpoint> is signed with that endpoint's secret
+ * (docs/scenarios.md, api); NULL for any other call, or an endpoint the
+ * configuration does not have (the CRM answers that one 404 itself). */
+static const char *inbound_secret(struct step_run *r, const char *path)
+{
+    static const char prefix[] = "/v1/inbound/";
+    if (r->cfg == NULL || strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return NULL;
+    const char *name = path + sizeof prefix - 1;
+    size_t n = strcspn(name, "?/");
+    for (size_t i = 0; i < r->cfg->nwebhooks; i++) {
+        const struct cfg_webhook *w = &r->cfg->webhooks[i];
+        if (strlen(w->name) == n && strncmp(w->name, name, n) == 0)
+            return w->secret;
+    }
+    return NULL;
+}
+
 static int act_api(struct step_run *r, const struct step *st, json_t **src, bool *held,
                    struct err *e)
 {
@@ -526,7 +544,10 @@ static int act_api(struct step_run *r, const struct step *st, json_t **src, bool
         rc = arg_int(r, st->args, "status", &want, e);
     long status = 0;
     json_t *resp = NULL;
-    if (rc == 0)
+    const char *secret = rc == 0 && strcmp(method, "POST") == 0 ? inbound_secret(r, path) : NULL;
+    if (rc == 0 && secret != NULL)
+        rc = env_inbound(r->env, path, secret, body, &status, &resp, e);
+    else if (rc == 0)
         rc = env_api(r->env, method, path, body, &status, &resp, e);
     json_decref(body);
     if (rc != 0)
