@@ -3,7 +3,8 @@
  * forum topic received from the bot since the scenario started, read from
  * the fake Telegram's sent log: the calls that put a new message in a
  * chat (send*, copyMessage, forwardMessage), by their text or caption;
- * edits and topic service messages are not new messages.
+ * an edit (editMessageText, editMessageCaption) is the message it edited,
+ * with its newest text; topic service messages are not messages.
  *
  * Near misses answer the two usual questions: did the text go to another
  * chat or topic, and what did this chat get instead (the messages whose
@@ -41,12 +42,39 @@ static size_t common_run(const char *a, const char *b)
     return best;
 }
 
-/* Calls that put a new message in a chat (edits and topic services do not). */
+/* Calls that put a new message in a chat (edits change one; topic services are none). */
 static bool new_message(const char *method)
 {
     return method != NULL && (strncmp(method, "send", 4) == 0 ||
                               strcmp(method, "copyMessage") == 0 ||
                               strcmp(method, "forwardMessage") == 0);
+}
+
+/*
+ * An edit counts as the message it edited, with its newest text
+ * (docs/scenarios.md): the message of all (new messages so far) in the
+ * edit's chat with its message_id gets the edit's text or caption.
+ */
+static void fold_edit(json_t *all, const json_t *edit)
+{
+    json_int_t chat = json_integer_value(json_object_get(edit, "chat_id"));
+    json_int_t id = json_integer_value(json_object_get(edit, "message_id"));
+    size_t i;
+    json_t *m;
+    json_array_foreach (all, i, m) {
+        if (json_integer_value(json_object_get(m, "chat_id")) != chat ||
+            json_integer_value(json_object_get(m, "message_id")) != id)
+            continue;
+        json_t *now = json_copy(m);            /* the log's entry stays as it was */
+        const char *keys[] = { "text", "caption" };
+        for (size_t k = 0; k < 2; k++) {
+            json_t *v = json_object_get(edit, keys[k]);
+            if (v != NULL)
+                json_object_set(now, keys[k], v);
+        }
+        json_array_set_new(all, i, now);
+        return;
+    }
 }
 
 /* A message's text, or its caption. */
@@ -215,19 +243,21 @@ int expect_tg_step(struct xc *x, bool *held, json_t **cap, struct err *e)
     struct fake_tg_sent_filter f = { .bot_id = x->env->bot_id, .since = x->env->tg_since };
     json_t *log = fake_tg_sent(x->env->tg, &f);
     json_t *all = json_array();
-    json_t *m, *last = NULL;
+    json_t *m, *first = NULL;
     size_t i, matched = 0, here = 0;
     json_array_foreach (json_object_get(log, "sent"), i, m) {
-        if (!new_message(json_string_value(json_object_get(m, "method"))))
-            continue;
-        json_array_append(all, m);
+        const char *method = json_string_value(json_object_get(m, "method"));
+        if (new_message(method))
+            json_array_append(all, m);
+        else if (method != NULL && strncmp(method, "editMessage", 11) == 0)
+            fold_edit(all, m);
+    }
+    json_array_foreach (all, i, m) {
         if (!place_ok(&w, m))
             continue;
         here++;
-        if (text_ok(&w, text_of(m))) {
-            matched++;
-            last = m;
-        }
+        if (text_ok(&w, text_of(m)) && matched++ == 0)
+            first = m;
     }
     *held = count >= 0 ? (int64_t)matched == count : matched > 0;
     if (!*held) {
@@ -237,8 +267,8 @@ int expect_tg_step(struct xc *x, bool *held, json_t **cap, struct err *e)
             extra_matches(x, &w, all);
         near_misses(x, &w, all);
     }
-    if (cap != NULL && last != NULL)
-        *cap = json_incref(last);
+    if (cap != NULL && first != NULL)
+        *cap = json_incref(first);
     json_decref(all);
     json_decref(log);
     return 0;
