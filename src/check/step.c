@@ -189,7 +189,7 @@ static void collect_telegram(struct step_run *r)
         int64_t chat = json_integer_value(json_object_get(s, "chat_id"));
         int64_t date = json_integer_value(json_object_get(s, "date"));
         json_t *thread = json_object_get(s, "message_thread_id");
-        char label[LABEL_MAX];
+        char label[2 * LABEL_MAX];
         if (json_is_integer(thread))
             snprintf(label, sizeof label, "%s chat %" PRId64 " topic %" JSON_INTEGER_FORMAT,
                      method ? method : "?", chat, json_integer_value(thread));
@@ -217,7 +217,7 @@ static void collect_sink(struct step_run *r)
         const struct sink_record *rec = f.recs[i];
         if (rec->seq > r->sink_seq)
             r->sink_seq = rec->seq;
-        char label[LABEL_MAX];
+        char label[2 * LABEL_MAX];
         snprintf(label, sizeof label, "%s → %s%s", rec->type ? rec->type : rec->path,
                  rec->endpoint[0] ? rec->endpoint : "?", rec->refused ? " (refused)" : "");
         char detail[LABEL_MAX];
@@ -388,7 +388,7 @@ static int act_send(struct step_run *r, const struct step *st, json_t **src, str
         return rc;
     *src = json_incref(json_object_get(res, "message"));
     json_decref(res);
-    char label[LABEL_MAX], t[LABEL_MAX];
+    char label[2 * LABEL_MAX], t[LABEL_MAX];
     clip(t, 100, text);
     snprintf(label, sizeof label, "%s: %s", cu->name, t);
     event(r, scn_now(r), LANE_CUSTOMER, LANE_TELEGRAM, label, NULL);
@@ -502,7 +502,7 @@ static int act_reply(struct step_run *r, const struct step *st, json_t **src, st
         return rc;
     *src = json_incref(json_object_get(res, "message"));
     json_decref(res);
-    char label[LABEL_MAX], c[LABEL_MAX];
+    char label[2 * LABEL_MAX], c[LABEL_MAX];
     clip(c, 100, text);
     snprintf(label, sizeof label, "%s in #%" PRId64 ": %s", ag->id, id, c);
     event(r, scn_now(r), LANE_CUSTOMER, LANE_TELEGRAM, label, NULL);
@@ -703,7 +703,7 @@ static int act_fault(struct step_run *r, const struct step *st, struct err *e)
     int64_t now = scn_now(r);
     f->active = true;
     f->until_ms = for_ms > 0 ? now + for_ms : INT64_MAX;
-    char label[LABEL_MAX];
+    char label[2 * LABEL_MAX];
     snprintf(label, sizeof label, "%s %s%s%s%s", target, kind, f->endpoint[0] ? " " : "",
              f->endpoint[0] && strcmp(f->endpoint, "*") != 0 ? f->endpoint : "",
              times > 0 ? say(r, " ×%" PRId64, times) : "");

@@ -10,6 +10,7 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "common/daemon.h"
 
 static const char *bin(void)
 {
@@ -198,13 +201,27 @@ Test(check, one_seed_one_junit_and_another_seed_another_order)
 
 Test(check, the_live_target_skips_what_it_cannot_do)
 {
-    /* nothing here reaches the target: the case stops at its first step */
-    struct ran r = check("tests/check/live.yaml", "--target", "http://127.0.0.1:9",
-                         "--token", "runner-test-token-0123456789", "--seed", "3", NULL);
+    /* a real CRM on the real clock is the target */
+    struct daemon d;
+    daemon_init(&d, NULL);
+    cr_assert_eq(daemon_start(&d), 0, "serve did not start");
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", d.port);
+    struct ran r = check("tests/check/live.yaml", "--target", url, "--token", DAEMON_TOKEN,
+                         "--seed", "3", NULL);
     cr_assert_eq(r.status, 0, "skipped is not failed: %s", r.out);
     HAS(r, "0 passed, 0 failed, 0 errored, 1 skipped");
     HAS(r, "advance needs the sandbox's test clock");
     free(r.out);
+    /* a target that does not answer errors the case at once */
+    r = check("tests/check/live.yaml", "--target", "http://127.0.0.1:9", "--token", DAEMON_TOKEN,
+              NULL);
+    cr_assert_eq(r.status, 1, "%s", r.out);
+    HAS(r, "1 errored");
+    HAS(r, "GET /healthz");
+    free(r.out);
+    daemon_stop(&d, SIGTERM);
+    daemon_cleanup(&d);
     r = check("tests/check/live.yaml", "--seed", "3", NULL);
     cr_assert_eq(r.status, 0, "%s", r.out);
     HAS(r, "1 passed");
