@@ -509,12 +509,28 @@ static int act_reply(struct step_run *r, const struct step *st, json_t **src, st
     return 0;
 }
 
+/* The endpoint a call to /v1/inbound/<name> speaks for: it is signed as
+ * that endpoint's help desk would sign it. NULL for other paths. */
+static const struct cfg_webhook *inbound_endpoint(struct step_run *r, const char *path)
+{
+    static const char prefix[] = "/v1/inbound/";
+    if (r->cfg == NULL || strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return NULL;
+    const char *name = path + sizeof prefix - 1;
+    size_t len = strcspn(name, "/?");
+    for (size_t i = 0; i < r->cfg->nwebhooks; i++)
+        if (strlen(r->cfg->webhooks[i].name) == len &&
+            strncmp(r->cfg->webhooks[i].name, name, len) == 0)
+            return &r->cfg->webhooks[i];
+    return NULL;
+}
+
 /* A REST call; a status other than the expected one (or a non-2xx) fails the step. */
 static int act_api(struct step_run *r, const struct step *st, json_t **src, bool *held,
                    struct err *e)
 {
     const char *method = yml_get(st->args, "method")->str;
-    const char *path;
+    const char *path = "";
     int rc = arg_text(r, st->args, "path", &path, e);
     json_t *body = NULL;
     const struct yml_node *b = yml_get(st->args, "body");
@@ -525,8 +541,10 @@ static int act_api(struct step_run *r, const struct step *st, json_t **src, bool
         rc = arg_int(r, st->args, "status", &want, e);
     long status = 0;
     json_t *resp = NULL;
+    const struct cfg_webhook *in = rc == 0 ? inbound_endpoint(r, path) : NULL;
     if (rc == 0)
-        rc = env_api(r->env, method, path, body, &status, &resp, e);
+        rc = env_api_signed(r->env, method, path, body, in ? in->secret : NULL,
+                            in ? in->previous_secret : NULL, &status, &resp, e);
     json_decref(body);
     if (rc != 0)
         return rc;
