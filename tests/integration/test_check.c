@@ -194,6 +194,9 @@ Test(check, one_seed_one_junit_and_another_seed_another_order)
     cr_assert_str_neq(a, c);
     cr_assert(strstr(a, "send [unordered 2→1]") != NULL, "%s", a);
     cr_assert(strstr(c, "send [unordered 4→1]") != NULL, "%s", c);
+    /* blocks are expanded step by step, each iteration named */
+    cr_assert(strstr(a, "send [3/3] from: c1, text: message {{i}}") != NULL, "%s", a);
+    cr_assert(strstr(a, "send [row 2/2] from: c1, text: row {{row.word}}") != NULL, "%s", a);
     free(a);
     free(b);
     free(c);
@@ -226,4 +229,35 @@ Test(check, the_live_target_skips_what_it_cannot_do)
     cr_assert_eq(r.status, 0, "%s", r.out);
     HAS(r, "1 passed");
     free(r.out);
+}
+
+Test(check, tgcrm_sandbox_serves_until_sigterm)
+{
+    char out[] = "/tmp/tgcrm-sandbox-out-XXXXXX";
+    int fd = mkstemp(out);
+    cr_assert_geq(fd, 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin(), bin(), "sandbox", "--config", "tests/check/crm.yaml", (char *)NULL);
+        _exit(127);
+    }
+    /* its first lines name the CRM; wait for them (bounded) */
+    char buf[4096] = "";
+    for (int i = 0; i < 500 && strstr(buf, "Ctrl-C") == NULL; i++) {
+        usleep(10000);
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+    }
+    cr_assert(strstr(buf, "crm            http://127.0.0.1:") != NULL, "%s", buf);
+    cr_assert(strstr(buf, "fake telegram  http://127.0.0.1:") != NULL, "%s", buf);
+    cr_assert(strstr(buf, "webhook sink   http://127.0.0.1:") != NULL, "%s", buf);
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sandbox must stop cleanly: %s", buf);
+    close(fd);
+    unlink(out);
 }
