@@ -174,6 +174,32 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The member names of objects a and b (either may be NULL or not an
+ * object), sorted, each once: an array to mem_free, *n names in it, the
+ * names borrowed from *holder (json_decref it after). Visiting members in
+ * this order keeps numbering and diffs independent of member order. */
+static const char **union_keys(json_t *a, json_t *b, json_t **holder, size_t *n)
+{
+    json_t *keys = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(a, k, v) {
+        json_object_set(keys, k, json_true());
+    }
+    json_object_foreach(b, k, v) {
+        json_object_set(keys, k, json_true());
+    }
+    size_t i = 0;
+    const char **sorted = mem_alloc((json_object_size(keys) + 1) * sizeof *sorted);
+    json_object_foreach(keys, k, v) {
+        sorted[i++] = k;
+    }
+    qsort(sorted, i, sizeof *sorted, cmp_str);
+    *holder = keys;
+    *n = i;
+    return sorted;
+}
+
 /* A normalised copy of v (new reference); `name` is the member v is held
  * in (the observation's kind at the top). Object members are visited in
  * sorted order so numbering does not depend on how a body orders them. */
@@ -181,16 +207,12 @@ static json_t *norm_value(struct norm *n, json_t *v, const char *name)
 {
     char cat[128];
     if (json_is_object(v)) {
-        size_t cnt = json_object_size(v), i = 0;
-        const char **keys = mem_alloc((cnt + 1) * sizeof *keys);
-        const char *k;
-        json_t *child;
-        json_object_foreach(v, k, child)
-            keys[i++] = k;
-        qsort(keys, cnt, sizeof *keys, cmp_str);
+        size_t cnt;
+        json_t *holder;
+        const char **keys = union_keys(v, NULL, &holder, &cnt);
         json_t *out = json_object();
-        for (i = 0; i < cnt; i++) {
-            child = json_object_get(v, keys[i]);
+        for (size_t i = 0; i < cnt; i++) {
+            json_t *child = json_object_get(v, keys[i]);
             const char *c = id_category(keys[i], name, cat, sizeof cat);
             json_t *nv = NULL;
             if (c && json_is_array(child)) {
@@ -207,14 +229,16 @@ static json_t *norm_value(struct norm *n, json_t *v, const char *name)
             json_object_set_new(out, keys[i], nv ? nv : norm_value(n, child, keys[i]));
         }
         mem_free(keys);
+        json_decref(holder);
         return out;
     }
     if (json_is_array(v)) {
         json_t *out = json_array();
         size_t j;
         json_t *el;
-        json_array_foreach(v, j, el)
+        json_array_foreach(v, j, el) {
             json_array_append_new(out, norm_value(n, el, name));
+        }
         return out;
     }
     if (json_is_string(v))
@@ -397,19 +421,10 @@ static void diff_json(struct buf *o, const char *path, const json_t *a, const js
     if (a && b && json_equal(a, b))
         return;
     if (json_is_object(a) && json_is_object(b)) {
-        json_t *keys = json_object();
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)a, k, v)
-            json_object_set(keys, k, json_true());
-        json_object_foreach((json_t *)b, k, v)
-            json_object_set(keys, k, json_true());
-        size_t cnt = json_object_size(keys), i = 0;
-        const char **sorted = mem_alloc((cnt + 1) * sizeof *sorted);
-        json_object_foreach(keys, k, v)
-            sorted[i++] = k;
-        qsort(sorted, cnt, sizeof *sorted, cmp_str);
-        for (i = 0; i < cnt; i++) {
+        size_t cnt;
+        json_t *keys;
+        const char **sorted = union_keys((json_t *)a, (json_t *)b, &keys, &cnt);
+        for (size_t i = 0; i < cnt; i++) {
             bool plain = sorted[i][0] != '\0';
             for (const char *p = sorted[i]; *p && plain; p++)
                 plain = isalnum((unsigned char)*p) || *p == '_';
@@ -562,19 +577,10 @@ static size_t diff_case(struct buf *o, json_t *old, json_t *cur)
     }
     n += diff_steps(o, json_object_get(old, "steps"), json_object_get(cur, "steps"));
     json_t *oa = json_object_get(old, "observations"), *ob = json_object_get(cur, "observations");
-    json_t *kinds = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(oa, k, v)
-        json_object_set(kinds, k, json_true());
-    json_object_foreach(ob, k, v)
-        json_object_set(kinds, k, json_true());
-    size_t cnt = json_object_size(kinds), i = 0;
-    const char **sorted = mem_alloc((cnt + 1) * sizeof *sorted);
-    json_object_foreach(kinds, k, v)
-        sorted[i++] = k;
-    qsort(sorted, cnt, sizeof *sorted, cmp_str);
-    for (i = 0; i < cnt; i++) {
+    size_t cnt;
+    json_t *kinds;
+    const char **sorted = union_keys(oa, ob, &kinds, &cnt);
+    for (size_t i = 0; i < cnt; i++) {
         json_t *empty = json_array();
         json_t *la = json_object_get(oa, sorted[i]), *lb = json_object_get(ob, sorted[i]);
         n += diff_kind(o, sorted[i], la ? la : empty, lb ? lb : empty);

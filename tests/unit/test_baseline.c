@@ -218,7 +218,8 @@ Test(baseline, compare_sees_order_and_cases)
                        "%s", out);
     cr_assert_not_null(strstr(out, "  + webhooks \xE2\x80\xBA partition for five minutes "
                                    "(repeat 1): a new scenario run (skipped)"), "%s", out);
-    cr_assert_not_null(strstr(out, "  - webhooks \xE2\x80\xBA partition\\x01\\x1B[31m for 5 minutes"), "%s", out);
+    cr_assert_not_null(strstr(out, "  - webhooks \xE2\x80\xBA partition\\x01\\x1B[31m "
+                                   "for 5 minutes"), "%s", out);
     /* order; the created webhook now at another time; the numbering of the
      * two webhook events swapped; added case; removed case */
     cr_assert_geq(n, 4, "%s", out);
@@ -238,7 +239,8 @@ Test(baseline, refuses_what_is_not_a_baseline)
     err_clear(&e);
     cr_assert_eq(baseline_compare("{\"baseline\":1,", 14, "y.json", r, stderr, &changes, &e),
                  ERR_INVAL);
-    cr_assert_not_null(strstr(e.msg, "'y.json' is not a tgcrm check baseline: malformed JSON at line 1"), "%s",
+    cr_assert_not_null(strstr(e.msg, "'y.json' is not a tgcrm check baseline: "
+                                     "malformed JSON at line 1"), "%s",
                        e.msg);
     cr_assert_eq(changes, 0);
     check_report_free(&r);
