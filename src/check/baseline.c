@@ -305,7 +305,7 @@ json_t *baseline_case(const struct check_case *c)
     /* observations grouped by kind, each kind in scenario-clock order
      * (the run's order among equal times); numbering follows the run's order */
     json_t *obs = json_object();
-    json_t **norm = mem_alloc((c->nobs + 1) * sizeof *norm);
+    json_t **norm = mem_alloc((c->nobs + 1) * sizeof(json_t *));
     for (size_t i = 0; i < c->nobs; i++) {
         const struct check_observation *o = &c->obs[i];
         const char *kind = o->kind ? o->kind : "other";
@@ -363,10 +363,10 @@ json_t *baseline_doc(const struct check_report *r)
     json_object_set_new(doc, "baseline", json_integer(BASELINE_VERSION));
     json_object_set_new(doc, "generator", json_string("tgcrm check"));
     json_object_set_new(doc, "seed", json_string(seed));
-    const struct check_case **sorted = mem_alloc((r->ncases + 1) * sizeof *sorted);
+    const struct check_case **sorted = mem_alloc((r->ncases + 1) * sizeof(struct check_case *));
     for (size_t i = 0; i < r->ncases; i++)
         sorted[i] = &r->cases[i];
-    qsort(sorted, r->ncases, sizeof *sorted, cmp_case);
+    qsort(sorted, r->ncases, sizeof(struct check_case *), cmp_case);
     json_t *cases = json_array();
     for (size_t i = 0; i < r->ncases; i++)
         json_array_append_new(cases, baseline_case(sorted[i]));
