@@ -461,27 +461,59 @@ static const char *sval(const json_t *obj, const char *key)
     return s ? s : "?";
 }
 
-/* Compare two lists of steps, by position. */
+static bool same_step(json_t *a, json_t *b)
+{
+    return strcmp(sval(a, "kind"), sval(b, "kind")) == 0 &&
+           strcmp(sval(a, "name"), sval(b, "name")) == 0;
+}
+
+static void step_line(struct buf *o, char sign, size_t no, json_t *s)
+{
+    buf_printf(o, "    %c step %zu %s \"%s\": %s\n", sign, no, sval(s, "kind"), sval(s, "name"),
+               sval(s, "status"));
+}
+
+/*
+ * Compare two lists of steps, aligned on (kind, name) by a longest common
+ * subsequence, so a step added to a suite shows as one "+" rather than as
+ * every later step changed. Aligned steps whose outcome or timing differ
+ * are "~" with the fields that changed.
+ */
 static size_t diff_steps(struct buf *o, json_t *old, json_t *cur)
 {
-    size_t n = 0, na = json_array_size(old), nb = json_array_size(cur);
-    for (size_t i = 0; i < (na > nb ? na : nb); i++) {
-        json_t *a = json_array_get(old, i), *b = json_array_get(cur, i);
-        if (a && b && json_equal(a, b))
-            continue;
-        n++;
-        if (!a) {
-            buf_printf(o, "    + step %zu %s \"%s\": %s\n", i + 1, sval(b, "kind"),
-                       sval(b, "name"), sval(b, "status"));
-        } else if (!b) {
-            buf_printf(o, "    - step %zu %s \"%s\": %s\n", i + 1, sval(a, "kind"),
-                       sval(a, "name"), sval(a, "status"));
-        } else {
-            buf_printf(o, "    ~ step %zu %s \"%s\"\n", i + 1, sval(b, "kind"), sval(b, "name"));
-            size_t lines = 0;
-            diff_json(o, "$", a, b, &lines);
+    size_t n = 0, na = json_array_size(old), nb = json_array_size(cur), w = nb + 1;
+    size_t *lcs = mem_alloc((na + 1) * w * sizeof *lcs);  /* lcs of old[i..] and cur[j..] */
+    for (size_t i = na; i-- > 0;) {
+        for (size_t j = nb; j-- > 0;) {
+            size_t down = lcs[(i + 1) * w + j], right = lcs[i * w + j + 1];
+            if (same_step(json_array_get(old, i), json_array_get(cur, j)))
+                lcs[i * w + j] = lcs[(i + 1) * w + j + 1] + 1;
+            else
+                lcs[i * w + j] = down > right ? down : right;
         }
     }
+    size_t i = 0, j = 0;
+    while (i < na || j < nb) {
+        json_t *a = json_array_get(old, i), *b = json_array_get(cur, j);
+        if (a && b && same_step(a, b)) {
+            if (!json_equal(a, b)) {
+                buf_printf(o, "    ~ step %zu %s \"%s\"\n", j + 1, sval(b, "kind"),
+                           sval(b, "name"));
+                size_t lines = 0;
+                diff_json(o, "$", a, b, &lines);
+                n++;
+            }
+            i++;
+            j++;
+        } else if (b && (!a || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j])) {
+            step_line(o, '+', ++j, b);
+            n++;
+        } else {
+            step_line(o, '-', ++i, a);
+            n++;
+        }
+    }
+    mem_free(lcs);
     return n;
 }
 

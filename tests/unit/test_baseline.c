@@ -228,6 +228,34 @@ Test(baseline, compare_sees_order_and_cases)
     check_report_free(&r);
 }
 
+Test(baseline, a_step_added_is_one_change)
+{
+    struct check_report *was = report_fixture_new(100, ORIGIN);
+    char *old = render(was);
+    check_report_free(&was);
+    struct check_report *r = report_fixture_new(100, ORIGIN);
+    /* a step written into the middle of case 1: the later steps keep their identity */
+    struct check_case *c = &r->cases[0];
+    check_case_add_step(r, c);
+    memmove(&c->steps[2], &c->steps[1], (c->nsteps - 2) * sizeof *c->steps);
+    memset(&c->steps[1], 0, sizeof *c->steps);
+    c->steps[1].kind = "wait";
+    c->steps[1].name = "settle";
+    c->steps[1].clock_start_ms = c->steps[1].clock_end_ms = 1000;
+    /* and the last step dropped from case 2 */
+    r->cases[1].nsteps = 1;
+    char *out = NULL;
+    size_t n = compare(old, r, &out);
+    cr_assert_not_null(strstr(out, "    + step 2 wait \"settle\": passed\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "    - step 2 expect_webhook \"ticket.created\": passed\n"),
+                       "%s", out);
+    cr_assert_null(strstr(out, "~ step"), "%s", out);
+    cr_assert_eq(n, 2, "%s", out);
+    free(out);
+    mem_free(old);
+    check_report_free(&r);
+}
+
 Test(baseline, refuses_what_is_not_a_baseline)
 {
     struct check_report *r = report_fixture_new(100, ORIGIN);
