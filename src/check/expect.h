@@ -13,7 +13,11 @@
  * (what the step wanted, in words), out->seen (what was there, with exact
  * values: `status: want "resolved", got "in_progress"`), out->near (the
  * near misses, closest first), plus check_event entries with failed=true
- * appended to env->cc so the HTML timeline highlights them.
+ * appended to env->cc so the HTML timeline highlights them. Evaluating a
+ * step again (an `eventually` poll) first drops the failed events its
+ * earlier evaluation appended, so the timeline shows the last one once;
+ * the step is identified by out's place in env->cc->steps (or, when out is
+ * not in that array yet, as the next step, env->cc->nsteps).
  *
  * The matcher vocabulary is in expect_match.h; expect_hook.c holds the
  * webhook expectations, expect_thread.c the thread, expect_tg.c Telegram.

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/mem.h"
 #include "check/expect_impl.h"
 #include "check/schema.h"
@@ -45,10 +46,11 @@ static int read_sel(struct xc *x, struct sel *s, struct err *e)
     return rc;
 }
 
-static const char *sel_words(struct xc *x, const struct sel *s)
+static const char *sel_words(struct xc *x, const struct sel *s, bool plural)
 {
-    const char *w = expect_say(x, "%s webhook%s%s", s->type ? s->type : "any",
-                               s->endpoint ? " to " : "", s->endpoint ? s->endpoint : "");
+    const char *w = expect_say(x, "%s webhook%s%s%s", s->type ? s->type : "any",
+                               plural ? "s" : "", s->endpoint ? " to " : "",
+                               s->endpoint ? s->endpoint : "");
     if (s->where != NULL)
         w = expect_say(x, "%s where %s", w, expect_show(x, s->where));
     return w;
@@ -56,9 +58,8 @@ static const char *sel_words(struct xc *x, const struct sel *s)
 
 static const char *rec_words(struct xc *x, const struct sink_record *r)
 {
-    return expect_say(x, "webhook #%" PRId64 " (%s to %s at %+.3fs)", r->seq,
-                      r->type ? r->type : "no type", r->endpoint,
-                      (double)expect_clock(x, r->at_ms) / 1000.0);
+    return expect_say(x, "webhook #%" PRId64 " (%s to %s at %s)", r->seq,
+                      r->type ? r->type : "no type", r->endpoint, expect_at(x, r->at_ms));
 }
 
 /* Test r against the selection: *failed predicates, their lines in diff. */
@@ -99,7 +100,7 @@ static int select_one(struct xc *x, const struct sel *s, const struct sink_recor
 struct near_rec {
     const struct sink_record *r;
     size_t failed;
-    const char *diff;        /* env->ra */
+    char *diff;              /* owned (heap: a `during` walk looks many times) */
 };
 
 static int closest(const void *a, const void *b)
@@ -122,6 +123,8 @@ struct pick {
 
 static void pick_release(struct pick *p)
 {
+    for (size_t i = 0; i < p->nother; i++)
+        mem_free(p->other[i].diff);
     mem_free(p->match);
     mem_free(p->other);
     sink_found_release(&p->found);
@@ -135,7 +138,7 @@ static int pick_records(struct xc *x, const struct sel *s, bool with_dups, struc
     int rc = sink_find(x->env->sink, &q, 0, 0, &p->found, e);
     if (rc != 0)
         return rc;
-    p->match = mem_alloc((p->found.n + 1) * sizeof *p->match);
+    p->match = mem_alloc((p->found.n + 1) * sizeof(const struct sink_record *));
     p->other = mem_alloc((p->found.n + 1) * sizeof *p->other);
     for (size_t i = 0; i < p->found.n; i++) {
         const struct sink_record *r = p->found.recs[i];
@@ -150,8 +153,7 @@ static int pick_records(struct xc *x, const struct sel *s, bool with_dups, struc
         if (rc == 0 && failed == 0)
             p->match[p->nmatch++] = r;
         else if (rc == 0)
-            p->other[p->nother++] = (struct near_rec){ r, failed, expect_say(x, "%s",
-                                                                             buf_str(&d)) };
+            p->other[p->nother++] = (struct near_rec){ r, failed, mem_strdup(buf_str(&d)) };
         buf_release(&d);
         if (rc != 0)
             return rc;
@@ -223,6 +225,12 @@ static void check_order(struct xc *x, const struct pick *p, struct buf *fails)
     }
 }
 
+static const char *omitted_words(struct xc *x, const struct sink_record *r)
+{
+    int64_t n = json_integer_value(json_object_get(r->json, "omitted"));
+    return expect_say(x, "truncated, %" PRId64 " thread entr%s omitted", n, n == 1 ? "y" : "ies");
+}
+
 /* signature / schema / truncated on every match. */
 static int check_each(struct xc *x, const struct pick *p, struct buf *fails, struct err *e)
 {
@@ -245,9 +253,7 @@ static int check_each(struct xc *x, const struct pick *p, struct buf *fails, str
         if (trunc >= 0 && json_is_true(json_object_get(r->json, "truncated")) != (trunc == 1))
             buf_printf(&d, "%struncated: want %s, got %s", d.len ? "\n" : "",
                        trunc ? "true" : "false",
-                       trunc ? "a whole body" : expect_say(x, "truncated, %" PRId64 " entries "
-                               "omitted", (int64_t)json_integer_value(
-                                   json_object_get(r->json, "omitted"))));
+                       trunc ? "a whole body" : omitted_words(x, r));
         char why[512];
         if (schema != NULL && schema_validate(schema, r->json, why, sizeof why) != (sch == 1))
             buf_printf(&d, "%sschema: %s", d.len ? "\n" : "",
@@ -266,7 +272,8 @@ static int check_each(struct xc *x, const struct pick *p, struct buf *fails, str
 static const char *want_words(struct xc *x, const struct sel *s, int64_t count)
 {
     const char *w = expect_say(x, "%s %s", count >= 0 ? expect_say(x, "exactly %" PRId64, count)
-                                                      : "at least one", sel_words(x, s));
+                                                      : "at least one",
+                                  sel_words(x, s, count >= 0 && count != 1));
     int sig = expect_arg_bool(x, "signature"), sch = expect_arg_bool(x, "schema");
     int trunc = expect_arg_bool(x, "truncated"), ord = expect_arg_bool(x, "ordered");
     if (sig >= 0)
@@ -357,7 +364,8 @@ int expect_hook_none_step(struct xc *x, bool *held, struct err *e)
     char d1[32], d2[32];
     if (rc != 0)
         goto out;
-    x->out->expected = expect_say(x, "no %s since the scenario started%s%s", sel_words(x, &s),
+    x->out->expected = expect_say(x, "no %s since the scenario started%s%s",
+                                  sel_words(x, &s, false),
                                   during ? " and for the next " : "",
                                   during ? expect_fmt_dur(during, d1, 32) : "");
     /* step through the window so timers fire in their order and a match is
@@ -376,9 +384,17 @@ int expect_hook_none_step(struct xc *x, bool *held, struct err *e)
             goto out;
         }
         if (hit != NULL) {
-            x->out->seen = expect_say(x, "%s arrived%s%s", rec_words(x, hit),
+            /* deliveries lag their events a little: say when the event happened too */
+            int64_t occurred;
+            const char *occ = json_string_value(json_object_get(hit->json, "occurred_at"));
+            x->out->seen = expect_say(x, "%s arrived%s%s%s%s%s", rec_words(x, hit),
                                       during ? " after " : "",
-                                      during ? expect_fmt_dur(done, d2, 32) : "");
+                                      during ? expect_fmt_dur(done, d2, 32) : "",
+                                      during ? " of the window" : "",
+                                      occ != NULL && clock_parse_iso(occ, &occurred) == 0
+                                          ? "; the event occurred at " : "",
+                                      occ != NULL && clock_parse_iso(occ, &occurred) == 0
+                                          ? expect_at(x, occurred) : "");
             expect_near(x, rec_words(x, hit), expect_show(x, hit->json));
             expect_event(x, hit->at_ms, LANE_CRM, LANE_HELPDESK,
                          expect_say(x, "unwanted: %s", rec_words(x, hit)), NULL);

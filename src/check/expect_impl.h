@@ -49,6 +49,8 @@ void expect_event(struct xc *x, int64_t at_ms, enum check_lane from, enum check_
                   const char *label, const char *detail);
 /* The scenario clock (ms since the scenario's start) of a CRM time. */
 int64_t expect_clock(const struct xc *x, int64_t at_ms);
+/* The same as reports write it: "+2m0.5s" (in env->ra). */
+const char *expect_at(struct xc *x, int64_t at_ms);
 
 /*
  * The ticket the step names (its `ticket` or `customer`): 0 with *out a

@@ -56,8 +56,9 @@ char *expect_fmt_dur(int64_t ms, char *out, size_t n)
         snprintf(part[2], sizeof part[2], "%" PRIu64 ".%03" PRIu64, s, r);
         size_t len = strlen(part[2]);
         while (part[2][len - 1] == '0')
-            part[2][--len] = '\0';
-        strcat(part[2], "s");
+            len--;
+        part[2][len++] = 's';
+        part[2][len] = '\0';
     } else if (s) {
         snprintf(part[2], sizeof part[2], "%" PRIu64 "s", s);
     }
@@ -80,8 +81,10 @@ int expect_time_parse(const char *spec, const struct expect_times *t, int64_t *m
         rest = "";
     } else {
         char *end;
+        int64_t d;
         long long v = strtoll(spec, &end, 10);
-        if (end != spec && (*end == '\0' || *end == '+' || *end == '-')) {
+        if (end != spec && (*end == '\0' || ((*end == '+' || *end == '-') &&
+                                             clock_parse_duration(end + 1, &d) == 0))) {
             base = v;
             rest = end;
         } else {
@@ -157,9 +160,8 @@ static int literal(const json_t *want, const json_t *got, struct buf *why)
 {
     if (got != NULL && jpath_equal(want, got))
         return 1;
-    char a[SHOW], b[SHOW];
-    show(want, a);
-    show(got, b);
+    char abuf[SHOW], bbuf[SHOW];
+    const char *a = show(want, abuf), *b = show(got, bbuf);
     /* 42 vs "42": say why they differ, since they print almost alike */
     const char *ta = a, *tb = b;
     size_t la = strlen(a), lb = strlen(b);
@@ -399,9 +401,10 @@ static bool plain_name(const char *s, size_t n)
 int expect_field_path(const char *field, char *out, size_t n, struct err *e)
 {
     if (field[0] == '$') {
-        if (strlen(field) >= n)
+        size_t len = strlen(field);
+        if (len >= n)
             return err_set(e, ERR_INVAL, "field '%.60s...' is too long", field);
-        strcpy(out, field);
+        memcpy(out, field, len + 1);
         return 0;
     }
     struct buf b;

@@ -45,7 +45,7 @@ static const char *entry_words(struct xc *x, const json_t *en)
     const char *t = json_string_value(json_object_get(en, "text"));
     snprintf(text, sizeof text, "%s", t != NULL ? t : "");
     if (t != NULL && strlen(t) >= sizeof text)
-        strcpy(text + sizeof text - 4, "...");
+        memcpy(text + sizeof text - 4, "...", 4);
     return expect_say(x, "seq %" PRId64 " (%s %s \"%s\")",
                       (int64_t)json_integer_value(json_object_get(en, "seq")),
                       json_string_value(json_object_get(json_object_get(en, "author"), "type")),
@@ -185,8 +185,7 @@ static int check_customer_messages(struct xc *x, const json_t *t, const json_t *
         buf_printf(fails, "%scustomer message %" PRId64 " %s is not in the thread",
                    fails->len ? "\n" : "", mid, expect_show(x, json_object_get(m, "text")));
         expect_near(x, expect_say(x, "Telegram message %" PRId64 " from %" PRId64, mid, user),
-                    expect_say(x, "sent at %s, missing from the thread", expect_show(
-                                   x, json_object_get(m, "date"))));
+                    expect_say(x, "sent at %s, missing from the thread", expect_at(x, date_ms)));
         expect_event(x, date_ms, LANE_CUSTOMER, LANE_TELEGRAM,
                      expect_say(x, "message %" PRId64 " lost", mid), text);
     }
@@ -209,13 +208,17 @@ int expect_thread_step(struct xc *x, bool *held, json_t **cap, struct err *e)
     if (rc != 0)
         goto out;
     buf_printf(&want, "the thread of %s", who);
-    if (count >= 0)
-        buf_printf(&want, ": %" PRId64 " entries", count);
-    if (json_array_size(pats) > 0)
-        buf_printf(&want, "%s entries in this order: %s", count >= 0 ? ";" : ":",
-                   expect_show(x, pats));
+    const char *sep = ": ";
+    if (count >= 0) {
+        buf_printf(&want, "%s%" PRId64 " entries", sep, count);
+        sep = "; ";
+    }
+    if (json_array_size(pats) > 0) {
+        buf_printf(&want, "%sentries in this order: %s", sep, expect_show(x, pats));
+        sep = "; ";
+    }
     if (complete == 1)
-        buf_puts(&want, "; complete (seq without gaps, every customer message present)");
+        buf_printf(&want, "%scomplete (seq without gaps, every customer message present)", sep);
     x->out->expected = expect_say(x, "%s", buf_str(&want));
     if (t == NULL) {
         x->out->seen = why;
