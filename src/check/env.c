@@ -51,27 +51,68 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return buf_append(b, p, size * n) == 0 ? size * n : 0;
 }
 
-/* One call: payload (may be NULL) as the JSON body, hdrs the request's own
- * headers (taken: freed here). The rest as env_api. */
-static int request(struct check_env *env, const char *method, const char *path,
-                   const char *payload, struct curl_slist *hdrs, long *status, json_t **out,
+/* Standard Webhooks headers for payload signed with secret (and the
+ * previous one during a rotation), as the help desk would send them. */
+static struct curl_slist *sign(struct check_env *env, const char *secret, const char *previous,
+                               const char *payload, struct curl_slist *hdrs, struct err *e)
+{
+    char id[64], sig[HOOK_SIGN_HEADER_MAX], line[160];
+    int64_t ts = (env->clock != NULL ? clock_now_ms(env->clock) : 0) / 1000;
+    snprintf(id, sizeof id, "msg_check_%" PRId64, ++env->inbound_seq);
+    if (hook_sign_header(secret, previous, id, ts, payload, strlen(payload), sig, e) != 0)
+        return NULL;
+    snprintf(line, sizeof line, "webhook-id: %s", id);
+    hdrs = curl_slist_append(hdrs, line);
+    snprintf(line, sizeof line, "webhook-timestamp: %" PRId64, ts);
+    hdrs = curl_slist_append(hdrs, line);
+    snprintf(line, sizeof line, "webhook-signature: %s", sig);
+    return curl_slist_append(hdrs, line);
+}
+
+int env_api(struct check_env *env, const char *method, const char *path, json_t *body,
+            long *status, json_t **out, struct err *e)
+{
+    return env_api_signed(env, method, path, body, NULL, NULL, status, out, e);
+}
+
+int env_api_signed(struct check_env *env, const char *method, const char *path, json_t *body,
+                   const char *secret, const char *previous, long *status, json_t **out,
                    struct err *e)
 {
     CURL *h = env->curl;
-    struct buf resp, url;
+    struct buf resp, url, auth;
+    struct curl_slist *hdrs = NULL;
+    char *payload = NULL;
     int rc = 0;
     buf_init(&resp, ENV_MAX_BODY);
     buf_init(&url, 0);
+    buf_init(&auth, 0);
     if (out != NULL)
         *out = NULL;
     *status = 0;
 
-    if (buf_printf(&url, "%s%s", env->api_url, path) != 0) {
+    if (buf_printf(&url, "%s%s", env->api_url, path) != 0 ||
+        buf_printf(&auth, "Authorization: Bearer %s", env->api_token) != 0) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (payload != NULL)
+    hdrs = curl_slist_append(hdrs, buf_str(&auth));
+    if (body != NULL || secret != NULL) {
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        payload = body != NULL ? jx_dumps(body) : strdup("");
+        if (payload == NULL) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (secret != NULL) {
+        struct curl_slist *signed_hdrs = sign(env, secret, previous, payload, hdrs, e);
+        if (signed_hdrs == NULL) {
+            rc = e->code != 0 ? e->code : err_set(e, ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        hdrs = signed_hdrs;
+    }
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, buf_str(&url));
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -100,52 +141,12 @@ static int request(struct check_env *env, const char *method, const char *path,
     }
 out:
     curl_slist_free_all(hdrs);
+    free(payload);
     buf_release(&resp);
     buf_release(&url);
-    return rc;
-}
-
-int env_api(struct check_env *env, const char *method, const char *path, json_t *body,
-            long *status, json_t **out, struct err *e)
-{
-    struct buf auth;
-    buf_init(&auth, 0);
-    char *payload = body != NULL ? jx_dumps(body) : NULL;
-    if (buf_printf(&auth, "Authorization: Bearer %s", env->api_token) != 0 ||
-        (body != NULL && payload == NULL)) {
-        buf_release(&auth);
-        free(payload);
-        return err_set(e, ERR_NOMEM, "out of memory");
-    }
-    int rc = request(env, method, path, payload,
-                     curl_slist_append(NULL, buf_str(&auth)), status, out, e);
     buf_release(&auth);
-    free(payload);
     return rc;
 }
-
-int env_inbound(struct check_env *env, const char *path, const char *secret, json_t *body,
-                long *status, json_t **out, struct err *e)
-{
-    char *payload = body != NULL ? jx_dumps(body) : strdup("{}");
-    if (payload == NULL)
-        return err_set(e, ERR_NOMEM, "out of memory");
-    char id[64], sig[HOOK_SIGN_ONE_MAX], hid[96], hts[64], hsig[HOOK_SIGN_ONE_MAX + 32];
-    int64_t ts = clock_now_ms(env->clock) / 1000;
-    /* fresh per call and the same for the same case: the case's count */
-    snprintf(id, sizeof id, "check_%" PRId64 "_%" PRId64, env->t0_ms, ++env->inbound_seq);
-    int rc = hook_sign_one(secret, id, ts, payload, strlen(payload), sig, e);
-    if (rc == 0) {
-        snprintf(hid, sizeof hid, "webhook-id: %s", id);
-        snprintf(hts, sizeof hts, "webhook-timestamp: %" PRId64, ts);
-        snprintf(hsig, sizeof hsig, "webhook-signature: %s", sig);
-        struct curl_slist *h = curl_slist_append(NULL, hid);
-        h = curl_slist_append(h, hts);
-        h = curl_slist_append(h, hsig);
-        rc = request(env, "POST", path, payload, h, status, out, e);
-    }
-    free(payload);
-    return rc;}
 
 int env_now_ms(struct check_env *env, int64_t *out, struct err *e)
 {

@@ -190,7 +190,7 @@ static void collect_telegram(struct step_run *r)
         int64_t chat = json_integer_value(json_object_get(s, "chat_id"));
         int64_t date = json_integer_value(json_object_get(s, "date"));
         json_t *thread = json_object_get(s, "message_thread_id");
-        char label[LABEL_MAX];
+        char label[2 * LABEL_MAX];
         if (json_is_integer(thread))
             snprintf(label, sizeof label, "%s chat %" PRId64 " topic %" JSON_INTEGER_FORMAT,
                      method ? method : "?", chat, json_integer_value(thread));
@@ -218,7 +218,7 @@ static void collect_sink(struct step_run *r)
         const struct sink_record *rec = f.recs[i];
         if (rec->seq > r->sink_seq)
             r->sink_seq = rec->seq;
-        char label[LABEL_MAX];
+        char label[2 * LABEL_MAX];
         snprintf(label, sizeof label, "%s → %s%s", rec->type ? rec->type : rec->path,
                  rec->endpoint[0] ? rec->endpoint : "?", rec->refused ? " (refused)" : "");
         char detail[LABEL_MAX];
@@ -389,7 +389,7 @@ static int act_send(struct step_run *r, const struct step *st, json_t **src, str
         return rc;
     *src = json_incref(json_object_get(res, "message"));
     json_decref(res);
-    char label[LABEL_MAX], t[LABEL_MAX];
+    char label[2 * LABEL_MAX], t[LABEL_MAX];
     clip(t, 100, text);
     snprintf(label, sizeof label, "%s: %s", cu->name, t);
     event(r, scn_now(r), LANE_CUSTOMER, LANE_TELEGRAM, label, NULL);
@@ -503,37 +503,35 @@ static int act_reply(struct step_run *r, const struct step *st, json_t **src, st
         return rc;
     *src = json_incref(json_object_get(res, "message"));
     json_decref(res);
-    char label[LABEL_MAX], c[LABEL_MAX];
+    char label[2 * LABEL_MAX], c[LABEL_MAX];
     clip(c, 100, text);
     snprintf(label, sizeof label, "%s in #%" PRId64 ": %s", ag->id, id, c);
     event(r, scn_now(r), LANE_CUSTOMER, LANE_TELEGRAM, label, NULL);
     return 0;
 }
 
-/* A REST call; a status other than the expected one (or a non-2xx) fails the step. */
-/* A POST to /v1/inbound/<endpoint> is signed with that endpoint's secret
- * (docs/scenarios.md, api); NULL for any other call, or an endpoint the
- * configuration does not have (the CRM answers that one 404 itself). */
-static const char *inbound_secret(struct step_run *r, const char *path)
+/* The endpoint a call to /v1/inbound/<name> speaks for: it is signed as
+ * that endpoint's help desk would sign it. NULL for other paths. */
+static const struct cfg_webhook *inbound_endpoint(struct step_run *r, const char *path)
 {
     static const char prefix[] = "/v1/inbound/";
     if (r->cfg == NULL || strncmp(path, prefix, sizeof prefix - 1) != 0)
         return NULL;
     const char *name = path + sizeof prefix - 1;
-    size_t n = strcspn(name, "?/");
-    for (size_t i = 0; i < r->cfg->nwebhooks; i++) {
-        const struct cfg_webhook *w = &r->cfg->webhooks[i];
-        if (strlen(w->name) == n && strncmp(w->name, name, n) == 0)
-            return w->secret;
-    }
+    size_t len = strcspn(name, "/?");
+    for (size_t i = 0; i < r->cfg->nwebhooks; i++)
+        if (strlen(r->cfg->webhooks[i].name) == len &&
+            strncmp(r->cfg->webhooks[i].name, name, len) == 0)
+            return &r->cfg->webhooks[i];
     return NULL;
 }
 
+/* A REST call; a status other than the expected one (or a non-2xx) fails the step. */
 static int act_api(struct step_run *r, const struct step *st, json_t **src, bool *held,
                    struct err *e)
 {
     const char *method = yml_get(st->args, "method")->str;
-    const char *path;
+    const char *path = "";
     int rc = arg_text(r, st->args, "path", &path, e);
     json_t *body = NULL;
     const struct yml_node *b = yml_get(st->args, "body");
@@ -544,11 +542,10 @@ static int act_api(struct step_run *r, const struct step *st, json_t **src, bool
         rc = arg_int(r, st->args, "status", &want, e);
     long status = 0;
     json_t *resp = NULL;
-    const char *secret = rc == 0 && strcmp(method, "POST") == 0 ? inbound_secret(r, path) : NULL;
-    if (rc == 0 && secret != NULL)
-        rc = env_inbound(r->env, path, secret, body, &status, &resp, e);
-    else if (rc == 0)
-        rc = env_api(r->env, method, path, body, &status, &resp, e);
+    const struct cfg_webhook *in = rc == 0 ? inbound_endpoint(r, path) : NULL;
+    if (rc == 0)
+        rc = env_api_signed(r->env, method, path, body, in ? in->secret : NULL,
+                            in ? in->previous_secret : NULL, &status, &resp, e);
     json_decref(body);
     if (rc != 0)
         return rc;
@@ -725,7 +722,7 @@ static int act_fault(struct step_run *r, const struct step *st, struct err *e)
     int64_t now = scn_now(r);
     f->active = true;
     f->until_ms = for_ms > 0 ? now + for_ms : INT64_MAX;
-    char label[LABEL_MAX];
+    char label[2 * LABEL_MAX];
     snprintf(label, sizeof label, "%s %s%s%s%s", target, kind, f->endpoint[0] ? " " : "",
              f->endpoint[0] && strcmp(f->endpoint, "*") != 0 ? f->endpoint : "",
              times > 0 ? say(r, " ×%" PRId64, times) : "");
