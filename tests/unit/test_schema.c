@@ -24,7 +24,7 @@ static const char valid_body[] =
     "\"tags\":[],\"topic_id\":null,\"created_at\":\"2026-12-03T10:00:00.000Z\","
     "\"updated_at\":\"2026-12-03T10:00:00.000Z\",\"first_response_at\":null,"
     "\"resolved_at\":null,\"closed_at\":null,\"first_response_ms\":null,\"resolution_ms\":null,"
-    "\"thread_len\":1,\"reopen_count\":0,\"escalations\":[],\"sla\":null},"
+    "\"thread_len\":1,\"reopen_count\":0,\"escalations\":[],\"kb_suggestions\":[],\"sla\":null},"
     "\"thread\":[{\"seq\":1,\"kind\":\"message\",\"direction\":\"inbound\",\"author\":{\"type\":"
     "\"customer\",\"id\":null,\"name\":\"Ann\"},\"text\":\"hi\",\"event\":null,\"data\":{},"
     "\"telegram\":null,\"at\":\"2026-12-03T10:00:00.000Z\",\"edited_at\":null}],"
