@@ -174,6 +174,32 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The member names of objects a and b (either may be NULL or not an
+ * object), sorted, each once: an array to mem_free, *n names in it, the
+ * names borrowed from *holder (json_decref it after). Visiting members in
+ * this order keeps numbering and diffs independent of member order. */
+static const char **union_keys(json_t *a, json_t *b, json_t **holder, size_t *n)
+{
+    json_t *keys = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(a, k, v) {
+        json_object_set(keys, k, json_true());
+    }
+    json_object_foreach(b, k, v) {
+        json_object_set(keys, k, json_true());
+    }
+    size_t i = 0;
+    const char **sorted = mem_alloc((json_object_size(keys) + 1) * sizeof *sorted);
+    json_object_foreach(keys, k, v) {
+        sorted[i++] = k;
+    }
+    qsort(sorted, i, sizeof *sorted, cmp_str);
+    *holder = keys;
+    *n = i;
+    return sorted;
+}
+
 /* A normalised copy of v (new reference); `name` is the member v is held
  * in (the observation's kind at the top). Object members are visited in
  * sorted order so numbering does not depend on how a body orders them. */
@@ -181,16 +207,12 @@ static json_t *norm_value(struct norm *n, json_t *v, const char *name)
 {
     char cat[128];
     if (json_is_object(v)) {
-        size_t cnt = json_object_size(v), i = 0;
-        const char **keys = mem_alloc((cnt + 1) * sizeof *keys);
-        const char *k;
-        json_t *child;
-        json_object_foreach(v, k, child)
-            keys[i++] = k;
-        qsort(keys, cnt, sizeof *keys, cmp_str);
+        size_t cnt;
+        json_t *holder;
+        const char **keys = union_keys(v, NULL, &holder, &cnt);
         json_t *out = json_object();
-        for (i = 0; i < cnt; i++) {
-            child = json_object_get(v, keys[i]);
+        for (size_t i = 0; i < cnt; i++) {
+            json_t *child = json_object_get(v, keys[i]);
             const char *c = id_category(keys[i], name, cat, sizeof cat);
             json_t *nv = NULL;
             if (c && json_is_array(child)) {
@@ -207,14 +229,16 @@ static json_t *norm_value(struct norm *n, json_t *v, const char *name)
             json_object_set_new(out, keys[i], nv ? nv : norm_value(n, child, keys[i]));
         }
         mem_free(keys);
+        json_decref(holder);
         return out;
     }
     if (json_is_array(v)) {
         json_t *out = json_array();
         size_t j;
         json_t *el;
-        json_array_foreach(v, j, el)
+        json_array_foreach(v, j, el) {
             json_array_append_new(out, norm_value(n, el, name));
+        }
         return out;
     }
     if (json_is_string(v))
@@ -281,7 +305,7 @@ json_t *baseline_case(const struct check_case *c)
     /* observations grouped by kind, each kind in scenario-clock order
      * (the run's order among equal times); numbering follows the run's order */
     json_t *obs = json_object();
-    json_t **norm = mem_alloc((c->nobs + 1) * sizeof *norm);
+    json_t **norm = mem_alloc((c->nobs + 1) * sizeof(json_t *));
     for (size_t i = 0; i < c->nobs; i++) {
         const struct check_observation *o = &c->obs[i];
         const char *kind = o->kind ? o->kind : "other";
@@ -339,10 +363,10 @@ json_t *baseline_doc(const struct check_report *r)
     json_object_set_new(doc, "baseline", json_integer(BASELINE_VERSION));
     json_object_set_new(doc, "generator", json_string("tgcrm check"));
     json_object_set_new(doc, "seed", json_string(seed));
-    const struct check_case **sorted = mem_alloc((r->ncases + 1) * sizeof *sorted);
+    const struct check_case **sorted = mem_alloc((r->ncases + 1) * sizeof(struct check_case *));
     for (size_t i = 0; i < r->ncases; i++)
         sorted[i] = &r->cases[i];
-    qsort(sorted, r->ncases, sizeof *sorted, cmp_case);
+    qsort(sorted, r->ncases, sizeof(struct check_case *), cmp_case);
     json_t *cases = json_array();
     for (size_t i = 0; i < r->ncases; i++)
         json_array_append_new(cases, baseline_case(sorted[i]));
@@ -397,19 +421,10 @@ static void diff_json(struct buf *o, const char *path, const json_t *a, const js
     if (a && b && json_equal(a, b))
         return;
     if (json_is_object(a) && json_is_object(b)) {
-        json_t *keys = json_object();
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)a, k, v)
-            json_object_set(keys, k, json_true());
-        json_object_foreach((json_t *)b, k, v)
-            json_object_set(keys, k, json_true());
-        size_t cnt = json_object_size(keys), i = 0;
-        const char **sorted = mem_alloc((cnt + 1) * sizeof *sorted);
-        json_object_foreach(keys, k, v)
-            sorted[i++] = k;
-        qsort(sorted, cnt, sizeof *sorted, cmp_str);
-        for (i = 0; i < cnt; i++) {
+        size_t cnt;
+        json_t *keys;
+        const char **sorted = union_keys((json_t *)a, (json_t *)b, &keys, &cnt);
+        for (size_t i = 0; i < cnt; i++) {
             bool plain = sorted[i][0] != '\0';
             for (const char *p = sorted[i]; *p && plain; p++)
                 plain = isalnum((unsigned char)*p) || *p == '_';
@@ -446,27 +461,59 @@ static const char *sval(const json_t *obj, const char *key)
     return s ? s : "?";
 }
 
-/* Compare two lists of steps, by position. */
+static bool same_step(json_t *a, json_t *b)
+{
+    return strcmp(sval(a, "kind"), sval(b, "kind")) == 0 &&
+           strcmp(sval(a, "name"), sval(b, "name")) == 0;
+}
+
+static void step_line(struct buf *o, char sign, size_t no, json_t *s)
+{
+    buf_printf(o, "    %c step %zu %s \"%s\": %s\n", sign, no, sval(s, "kind"), sval(s, "name"),
+               sval(s, "status"));
+}
+
+/*
+ * Compare two lists of steps, aligned on (kind, name) by a longest common
+ * subsequence, so a step added to a suite shows as one "+" rather than as
+ * every later step changed. Aligned steps whose outcome or timing differ
+ * are "~" with the fields that changed.
+ */
 static size_t diff_steps(struct buf *o, json_t *old, json_t *cur)
 {
-    size_t n = 0, na = json_array_size(old), nb = json_array_size(cur);
-    for (size_t i = 0; i < (na > nb ? na : nb); i++) {
-        json_t *a = json_array_get(old, i), *b = json_array_get(cur, i);
-        if (a && b && json_equal(a, b))
-            continue;
-        n++;
-        if (!a) {
-            buf_printf(o, "    + step %zu %s \"%s\": %s\n", i + 1, sval(b, "kind"),
-                       sval(b, "name"), sval(b, "status"));
-        } else if (!b) {
-            buf_printf(o, "    - step %zu %s \"%s\": %s\n", i + 1, sval(a, "kind"),
-                       sval(a, "name"), sval(a, "status"));
-        } else {
-            buf_printf(o, "    ~ step %zu %s \"%s\"\n", i + 1, sval(b, "kind"), sval(b, "name"));
-            size_t lines = 0;
-            diff_json(o, "$", a, b, &lines);
+    size_t n = 0, na = json_array_size(old), nb = json_array_size(cur), w = nb + 1;
+    size_t *lcs = mem_alloc((na + 1) * w * sizeof *lcs);  /* lcs of old[i..] and cur[j..] */
+    for (size_t i = na; i-- > 0;) {
+        for (size_t j = nb; j-- > 0;) {
+            size_t down = lcs[(i + 1) * w + j], right = lcs[i * w + j + 1];
+            if (same_step(json_array_get(old, i), json_array_get(cur, j)))
+                lcs[i * w + j] = lcs[(i + 1) * w + j + 1] + 1;
+            else
+                lcs[i * w + j] = down > right ? down : right;
         }
     }
+    size_t i = 0, j = 0;
+    while (i < na || j < nb) {
+        json_t *a = json_array_get(old, i), *b = json_array_get(cur, j);
+        if (a && b && same_step(a, b)) {
+            if (!json_equal(a, b)) {
+                buf_printf(o, "    ~ step %zu %s \"%s\"\n", j + 1, sval(b, "kind"),
+                           sval(b, "name"));
+                size_t lines = 0;
+                diff_json(o, "$", a, b, &lines);
+                n++;
+            }
+            i++;
+            j++;
+        } else if (b && (!a || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j])) {
+            step_line(o, '+', ++j, b);
+            n++;
+        } else {
+            step_line(o, '-', ++i, a);
+            n++;
+        }
+    }
+    mem_free(lcs);
     return n;
 }
 
@@ -562,19 +609,10 @@ static size_t diff_case(struct buf *o, json_t *old, json_t *cur)
     }
     n += diff_steps(o, json_object_get(old, "steps"), json_object_get(cur, "steps"));
     json_t *oa = json_object_get(old, "observations"), *ob = json_object_get(cur, "observations");
-    json_t *kinds = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(oa, k, v)
-        json_object_set(kinds, k, json_true());
-    json_object_foreach(ob, k, v)
-        json_object_set(kinds, k, json_true());
-    size_t cnt = json_object_size(kinds), i = 0;
-    const char **sorted = mem_alloc((cnt + 1) * sizeof *sorted);
-    json_object_foreach(kinds, k, v)
-        sorted[i++] = k;
-    qsort(sorted, cnt, sizeof *sorted, cmp_str);
-    for (i = 0; i < cnt; i++) {
+    size_t cnt;
+    json_t *kinds;
+    const char **sorted = union_keys(oa, ob, &kinds, &cnt);
+    for (size_t i = 0; i < cnt; i++) {
         json_t *empty = json_array();
         json_t *la = json_object_get(oa, sorted[i]), *lb = json_object_get(ob, sorted[i]);
         n += diff_kind(o, sorted[i], la ? la : empty, lb ? lb : empty);

@@ -18,6 +18,7 @@
 #include "base/jx.h"
 #include "check/run.h"
 #include "check/sink.h"
+#include "webhook/hook_sign.h"
 
 /* A CRM answer larger than this is a bug in the CRM or the suite. */
 #define ENV_MAX_BODY (64u << 20)
@@ -50,8 +51,33 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return buf_append(b, p, size * n) == 0 ? size * n : 0;
 }
 
+/* Standard Webhooks headers for payload signed with secret (and the
+ * previous one during a rotation), as the help desk would send them. */
+static struct curl_slist *sign(struct check_env *env, const char *secret, const char *previous,
+                               const char *payload, struct curl_slist *hdrs, struct err *e)
+{
+    char id[64], sig[HOOK_SIGN_HEADER_MAX], line[160];
+    int64_t ts = (env->clock != NULL ? clock_now_ms(env->clock) : 0) / 1000;
+    snprintf(id, sizeof id, "msg_check_%" PRId64, ++env->inbound_seq);
+    if (hook_sign_header(secret, previous, id, ts, payload, strlen(payload), sig, e) != 0)
+        return NULL;
+    snprintf(line, sizeof line, "webhook-id: %s", id);
+    hdrs = curl_slist_append(hdrs, line);
+    snprintf(line, sizeof line, "webhook-timestamp: %" PRId64, ts);
+    hdrs = curl_slist_append(hdrs, line);
+    snprintf(line, sizeof line, "webhook-signature: %s", sig);
+    return curl_slist_append(hdrs, line);
+}
+
 int env_api(struct check_env *env, const char *method, const char *path, json_t *body,
             long *status, json_t **out, struct err *e)
+{
+    return env_api_signed(env, method, path, body, NULL, NULL, status, out, e);
+}
+
+int env_api_signed(struct check_env *env, const char *method, const char *path, json_t *body,
+                   const char *secret, const char *previous, long *status, json_t **out,
+                   struct err *e)
 {
     CURL *h = env->curl;
     struct buf resp, url, auth;
@@ -71,13 +97,21 @@ int env_api(struct check_env *env, const char *method, const char *path, json_t 
         goto out;
     }
     hdrs = curl_slist_append(hdrs, buf_str(&auth));
-    if (body != NULL) {
+    if (body != NULL || secret != NULL) {
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        payload = jx_dumps(body);
+        payload = body != NULL ? jx_dumps(body) : strdup("");
         if (payload == NULL) {
             rc = err_set(e, ERR_NOMEM, "out of memory");
             goto out;
         }
+    }
+    if (secret != NULL) {
+        struct curl_slist *signed_hdrs = sign(env, secret, previous, payload, hdrs, e);
+        if (signed_hdrs == NULL) {
+            rc = e->code != 0 ? e->code : err_set(e, ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        hdrs = signed_hdrs;
     }
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, buf_str(&url));

@@ -53,6 +53,7 @@ struct check_env {
      * window) sees timers, retries and deliveries happen in order. NULL = none */
     int (*settle)(void *ud, struct err *e);
     void *settle_ud;
+    int64_t inbound_seq;             /* webhook-ids of signed inbound calls */
     /* owned */
     json_t *vars;                    /* name -> value: suite vars, loop vars, captures */
     void *curl;                      /* CURL *, created by env_open */
@@ -75,6 +76,16 @@ void env_close(struct check_env *env);
  */
 int env_api(struct check_env *env, const char *method, const char *path, json_t *body,
             long *status, json_t **out, struct err *e);
+
+/*
+ * env_api as the help desk calls /v1/inbound/<endpoint>: the body signed
+ * with the endpoint's secret (and previous_secret, may be NULL) in
+ * Standard Webhooks headers (a fresh webhook-id, the clock's time).
+ * secret NULL: env_api. Errors as env_api, and hook_sign's for a bad secret.
+ */
+int env_api_signed(struct check_env *env, const char *method, const char *path, json_t *body,
+                   const char *secret, const char *previous, long *status, json_t **out,
+                   struct err *e);
 
 /* The CRM clock in ms since the epoch (GET /v1/test/clock on a manual
  * clock, the wall clock otherwise). */

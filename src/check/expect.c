@@ -110,6 +110,38 @@ int64_t expect_clock(const struct xc *x, int64_t at_ms)
     return at_ms - x->env->t0_ms;
 }
 
+/* Which of the case's steps is being evaluated: out's place in cc->steps,
+ * or the next one when the runner keeps out elsewhere until it is done. */
+static int step_index(const struct xc *x)
+{
+    const struct check_case *cc = x->env->cc;
+    if (cc->steps != NULL && x->out >= cc->steps && x->out < cc->steps + cc->nsteps)
+        return (int)(x->out - cc->steps);
+    return (int)cc->nsteps;
+}
+
+/* An earlier poll of this step (eventually) drew its failure already:
+ * drop those events so the timeline shows the last evaluation once. */
+static void forget_events(const struct xc *x)
+{
+    struct check_case *cc = x->env->cc;
+    if (cc == NULL)
+        return;
+    int step = step_index(x);
+    size_t k = 0;
+    for (size_t i = 0; i < cc->nevents; i++)
+        if (!(cc->events[i].failed && cc->events[i].step == step))
+            cc->events[k++] = cc->events[i];
+    cc->nevents = k;
+}
+
+const char *expect_at(struct xc *x, int64_t at_ms)
+{
+    char d[32];
+    int64_t ms = expect_clock(x, at_ms);
+    return expect_say(x, "%s%s", ms >= 0 ? "+" : "", expect_fmt_dur(ms, d, sizeof d));
+}
+
 void expect_event(struct xc *x, int64_t at_ms, enum check_lane from, enum check_lane to,
                   const char *label, const char *detail)
 {
@@ -126,7 +158,7 @@ void expect_event(struct xc *x, int64_t at_ms, enum check_lane from, enum check_
         .at_ms = expect_clock(x, at_ms), .until_ms = expect_clock(x, at_ms),
         .from = from, .to = to, .label = expect_say(x, "%s", label),
         .detail = detail != NULL ? expect_say(x, "%s", detail) : NULL,
-        .step = (int)cc->nsteps - 1, .failed = true,
+        .step = step_index(x), .failed = true,
     };
     cc->events = ev;
     cc->nevents++;
@@ -249,7 +281,7 @@ static int duration_step(struct xc *x, bool *held, struct err *e)
         rc = expect_ticket_of(x, &t, &why, &who, e);
     if (rc != 0)
         return rc;
-    bool first = strcmp(metric, "first_response") == 0;
+    bool first = metric == NULL || strcmp(metric, "resolution") != 0;
     const char *at_key = first ? "first_response_at" : "resolved_at";
     const char *words = first ? "first response" : "resolution";
     int64_t want = expect_arg_dur(x, "equals", 0);
@@ -437,6 +469,7 @@ int expect_step(struct check_env *env, const struct step *st, bool *held,
     out->near = NULL;
     out->nnear = 0;
     x.t.t0_ms = env->t0_ms;
+    forget_events(&x);
     int rc = env_now_ms(env, &x.t.now_ms, e);
     if (rc != 0)
         return rc;
@@ -478,4 +511,30 @@ int expect_step(struct check_env *env, const struct step *st, bool *held,
     if (!*held && rc == 0 && out->seen == NULL)
         out->seen = "(out of report memory)";
     return rc;
+}
+
+int expect_window_open(struct check_env *env, const struct step *st, struct check_step *out,
+                       struct expect_window *w, struct err *e)
+{
+    struct xc x = { .env = env, .st = st, .out = out };
+    x.t.t0_ms = env->t0_ms;
+    memset(w, 0, sizeof *w);
+    int rc = env_now_ms(env, &x.t.now_ms, e);
+    return rc != 0 ? rc : expect_hook_window_open(&x, w, e);
+}
+
+int expect_window_judge(struct check_env *env, const struct step *st, struct check_step *out,
+                        const struct expect_window *w, bool *held, struct err *e)
+{
+    struct xc x = { .env = env, .st = st, .out = out };
+    x.t.t0_ms = env->t0_ms;
+    *held = false;
+    int rc = env_now_ms(env, &x.t.now_ms, e);
+    return rc != 0 ? rc : expect_hook_window_judge(&x, w, held, e);
+}
+
+void expect_window_release(struct expect_window *w)
+{
+    json_decref(w->sel);
+    w->sel = NULL;
 }

@@ -13,7 +13,11 @@
  * (what the step wanted, in words), out->seen (what was there, with exact
  * values: `status: want "resolved", got "in_progress"`), out->near (the
  * near misses, closest first), plus check_event entries with failed=true
- * appended to env->cc so the HTML timeline highlights them.
+ * appended to env->cc so the HTML timeline highlights them. Evaluating a
+ * step again (an `eventually` poll) first drops the failed events its
+ * earlier evaluation appended, so the timeline shows the last one once;
+ * the step is identified by out's place in env->cc->steps (or, when out is
+ * not in that array yet, as the next step, env->cc->nsteps).
  *
  * The matcher vocabulary is in expect_match.h; expect_hook.c holds the
  * webhook expectations, expect_thread.c the thread, expect_tg.c Telegram.
@@ -23,6 +27,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/err.h"
 #include "check/env.h"
@@ -44,5 +49,32 @@
  */
 int expect_step(struct check_env *env, const struct step *st, bool *held,
                 struct check_step *out, json_t **capture_src, struct err *e);
+
+/*
+ * expect_no_webhook's window (docs/scenarios.md): it opens when the step
+ * runs and watches what arrives at the sink from then until `during` has
+ * passed on the scenario clock (without `during`, to the scenario's end).
+ * The step does not move the clock; the runner judges the window after
+ * every later step and when the scenario ends. (expect_step on this kind
+ * judges "none since the scenario started, so far".)
+ */
+struct expect_window {
+    json_t *sel;                 /* {endpoint, type, where}, variables expanded (owned) */
+    int64_t since_seq;           /* the sink's newest seq when it opened */
+    int64_t from_ms;             /* CRM clock when it opened */
+    int64_t until_ms;            /* CRM clock when it closes; INT64_MAX: the scenario's end */
+};
+
+/* Open st's window now: *w filled, out->expected set. ERR_INVAL as expect_step. */
+int expect_window_open(struct check_env *env, const struct step *st, struct check_step *out,
+                       struct expect_window *w, struct err *e);
+
+/* Judge w on what has arrived so far: *held false when a matching event
+ * arrived inside it (out->seen and the near misses name it). */
+int expect_window_judge(struct check_env *env, const struct step *st, struct check_step *out,
+                        const struct expect_window *w, bool *held, struct err *e);
+
+/* Free what w owns (NULLs it). */
+void expect_window_release(struct expect_window *w);
 
 #endif

@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "check/env.h"
+#include "check/expect.h"
 #include "check/expect_match.h"
 #include "check/result.h"
 #include "check/scenario.h"
@@ -49,6 +50,8 @@ void expect_event(struct xc *x, int64_t at_ms, enum check_lane from, enum check_
                   const char *label, const char *detail);
 /* The scenario clock (ms since the scenario's start) of a CRM time. */
 int64_t expect_clock(const struct xc *x, int64_t at_ms);
+/* The same as reports write it: "+2m0.5s" (in env->ra). */
+const char *expect_at(struct xc *x, int64_t at_ms);
 
 /*
  * The ticket the step names (its `ticket` or `customer`): 0 with *out a
@@ -71,5 +74,8 @@ int expect_thread_step(struct xc *x, bool *held, json_t **cap, struct err *e);
 int expect_tg_step(struct xc *x, bool *held, json_t **cap, struct err *e);
 int expect_hook_step(struct xc *x, bool *held, json_t **cap, struct err *e);
 int expect_hook_none_step(struct xc *x, bool *held, struct err *e);
+int expect_hook_window_open(struct xc *x, struct expect_window *w, struct err *e);
+int expect_hook_window_judge(struct xc *x, const struct expect_window *w, bool *held,
+                             struct err *e);
 
 #endif

@@ -19,8 +19,8 @@
 #define SHOW 200
 
 static const char *const words[] = {
-    "equals", "one_of", "not", "matches", "contains", "absent", "at_least", "at_most",
-    "near", "at", "tolerance", NULL
+    "equals", "one_of", "not", "matches", "contains", "absent", "present", "at_least",
+    "at_most", "min", "max", "length", "near", "at", "tolerance", NULL
 };
 
 bool expect_is_matcher(const json_t *v)
@@ -56,8 +56,9 @@ char *expect_fmt_dur(int64_t ms, char *out, size_t n)
         snprintf(part[2], sizeof part[2], "%" PRIu64 ".%03" PRIu64, s, r);
         size_t len = strlen(part[2]);
         while (part[2][len - 1] == '0')
-            part[2][--len] = '\0';
-        strcat(part[2], "s");
+            len--;
+        part[2][len++] = 's';
+        part[2][len] = '\0';
     } else if (s) {
         snprintf(part[2], sizeof part[2], "%" PRIu64 "s", s);
     }
@@ -80,8 +81,10 @@ int expect_time_parse(const char *spec, const struct expect_times *t, int64_t *m
         rest = "";
     } else {
         char *end;
+        int64_t d;
         long long v = strtoll(spec, &end, 10);
-        if (end != spec && (*end == '\0' || *end == '+' || *end == '-')) {
+        if (end != spec && (*end == '\0' || ((*end == '+' || *end == '-') &&
+                                             clock_parse_duration(end + 1, &d) == 0))) {
             base = v;
             rest = end;
         } else {
@@ -157,9 +160,8 @@ static int literal(const json_t *want, const json_t *got, struct buf *why)
 {
     if (got != NULL && jpath_equal(want, got))
         return 1;
-    char a[SHOW], b[SHOW];
-    show(want, a);
-    show(got, b);
+    char abuf[SHOW], bbuf[SHOW];
+    const char *a = show(want, abuf), *b = show(got, bbuf);
     /* 42 vs "42": say why they differ, since they print almost alike */
     const char *ta = a, *tb = b;
     size_t la = strlen(a), lb = strlen(b);
@@ -196,6 +198,20 @@ static int match_regex(const json_t *re, const json_t *got, struct buf *why, str
                json_string_value(re), show(got, b));
 }
 
+/* 1 when got is an object whose every member named in x matches it. */
+static int has_members(const json_t *x, const json_t *got, const struct expect_times *t,
+                       struct err *e)
+{
+    if (!json_is_object(got))
+        return 0;
+    struct buf scratch;
+    buf_init(&scratch, 0);
+    size_t bad = 0;
+    int rc = expect_fields(x, (json_t *)got, t, &scratch, &bad, e);
+    buf_release(&scratch);
+    return rc < 0 ? rc : bad == 0;
+}
+
 static int match_contains(const json_t *x, const json_t *got, const struct expect_times *t,
                           struct buf *why, struct err *e)
 {
@@ -210,7 +226,9 @@ static int match_contains(const json_t *x, const json_t *got, const struct expec
         buf_init(&scratch, 0);
         int r = 0;
         for (size_t i = 0; r == 0 && i < json_array_size(got); i++)
-            r = expect_match(x, json_array_get(got, i), t, &scratch, e);
+            r = json_is_object(x) && !expect_is_matcher(x)
+                    ? has_members(x, json_array_get(got, i), t, e)
+                    : expect_match(x, json_array_get(got, i), t, &scratch, e);
         buf_release(&scratch);
         if (r != 0)
             return r;
@@ -246,13 +264,38 @@ static int match_bound(const json_t *w, const char *word, const json_t *got, str
     int rc = want_number(w, word, &lim, e);
     if (rc != 0)
         return rc;
-    bool least = strcmp(word, "at_least") == 0;
+    bool least = strcmp(word, "at_least") == 0 || strcmp(word, "min") == 0;
     char a[SHOW], b[SHOW];
     if (json_is_number(got) &&
         (least ? json_number_value(got) >= lim : json_number_value(got) <= lim))
         return 1;
     return say(why, "want %s %s, got %s", least ? "at least" : "at most", show(w, a),
                show(got, b));
+}
+
+/* {length: n}: items of an array or object, characters (code points) of a string. */
+static int match_length(const json_t *w, const json_t *got, struct buf *why, struct err *e)
+{
+    if (!json_is_integer(w) || json_integer_value(w) < 0)
+        return err_set(e, ERR_INVAL, "'length' wants a whole number");
+    char b[SHOW];
+    size_t n;
+    if (json_is_array(got))
+        n = json_array_size(got);
+    else if (json_is_object(got))
+        n = json_object_size(got);
+    else if (json_is_string(got)) {
+        const unsigned char *p = (const unsigned char *)json_string_value(got);
+        n = 0;
+        for (size_t i = 0; i < json_string_length(got); i++)
+            n += (p[i] & 0xC0) != 0x80;
+    } else
+        return say(why, "want something of length %" JSON_INTEGER_FORMAT ", got %s",
+                   json_integer_value(w), show(got, b));
+    if ((json_int_t)n == json_integer_value(w))
+        return 1;
+    return say(why, "want length %" JSON_INTEGER_FORMAT ", got length %zu: %s",
+               json_integer_value(w), n, show(got, b));
 }
 
 static int tolerance_of(const json_t *m, int64_t *tol, struct err *e)
@@ -358,8 +401,19 @@ static int word(const json_t *m, const char *k, const json_t *x, const json_t *g
         return json_is_true(x) ? say(why, "want nothing (absent or null), got %s", show(got, b))
                                : say(why, "want a value, got %s", show(got, b));
     }
-    if (strcmp(k, "at_least") == 0 || strcmp(k, "at_most") == 0)
+    if (strcmp(k, "present") == 0) {
+        if (!json_is_boolean(x))
+            return err_set(e, ERR_INVAL, "'present' wants true or false");
+        if ((got != NULL) == json_is_true(x))
+            return 1;
+        return json_is_true(x) ? say(why, "want the path to exist, got nothing")
+                               : say(why, "want nothing there, got %s", show(got, b));
+    }
+    if (strcmp(k, "at_least") == 0 || strcmp(k, "at_most") == 0 || strcmp(k, "min") == 0 ||
+        strcmp(k, "max") == 0)
         return match_bound(x, k, got, why, e);
+    if (strcmp(k, "length") == 0)
+        return match_length(x, got, why, e);
     if (strcmp(k, "near") == 0 || strcmp(k, "at") == 0)
         return match_near(m, k, got, t, why, e);
     return 1;   /* tolerance: read by near/at */
@@ -396,12 +450,31 @@ static bool plain_name(const char *s, size_t n)
     return n > 0;
 }
 
+/* True when s[0..n) is one or more list indexes: "[0]", "[-1][2]". */
+static bool indexes(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (s[i++] != '[')
+            return false;
+        if (i < n && s[i] == '-')
+            i++;
+        size_t d = 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++, d++;
+        if (d == 0 || i >= n || s[i++] != ']')
+            return false;
+    }
+    return n > 0;
+}
+
 int expect_field_path(const char *field, char *out, size_t n, struct err *e)
 {
     if (field[0] == '$') {
-        if (strlen(field) >= n)
+        size_t len = strlen(field);
+        if (len >= n)
             return err_set(e, ERR_INVAL, "field '%.60s...' is too long", field);
-        strcpy(out, field);
+        memcpy(out, field, len + 1);
         return 0;
     }
     struct buf b;
@@ -414,8 +487,11 @@ int expect_field_path(const char *field, char *out, size_t n, struct err *e)
             buf_release(&b);
             return err_set(e, ERR_INVAL, "field '%s' has an empty part", field);
         }
+        size_t name = strcspn(p, "[");
         if (strspn(p, "0123456789") == len)
             rc = rc ? rc : buf_printf(&b, "[%.*s]", (int)len, p);
+        else if (name < len && plain_name(p, name) && indexes(p + name, len - name))
+            rc = rc ? rc : buf_printf(&b, ".%.*s", (int)len, p);   /* kb_suggestions[0] */
         else if (plain_name(p, len))
             rc = rc ? rc : buf_printf(&b, ".%.*s", (int)len, p);
         else {

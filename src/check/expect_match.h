@@ -13,6 +13,10 @@
  *     {matches: regex}          a string with a match of the PCRE2 regex
  *                               (case-sensitive, unanchored; (?i) for caseless)
  *     {contains: x}             a string containing x, or a list with an element x
+ *                               (a plain mapping x: an element having its members)
+ *     {present: true}           the path exists; {present: false}: it does not
+ *     {min: n} {max: n}         numbers or durations, inclusive (= at_least, at_most)
+ *     {length: n}               items of a list or object, characters of a string
  *     {absent: true}            missing or null; {absent: false}: present, not null
  *     {at_least: n} {at_most: n}  numbers (both = a range)
  *     {near: v, tolerance: d}   a time or a number within d (default 1s)

@@ -1,8 +1,10 @@
 /*
  * expect_tg.c — expect_telegram: what a customer's chat or a ticket's
  * forum topic received from the bot since the scenario started, read from
- * the fake Telegram's sent log (sendMessage calls; edits and service
- * messages are not new messages).
+ * the fake Telegram's sent log: the calls that put a new message in a
+ * chat (send*, copyMessage, forwardMessage), by their text or caption;
+ * an edit (editMessageText, editMessageCaption) is the message it edited,
+ * with its newest text; topic service messages are not messages.
  *
  * Near misses answer the two usual questions: did the text go to another
  * chat or topic, and what did this chat get instead (the messages whose
@@ -40,6 +42,48 @@ static size_t common_run(const char *a, const char *b)
     return best;
 }
 
+/* Calls that put a new message in a chat (edits change one; topic services are none). */
+static bool new_message(const char *method)
+{
+    return method != NULL && (strncmp(method, "send", 4) == 0 ||
+                              strcmp(method, "copyMessage") == 0 ||
+                              strcmp(method, "forwardMessage") == 0);
+}
+
+/*
+ * An edit counts as the message it edited, with its newest text
+ * (docs/scenarios.md): the message of all (new messages so far) in the
+ * edit's chat with its message_id gets the edit's text or caption.
+ */
+static void fold_edit(json_t *all, const json_t *edit)
+{
+    json_int_t chat = json_integer_value(json_object_get(edit, "chat_id"));
+    json_int_t id = json_integer_value(json_object_get(edit, "message_id"));
+    size_t i;
+    json_t *m;
+    json_array_foreach (all, i, m) {
+        if (json_integer_value(json_object_get(m, "chat_id")) != chat ||
+            json_integer_value(json_object_get(m, "message_id")) != id)
+            continue;
+        json_t *now = json_copy(m);            /* the log's entry stays as it was */
+        const char *keys[] = { "text", "caption" };
+        for (size_t k = 0; k < 2; k++) {
+            json_t *v = json_object_get(edit, keys[k]);
+            if (v != NULL)
+                json_object_set(now, keys[k], v);
+        }
+        json_array_set_new(all, i, now);
+        return;
+    }
+}
+
+/* A message's text, or its caption. */
+static const char *text_of(const json_t *m)
+{
+    const char *t = json_string_value(json_object_get(m, "text"));
+    return t != NULL ? t : json_string_value(json_object_get(m, "caption"));
+}
+
 struct want_tg {
     int64_t chat;            /* 0 = any */
     int64_t thread;          /* 0 = any */
@@ -69,8 +113,7 @@ static const char *msg_words(struct xc *x, const json_t *m)
                       (int64_t)json_integer_value(json_object_get(m, "chat_id")),
                       thread ? " topic " : "",
                       thread ? expect_say(x, "%" PRId64, thread) : "",
-                      expect_say(x, "%+.3fs", (double)expect_clock(
-                          x, json_integer_value(json_object_get(m, "date")) * 1000) / 1000.0));
+                      expect_at(x, json_integer_value(json_object_get(m, "date")) * 1000));
 }
 
 struct cand {
@@ -95,7 +138,7 @@ static void near_misses(struct xc *x, const struct want_tg *w, const json_t *all
     struct cand *c = mem_alloc((n + 1) * sizeof *c);
     const json_t *m;
     json_array_foreach ((json_t *)all, i, m) {
-        const char *t = json_string_value(json_object_get(m, "text"));
+        const char *t = text_of(m);
         bool here = place_ok(w, m), good = text_ok(w, t);
         if (t == NULL || (here && good) || (!here && !good))
             continue;
@@ -104,7 +147,7 @@ static void near_misses(struct xc *x, const struct want_tg *w, const json_t *all
     }
     qsort(c, k, sizeof *c, by_closeness);
     for (i = 0; i < k && i < 3; i++) {
-        const json_t *t = json_object_get(c[i].m, "text");
+        json_t *t = json_string(text_of(c[i].m));
         expect_near(x, msg_words(x, c[i].m),
                     c[i].elsewhere ? expect_say(x, "the wanted text went here, not to %s: %s",
                                                 w->place, expect_show(x, t))
@@ -113,6 +156,7 @@ static void near_misses(struct xc *x, const struct want_tg *w, const json_t *all
                      LANE_TELEGRAM, LANE_CUSTOMER, expect_say(x, "near miss: %s",
                                                               msg_words(x, c[i].m)),
                      json_string_value(t));
+        json_decref(t);
     }
     mem_free(c);
 }
@@ -123,12 +167,13 @@ static void extra_matches(struct xc *x, const struct want_tg *w, const json_t *a
     size_t i, k = 0;
     const json_t *m;
     json_array_foreach ((json_t *)all, i, m) {
-        if (!place_ok(w, m) || !text_ok(w, json_string_value(json_object_get(m, "text"))))
+        if (!place_ok(w, m) || !text_ok(w, text_of(m)))
             continue;
         if (k++ == 3)
             break;
-        expect_near(x, msg_words(x, m), expect_say(x, "matched: %s", expect_show(
-                                                       x, json_object_get(m, "text"))));
+        json_t *t = json_string(text_of(m));
+        expect_near(x, msg_words(x, m), expect_say(x, "matched: %s", expect_show(x, t)));
+        json_decref(t);
     }
 }
 
@@ -198,19 +243,21 @@ int expect_tg_step(struct xc *x, bool *held, json_t **cap, struct err *e)
     struct fake_tg_sent_filter f = { .bot_id = x->env->bot_id, .since = x->env->tg_since };
     json_t *log = fake_tg_sent(x->env->tg, &f);
     json_t *all = json_array();
-    json_t *m, *last = NULL;
+    json_t *m, *first = NULL;
     size_t i, matched = 0, here = 0;
     json_array_foreach (json_object_get(log, "sent"), i, m) {
-        if (strcmp(json_string_value(json_object_get(m, "method")), "sendMessage") != 0)
-            continue;
-        json_array_append(all, m);
+        const char *method = json_string_value(json_object_get(m, "method"));
+        if (new_message(method))
+            json_array_append(all, m);
+        else if (method != NULL && strncmp(method, "editMessage", 11) == 0)
+            fold_edit(all, m);
+    }
+    json_array_foreach (all, i, m) {
         if (!place_ok(&w, m))
             continue;
         here++;
-        if (text_ok(&w, json_string_value(json_object_get(m, "text")))) {
-            matched++;
-            last = m;
-        }
+        if (text_ok(&w, text_of(m)) && matched++ == 0)
+            first = m;
     }
     *held = count >= 0 ? (int64_t)matched == count : matched > 0;
     if (!*held) {
@@ -220,8 +267,8 @@ int expect_tg_step(struct xc *x, bool *held, json_t **cap, struct err *e)
             extra_matches(x, &w, all);
         near_misses(x, &w, all);
     }
-    if (cap != NULL && last != NULL)
-        *cap = json_incref(last);
+    if (cap != NULL && first != NULL)
+        *cap = json_incref(first);
     json_decref(all);
     json_decref(log);
     return 0;

@@ -34,8 +34,8 @@ char *report_seconds(int64_t ms, char *out);
  * cursor or change colours. 0 or ERR_TOOBIG. */
 int report_clean(struct buf *b, const char *s);
 
-/* The case's display name (control characters shown as by report_clean): "suite › scenario", with " (repeat N)" when the
- * run repeated. Into out (n bytes, cut to fit). */
+/* The case's display name (control characters shown as by report_clean):
+ * "suite › scenario", with " (repeat N)" when the run repeated. Into out (n bytes, cut to fit). */
 char *report_case_name(const struct check_report *r, const struct check_case *c,
                        char *out, size_t n);
 

@@ -158,7 +158,8 @@ void check_report_free(struct check_report **rp);
  *
  * Cases are reported in the order they are added: add them in the order
  * the run scheduled them (not the order parallel runs finished in), so two
- * runs with the same seed write the same files.
+ * runs with the same seed write the same files. The arena is not
+ * thread-safe: parallel runs (-j) must hold one lock around these calls.
  */
 struct check_case *check_report_add_case(struct check_report *r);
 
@@ -195,8 +196,9 @@ const char *check_report_printf(struct check_report *r, const char *fmt, ...)
  * Recount from the cases: passed/failed/errored/skipped, and each item's
  * ncases, nfailed and status: failed when one of its cases failed or
  * errored, passed when it has cases and all passed, else skipped (not
- * proved: no case, or some were skipped). Case checklist ids naming no item add the item
- * (with no text). Call once the cases are complete; calling again is fine.
+ * proved: no case, or some were skipped). A case's checklist id that names
+ * no item adds one (with no text). Call once the cases are complete;
+ * calling again is fine.
  */
 void check_report_tally(struct check_report *r);
 

@@ -435,6 +435,15 @@ static void run_case(struct runner *rn, size_t i)
         case_errored(rep, cc, "start", &e);
         goto out_env;
     }
+    if (sb == NULL) {                   /* live: a target that does not answer fails fast */
+        long status = 0;
+        if (env_api(&env, "GET", "/healthz", NULL, &status, NULL, &e) == 0 && status != 200)
+            err_set(&e, ERR_IO, "GET %s/healthz answered %ld", env.api_url, status);
+        if (e.code != 0) {
+            case_errored(rep, cc, "target", &e);
+            goto out_env;
+        }
+    }
     struct step_run sr = { .env = &env, .sb = sb, .cfg = sb ? sb->cfg : l->cfg, .rep = rep,
                            .cc = cc, .progress = rn->progress,
                            .rng = run_case_stream(cc->seed, l->suite->name, sc->name),

@@ -28,6 +28,7 @@
 #include "base/clock.h"
 #include "base/jx.h"
 #include "check/expect.h"
+#include "check/expect_match.h"
 #include "check/fake_tg.h"
 #include "check/jpath.h"
 #include "check/progress.h"
@@ -189,7 +190,7 @@ static void collect_telegram(struct step_run *r)
         int64_t chat = json_integer_value(json_object_get(s, "chat_id"));
         int64_t date = json_integer_value(json_object_get(s, "date"));
         json_t *thread = json_object_get(s, "message_thread_id");
-        char label[LABEL_MAX];
+        char label[2 * LABEL_MAX];
         if (json_is_integer(thread))
             snprintf(label, sizeof label, "%s chat %" PRId64 " topic %" JSON_INTEGER_FORMAT,
                      method ? method : "?", chat, json_integer_value(thread));
@@ -217,7 +218,7 @@ static void collect_sink(struct step_run *r)
         const struct sink_record *rec = f.recs[i];
         if (rec->seq > r->sink_seq)
             r->sink_seq = rec->seq;
-        char label[LABEL_MAX];
+        char label[2 * LABEL_MAX];
         snprintf(label, sizeof label, "%s → %s%s", rec->type ? rec->type : rec->path,
                  rec->endpoint[0] ? rec->endpoint : "?", rec->refused ? " (refused)" : "");
         char detail[LABEL_MAX];
@@ -388,7 +389,7 @@ static int act_send(struct step_run *r, const struct step *st, json_t **src, str
         return rc;
     *src = json_incref(json_object_get(res, "message"));
     json_decref(res);
-    char label[LABEL_MAX], t[LABEL_MAX];
+    char label[2 * LABEL_MAX], t[LABEL_MAX];
     clip(t, 100, text);
     snprintf(label, sizeof label, "%s: %s", cu->name, t);
     event(r, scn_now(r), LANE_CUSTOMER, LANE_TELEGRAM, label, NULL);
@@ -502,11 +503,27 @@ static int act_reply(struct step_run *r, const struct step *st, json_t **src, st
         return rc;
     *src = json_incref(json_object_get(res, "message"));
     json_decref(res);
-    char label[LABEL_MAX], c[LABEL_MAX];
+    char label[2 * LABEL_MAX], c[LABEL_MAX];
     clip(c, 100, text);
     snprintf(label, sizeof label, "%s in #%" PRId64 ": %s", ag->id, id, c);
     event(r, scn_now(r), LANE_CUSTOMER, LANE_TELEGRAM, label, NULL);
     return 0;
+}
+
+/* The endpoint a call to /v1/inbound/<name> speaks for: it is signed as
+ * that endpoint's help desk would sign it. NULL for other paths. */
+static const struct cfg_webhook *inbound_endpoint(struct step_run *r, const char *path)
+{
+    static const char prefix[] = "/v1/inbound/";
+    if (r->cfg == NULL || strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return NULL;
+    const char *name = path + sizeof prefix - 1;
+    size_t len = strcspn(name, "/?");
+    for (size_t i = 0; i < r->cfg->nwebhooks; i++)
+        if (strlen(r->cfg->webhooks[i].name) == len &&
+            strncmp(r->cfg->webhooks[i].name, name, len) == 0)
+            return &r->cfg->webhooks[i];
+    return NULL;
 }
 
 /* A REST call; a status other than the expected one (or a non-2xx) fails the step. */
@@ -514,7 +531,7 @@ static int act_api(struct step_run *r, const struct step *st, json_t **src, bool
                    struct err *e)
 {
     const char *method = yml_get(st->args, "method")->str;
-    const char *path;
+    const char *path = "";
     int rc = arg_text(r, st->args, "path", &path, e);
     json_t *body = NULL;
     const struct yml_node *b = yml_get(st->args, "body");
@@ -525,8 +542,10 @@ static int act_api(struct step_run *r, const struct step *st, json_t **src, bool
         rc = arg_int(r, st->args, "status", &want, e);
     long status = 0;
     json_t *resp = NULL;
+    const struct cfg_webhook *in = rc == 0 ? inbound_endpoint(r, path) : NULL;
     if (rc == 0)
-        rc = env_api(r->env, method, path, body, &status, &resp, e);
+        rc = env_api_signed(r->env, method, path, body, in ? in->secret : NULL,
+                            in ? in->previous_secret : NULL, &status, &resp, e);
     json_decref(body);
     if (rc != 0)
         return rc;
@@ -703,7 +722,7 @@ static int act_fault(struct step_run *r, const struct step *st, struct err *e)
     int64_t now = scn_now(r);
     f->active = true;
     f->until_ms = for_ms > 0 ? now + for_ms : INT64_MAX;
-    char label[LABEL_MAX];
+    char label[2 * LABEL_MAX];
     snprintf(label, sizeof label, "%s %s%s%s%s", target, kind, f->endpoint[0] ? " " : "",
              f->endpoint[0] && strcmp(f->endpoint, "*") != 0 ? f->endpoint : "",
              times > 0 ? say(r, " ×%" PRId64, times) : "");
@@ -838,6 +857,88 @@ static int captures(struct step_run *r, const struct step *st, json_t *src, stru
     return 0;
 }
 
+/* ---- expect_no_webhook: windows judged as the clock moves on ------------------------------ */
+
+/* Open the window of st (docs/scenarios.md): it watches from now; the clock
+ * does not move here, later steps move it. */
+static int watch_open(struct step_run *r, const struct step *st, struct err *e)
+{
+    int rc = step_idle(r, e);
+    if (rc != 0)
+        return rc;
+    size_t k = 0;                         /* drop the windows already judged */
+    for (size_t i = 0; i < r->nwatches; i++) {
+        if (r->watches[i].done)
+            expect_window_release(&r->watches[i].w);
+        else
+            r->watches[k++] = r->watches[i];
+    }
+    r->nwatches = k;
+    if (k == STEP_MAX_WATCHES)
+        return err_set(e, ERR_INVAL, "more than %d expect_no_webhook windows open at once",
+                       STEP_MAX_WATCHES);
+    struct step_watch *w = &r->watches[r->nwatches];
+    memset(w, 0, sizeof *w);
+    w->st = st;
+    w->index = (size_t)r->cur;
+    rc = expect_window_open(r->env, st, cur(r), &w->w, e);
+    if (rc == 0)
+        r->nwatches++;
+    return rc;
+}
+
+/*
+ * Judge every open window on what has arrived so far: a matching event
+ * inside one fails its step (the case fails with it); a window whose end
+ * the clock has passed is done; at the scenario's end (final) every window
+ * is done, and one the scenario did not cover says how much it covered.
+ */
+static int watch_judge(struct step_run *r, bool final)
+{
+    int status = CHECK_PASSED;
+    for (size_t i = 0; i < r->nwatches; i++) {
+        struct step_watch *w = &r->watches[i];
+        if (w->done)
+            continue;
+        struct err e = {0};
+        struct check_step *s = &r->cc->steps[w->index];
+        bool held;
+        int rc = expect_window_judge(r->env, w->st, s, &w->w, &held, &e);
+        int64_t now = clock_now_ms(r->env->clock);
+        if (rc != 0 || !held) {
+            int was = r->cur;
+            r->cur = (int)w->index;
+            status = rc != 0 ? errored(r, &e) : CHECK_FAILED;
+            s->status = (enum check_status)status;
+            s->expected = check_report_str(r->rep, s->expected);
+            s->seen = check_report_str(r->rep, s->seen);
+            s->clock_end_ms = scn_now(r);
+            r->cur = was;
+            w->done = true;
+            continue;
+        }
+        if (now >= w->w.until_ms) {
+            w->done = true;
+        } else if (final) {
+            char a[32], b[32];
+            if (w->w.until_ms != INT64_MAX)
+                s->expected = say(r, "%s (the scenario ended %s into the window of %s)",
+                                  s->expected, expect_fmt_dur(now - w->w.from_ms, a, sizeof a),
+                                  expect_fmt_dur(w->w.until_ms - w->w.from_ms, b, sizeof b));
+            w->done = true;
+        }
+        s->clock_end_ms = scn_now(r);
+    }
+    return status;
+}
+
+static void watch_release(struct step_run *r)
+{
+    for (size_t i = 0; i < r->nwatches; i++)
+        expect_window_release(&r->watches[i].w);
+    r->nwatches = 0;
+}
+
 /* ---- one step ------------------------------------------------------------------------------ */
 
 static int run_steps(struct step_run *r, const struct step *steps, size_t n);
@@ -901,6 +1002,7 @@ static int leaf(struct step_run *r, const struct step *st)
             rc = step_idle(r, &e);
         }
         break;
+    case STEP_EXPECT_NO_WEBHOOK: rc = watch_open(r, st, &e); break;
     default:
         if (scenario_step_is_expectation(st->kind))
             rc = expectation(r, st, &src, &held, &e);
@@ -992,6 +1094,8 @@ static int run_steps(struct step_run *r, const struct step *steps, size_t n)
         bool is_block = st->kind == STEP_REPEAT || st->kind == STEP_FOR_EACH ||
                         st->kind == STEP_UNORDERED;
         rc = is_block ? block(r, st) : leaf(r, st);
+        if (rc == CHECK_PASSED && !is_block && r->nwatches > 0)
+            rc = watch_judge(r, false);
     }
     return rc;
 }
@@ -1087,6 +1191,10 @@ int step_run_scenario(struct step_run *r, const struct scenario *sc)
     r->tg_seq = r->env->tg_since;
     r->sink_seq = r->env->sink_since;
     int rc = run_steps(r, sc->steps, sc->nsteps);
+    struct err e = {0};
+    if (rc == CHECK_PASSED && r->nwatches > 0 && step_idle(r, &e) == 0)
+        rc = watch_judge(r, true);
+    watch_release(r);
     if (rc < 0)
         return rc;
     /* faults still open end with the scenario */

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "check/env.h"
+#include "check/expect.h"
 #include "check/result.h"
 #include "check/scenario.h"
 
@@ -43,7 +44,7 @@ struct step_fault {
 struct step_watch {
     const struct step *st;
     size_t index;                /* its check_step */
-    int64_t until_ms;            /* window end on the scenario clock, INT64_MAX: the end */
+    struct expect_window w;      /* what it watches, until when (owned) */
     bool done;
 };
 

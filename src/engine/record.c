@@ -198,8 +198,11 @@ int record_assignee_entry(struct apply *ap, struct ticket *t, const char *from, 
                           size_t nextra)
 {
     struct kv *d = record_kvs(ap, 3 + nextra);
-    char *text = to ? arena_printf(ap->a, "assigned to %s", to)
-                    : arena_printf(ap->a, "unassigned from %s", from ? from : "-");
+    /* issue 6: every assignment says in the thread which rule decided it and
+     * why — in the text people read, and in data for machines */
+    const char *sep = reason != NULL ? " — " : "", *why = reason != NULL ? reason : "";
+    char *text = to ? arena_printf(ap->a, "assigned to %s%s%s", to, sep, why)
+                    : arena_printf(ap->a, "unassigned from %s%s%s", from ? from : "-", sep, why);
     if (d == NULL || text == NULL)
         return record_too_big(ap);
     size_t nd = 0;

@@ -101,6 +101,7 @@ int record_assignee(struct apply *ap, struct ticket *t, const char *agent, const
                     json_t *changes);
 
 /* The thread entry alone of an assignment from → to (either may be NULL),
+ * its text "assigned to bob — <reason>" when a reason is given,
  * for a ticket whose assignee was set before it was first stored. */
 int record_assignee_entry(struct apply *ap, struct ticket *t, const char *from, const char *to,
                           const char *actor, const char *reason, const struct kv *extra,

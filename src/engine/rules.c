@@ -777,7 +777,11 @@ static int escalation_apply(struct apply *ap, struct rules_ticket *rt, struct cr
     if (rc == 0 && d->assignee_changed) {
         struct kv facts[2] = {{"group", d->group_to},
                               {"strategy", route_strategy_name(d->assign.strategy)}};
-        rc = record_assignee(ap, t, d->assign.agent, actor, d->assign.why, facts, 2, changes);
+        /* the assignment names the policy that decided it (issue 6) */
+        const char *why = arena_printf(ap->a, "escalation '%s': %s", d->policy,
+                                       d->assign.why ? d->assign.why : "");
+        rc = why != NULL ? record_assignee(ap, t, d->assign.agent, actor, why, facts, 2, changes)
+                         : record_too_big(ap);
         route_note(cw->agents, cw->n, cw->cursors, cw->ncursors, d->group_to, &d->assign,
                    ap->now);
     }

@@ -10,6 +10,7 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "common/daemon.h"
 
 static const char *bin(void)
 {
@@ -191,6 +194,9 @@ Test(check, one_seed_one_junit_and_another_seed_another_order)
     cr_assert_str_neq(a, c);
     cr_assert(strstr(a, "send [unordered 2→1]") != NULL, "%s", a);
     cr_assert(strstr(c, "send [unordered 4→1]") != NULL, "%s", c);
+    /* blocks are expanded step by step, each iteration named */
+    cr_assert(strstr(a, "send [3/3] from: c1, text: message {{i}}") != NULL, "%s", a);
+    cr_assert(strstr(a, "send [row 2/2] from: c1, text: row {{row.word}}") != NULL, "%s", a);
     free(a);
     free(b);
     free(c);
@@ -198,15 +204,60 @@ Test(check, one_seed_one_junit_and_another_seed_another_order)
 
 Test(check, the_live_target_skips_what_it_cannot_do)
 {
-    /* nothing here reaches the target: the case stops at its first step */
-    struct ran r = check("tests/check/live.yaml", "--target", "http://127.0.0.1:9",
-                         "--token", "runner-test-token-0123456789", "--seed", "3", NULL);
+    /* a real CRM on the real clock is the target */
+    struct daemon d;
+    daemon_init(&d, NULL);
+    cr_assert_eq(daemon_start(&d), 0, "serve did not start");
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", d.port);
+    struct ran r = check("tests/check/live.yaml", "--target", url, "--token", DAEMON_TOKEN,
+                         "--seed", "3", NULL);
     cr_assert_eq(r.status, 0, "skipped is not failed: %s", r.out);
     HAS(r, "0 passed, 0 failed, 0 errored, 1 skipped");
     HAS(r, "advance needs the sandbox's test clock");
     free(r.out);
+    /* a target that does not answer errors the case at once */
+    r = check("tests/check/live.yaml", "--target", "http://127.0.0.1:9", "--token", DAEMON_TOKEN,
+              NULL);
+    cr_assert_eq(r.status, 1, "%s", r.out);
+    HAS(r, "1 errored");
+    HAS(r, "GET /healthz");
+    free(r.out);
+    daemon_stop(&d, SIGTERM);
+    daemon_cleanup(&d);
     r = check("tests/check/live.yaml", "--seed", "3", NULL);
     cr_assert_eq(r.status, 0, "%s", r.out);
     HAS(r, "1 passed");
     free(r.out);
+}
+
+Test(check, tgcrm_sandbox_serves_until_sigterm)
+{
+    char out[] = "/tmp/tgcrm-sandbox-out-XXXXXX";
+    int fd = mkstemp(out);
+    cr_assert_geq(fd, 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin(), bin(), "sandbox", "--config", "tests/check/crm.yaml", (char *)NULL);
+        _exit(127);
+    }
+    /* its first lines name the CRM; wait for them (bounded) */
+    char buf[4096] = "";
+    for (int i = 0; i < 500 && strstr(buf, "Ctrl-C") == NULL; i++) {
+        usleep(10000);
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+    }
+    cr_assert(strstr(buf, "crm            http://127.0.0.1:") != NULL, "%s", buf);
+    cr_assert(strstr(buf, "fake telegram  http://127.0.0.1:") != NULL, "%s", buf);
+    cr_assert(strstr(buf, "webhook sink   http://127.0.0.1:") != NULL, "%s", buf);
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sandbox must stop cleanly: %s", buf);
+    close(fd);
+    unlink(out);
 }

@@ -218,10 +218,39 @@ Test(baseline, compare_sees_order_and_cases)
                        "%s", out);
     cr_assert_not_null(strstr(out, "  + webhooks \xE2\x80\xBA partition for five minutes "
                                    "(repeat 1): a new scenario run (skipped)"), "%s", out);
-    cr_assert_not_null(strstr(out, "  - webhooks \xE2\x80\xBA partition\\x01\\x1B[31m for 5 minutes"), "%s", out);
+    cr_assert_not_null(strstr(out, "  - webhooks \xE2\x80\xBA partition\\x01\\x1B[31m "
+                                   "for 5 minutes"), "%s", out);
     /* order; the created webhook now at another time; the numbering of the
      * two webhook events swapped; added case; removed case */
     cr_assert_geq(n, 4, "%s", out);
+    free(out);
+    mem_free(old);
+    check_report_free(&r);
+}
+
+Test(baseline, a_step_added_is_one_change)
+{
+    struct check_report *was = report_fixture_new(100, ORIGIN);
+    char *old = render(was);
+    check_report_free(&was);
+    struct check_report *r = report_fixture_new(100, ORIGIN);
+    /* a step written into the middle of case 1: the later steps keep their identity */
+    struct check_case *c = &r->cases[0];
+    check_case_add_step(r, c);
+    memmove(&c->steps[2], &c->steps[1], (c->nsteps - 2) * sizeof *c->steps);
+    memset(&c->steps[1], 0, sizeof *c->steps);
+    c->steps[1].kind = "wait";
+    c->steps[1].name = "settle";
+    c->steps[1].clock_start_ms = c->steps[1].clock_end_ms = 1000;
+    /* and the last step dropped from case 2 */
+    r->cases[1].nsteps = 1;
+    char *out = NULL;
+    size_t n = compare(old, r, &out);
+    cr_assert_not_null(strstr(out, "    + step 2 wait \"settle\": passed\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "    - step 2 expect_webhook \"ticket.created\": passed\n"),
+                       "%s", out);
+    cr_assert_null(strstr(out, "~ step"), "%s", out);
+    cr_assert_eq(n, 2, "%s", out);
     free(out);
     mem_free(old);
     check_report_free(&r);
@@ -238,7 +267,8 @@ Test(baseline, refuses_what_is_not_a_baseline)
     err_clear(&e);
     cr_assert_eq(baseline_compare("{\"baseline\":1,", 14, "y.json", r, stderr, &changes, &e),
                  ERR_INVAL);
-    cr_assert_not_null(strstr(e.msg, "'y.json' is not a tgcrm check baseline: malformed JSON at line 1"), "%s",
+    cr_assert_not_null(strstr(e.msg, "'y.json' is not a tgcrm check baseline: "
+                                     "malformed JSON at line 1"), "%s",
                        e.msg);
     cr_assert_eq(changes, 0);
     check_report_free(&r);

@@ -287,6 +287,10 @@ Test(rules, escalation_moves_the_ticket_to_level_2, .init = setup, .fini = teard
     cr_assert_not_null(x);
     cr_expect_str_eq(data_of(x, "policy"), "urgent");
     cr_expect_str_eq(data_of(x, "group_to"), "level2");
+    struct thread_entry *as = entry(id, "assigned", 1);
+    cr_assert_not_null(as);
+    cr_expect(strncmp(as->text, "assigned to l2 — escalation 'urgent': ", 40) == 0,
+              "the assignment names the policy that decided it: %s", as->text);
     struct event_row *ev;
     cr_assert_eq(events("ticket.escalated", id, &ev), 1);
     json_t *d = data_json(&ev[0]);
@@ -549,6 +553,12 @@ Test(rules, offline_agent_tickets_are_reassigned, .init = setup, .fini = teardow
     cr_expect_str_eq(data_of(as, "from"), "a1");
     cr_expect(strstr(data_of(as, "reason"), "a1 went offline") != NULL, "%s",
               data_of(as, "reason"));
+    /* issue 6: the thread says why, in the entry people read, not only in its data */
+    cr_expect(strncmp(as->text, "assigned to a2 — a1 went offline", 34) == 0, "%s", as->text);
+    struct thread_entry *first = entry(t1, "assigned", 0);
+    cr_assert_not_null(first);
+    cr_expect(strstr(first->text, "by rule '") != NULL, "routing names its rule: %s",
+              first->text);
     /* nobody left in billing: back to the queue, then to the first who returns */
     cr_assert_eq(availability("a2", AGENT_OFFLINE).code, 0);
     cr_expect_null(ticket(t1)->assignee);
