@@ -490,9 +490,8 @@ int expect_field_path(const char *field, char *out, size_t n, struct err *e)
         size_t name = strcspn(p, "[");
         if (strspn(p, "0123456789") == len)
             rc = rc ? rc : buf_printf(&b, "[%.*s]", (int)len, p);
-        else if (name < len && plain_name(p, name) && indexes(p + name, len - name))
-            rc = rc ? rc : buf_printf(&b, ".%.*s", (int)len, p);   /* kb_suggestions[0] */
-        else if (plain_name(p, len))
+        else if (plain_name(p, len) ||   /* a name, or one with indexes: kb_suggestions[0] */
+                 (name < len && plain_name(p, name) && indexes(p + name, len - name)))
             rc = rc ? rc : buf_printf(&b, ".%.*s", (int)len, p);
         else {
             rc = rc ? rc : buf_puts(&b, "['");
