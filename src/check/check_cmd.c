@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,34 @@ static int parse(int argc, char **argv, struct cli *c)
     return 0;
 }
 
+/* SIGINT, SIGTERM, SIGHUP: taken by one thread (blocked everywhere else,
+ * workers included), which removes every sandbox before the process goes:
+ * an interrupted run leaves no daemon and no store in memory behind. */
+static sigset_t stop_sigs;
+
+static void *on_stop(void *arg)
+{
+    (void)arg;
+    int sig = 0;
+    if (sigwait(&stop_sigs, &sig) != 0)
+        return NULL;
+    fprintf(stderr, "\ntgcrm check: interrupted (signal %d): removing the sandboxes\n", sig);
+    sandbox_abandon_all();
+    _exit(128 + sig);
+}
+
+static void take_stop_signals(void)
+{
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigaddset(&stop_sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
+    pthread_t th;
+    if (pthread_create(&th, NULL, on_stop, NULL) == 0)
+        pthread_detach(th);
+}
+
 int check_cmd_main(int argc, char **argv)
 {
     static const char *const default_paths[] = { "suites" };
@@ -247,6 +276,7 @@ int check_cmd_main(int argc, char **argv)
         c.run.npaths = 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    take_stop_signals();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     /* the in-process fake and sink log every request, and warn of the
      * connections the scenarios' faults drop on purpose: errors only */

@@ -49,8 +49,8 @@ struct check_env {
     int64_t sink_since;              /* sink seq at the scenario's start */
     /* set by the runner: waits until the sandbox has done everything due at
      * the current scenario time; env_advance calls it after every move, so
-     * whoever moves the clock (advance, eventually, expect_no_webhook's
-     * window) sees timers, retries and deliveries happen in order. NULL = none */
+     * whoever moves the clock (advance, eventually's polls) sees timers,
+     * retries and deliveries happen in order. NULL = none */
     int (*settle)(void *ud, struct err *e);
     void *settle_ud;
     int64_t inbound_seq;             /* webhook-ids of signed inbound calls */

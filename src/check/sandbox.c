@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,29 @@
 #include "check/sink.h"
 
 #define START_TIMEOUT_MS 10000
+
+/* Every sandbox alive in this process, for sandbox_abandon_all. */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sandbox *live_head;
+
+static void live_add(struct sandbox *sb)
+{
+    pthread_mutex_lock(&live_mu);
+    sb->next_live = live_head;
+    live_head = sb;
+    pthread_mutex_unlock(&live_mu);
+}
+
+static void live_remove(struct sandbox *sb)
+{
+    pthread_mutex_lock(&live_mu);
+    for (struct sandbox **p = &live_head; *p != NULL; p = &(*p)->next_live)
+        if (*p == sb) {
+            *p = sb->next_live;
+            break;
+        }
+    pthread_mutex_unlock(&live_mu);
+}
 
 /* ---- the effective configuration ------------------------------------------------ */
 
@@ -442,6 +466,7 @@ int sandbox_start(const struct scenario_suite *suite, const struct sandbox_opts 
         sb->dir[0] = '\0';
         goto fail;
     }
+    live_add(sb);
     snprintf(sb->config_path, sizeof sb->config_path, "%s/tgcrm.yaml", sb->dir);
     snprintf(sb->log_path, sizeof sb->log_path, "%s/serve.log", sb->dir);
     sb->clock = clock_manual_new(o->clock_start_ms);
@@ -617,6 +642,7 @@ void sandbox_free(struct sandbox **sp)
     struct sandbox *sb = *sp;
     if (sb == NULL)
         return;
+    live_remove(sb);
     /* SIGKILL: the store is thrown away with the folder, so a graceful
      * shutdown would only cost time on every case */
     if (sb->pid > 0) {
@@ -632,4 +658,16 @@ void sandbox_free(struct sandbox **sp)
         rm_dir(sb->dir);
     mem_free(sb);
     *sp = NULL;
+}
+
+void sandbox_abandon_all(void)
+{
+    pthread_mutex_lock(&live_mu);
+    for (struct sandbox *sb = live_head; sb != NULL; sb = sb->next_live) {
+        if (sb->pid > 0)
+            kill(sb->pid, SIGKILL);
+        if (sb->dir[0] != '\0')
+            rm_dir(sb->dir);
+    }
+    pthread_mutex_unlock(&live_mu);
 }

@@ -57,6 +57,7 @@ struct sandbox {
     const char *api_token;      /* borrowed from cfg: the first http.api_tokens entry */
     int64_t bot_id;             /* the bot's Telegram user id */
     int64_t group_id;           /* the staff forum group */
+    struct sandbox *next_live;  /* private: the list sandbox_abandon_all walks */
 };
 
 /*
@@ -100,6 +101,14 @@ bool sandbox_alive(struct sandbox *sb);
 
 /* The last max bytes of serve's log, a new string (mem_free), or NULL. */
 char *sandbox_log_tail(const struct sandbox *sb, size_t max);
+
+/*
+ * The run is being interrupted (SIGINT, SIGTERM): kill every sandbox's
+ * serve and remove its folder — a store in /dev/shm is memory — without
+ * freeing anything. For a signal-waiting thread, never a signal handler;
+ * the process must exit right after.
+ */
+void sandbox_abandon_all(void);
 
 /* Kill and reap serve, stop the fake and the sink, remove the folder; *sp = NULL. */
 void sandbox_free(struct sandbox **sp);

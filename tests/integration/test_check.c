@@ -32,6 +32,23 @@ struct ran {
     char *out;             /* stdout and stderr together */
 };
 
+/* Start argv with stdout and stderr into a new file made from the
+ * template path (its descriptor in *fd). */
+static pid_t spawn(const char *const *argv, char *path, int *fd)
+{
+    *fd = mkstemp(path);
+    cr_assert_geq(*fd, 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(*fd, 1);
+        dup2(*fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 /* Run `tgcrm check ARGS...` (NULL-terminated), output captured. */
 static struct ran check(const char *first, ...)
 {
@@ -46,16 +63,8 @@ static struct ran check(const char *first, ...)
     va_end(ap);
     argv[n] = NULL;
     char path[] = "/tmp/tgcrm-check-out-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
+    int fd;
+    pid_t pid = spawn(argv, path, &fd);
     int st;
     waitpid(pid, &st, 0);
     struct ran r = { .status = WIFEXITED(st) ? WEXITSTATUS(st) : -1 };
@@ -234,16 +243,9 @@ Test(check, the_live_target_skips_what_it_cannot_do)
 Test(check, tgcrm_sandbox_serves_until_sigterm)
 {
     char out[] = "/tmp/tgcrm-sandbox-out-XXXXXX";
-    int fd = mkstemp(out);
-    cr_assert_geq(fd, 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin(), bin(), "sandbox", "--config", "tests/check/crm.yaml", (char *)NULL);
-        _exit(127);
-    }
+    const char *argv[] = { bin(), "sandbox", "--config", "tests/check/crm.yaml", NULL };
+    int fd;
+    pid_t pid = spawn(argv, out, &fd);
     /* its first lines name the CRM; wait for them (bounded) */
     char buf[4096] = "";
     for (int i = 0; i < 500 && strstr(buf, "Ctrl-C") == NULL; i++) {

@@ -79,6 +79,11 @@ static const char suite_yaml[] =
     "        expect_webhook: {type: ticket.created, endpoint: hd, where: {$.ticket.id: \"{{t}}\","
     " $.ticket.status: {one_of: [open, new]}}, count: 1, schema: true, signature: true,"
     " truncated: false, ordered: true}\n"
+    "      - name: delivered at once\n"
+    "        expect_webhook: {type: \"*\", endpoint: hd, where: {$.type: ticket.created,"
+    " \"@attempts\": 1, \"@delivered_after\": {max: 1s}}}\n"
+    "      - name: delivered twice\n"
+    "        expect_webhook: {type: ticket.created, endpoint: hd, where: {\"@attempts\": 2}}\n"
     "      - name: urgent webhook\n"
     "        expect_webhook: {type: ticket.created, where: {$.ticket.priority: urgent}}\n"
     "      - name: two created\n"
@@ -412,6 +417,11 @@ Test(expect, webhooks_selected_and_asserted)
     eventually("created webhook", &cap);
     cr_assert_str_eq(json_string_value(json_object_get(cap, "type")), "ticket.created");
     json_decref(cap);
+    /* docs/scenarios.md: "*" is any type; @attempts and @delivered_after are delivery facts */
+    cr_assert(eval("delivered at once", &out, NULL), "%s", out.seen);
+    not_held("delivered twice", &out);
+    cr_assert(strstr(out.near[0].diff, "@attempts: want 2, got 1") != NULL, "%s",
+              out.near[0].diff);
     not_held("urgent webhook", &out);
     cr_assert(strncmp(out.seen, "0 matching webhooks among ", 26) == 0, "%s", out.seen);
     cr_assert_geq(out.nnear, 1);
