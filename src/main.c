@@ -1,6 +1,7 @@
 /*
  * main.c — argv → subcommand. No logic lives here.
  */
+#include "base/version.h"
 #include "check/check_cmd.h"
 #include "check/fake_tg.h"
 #include "check/sink.h"
@@ -10,9 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef TGCRM_VERSION
-#define TGCRM_VERSION "0.1.0"
-#endif
 
 static const char usage[] =
     "usage: tgcrm <command> [options]\n"

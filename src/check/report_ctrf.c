@@ -14,14 +14,12 @@
 
 #include "base/clock.h"
 #include "base/jx.h"
+#include "base/version.h"
 #include "check/report_impl.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 
-#ifndef TGCRM_VERSION
-#define TGCRM_VERSION "0.1.0"
-#endif
 
 /* jansson refuses strings that are not UTF-8: those become null */
 static json_t *str(const char *s)
