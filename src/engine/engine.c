@@ -1301,11 +1301,29 @@ static int apply_timers(struct engine *en, const struct rules *r, int64_t now, s
     return rc;
 }
 
+/* True when evs are all ENGINE_TIMERS_DUE and no timer is due at now:
+ * the batch would commit an empty transaction. */
+static bool nothing_due(struct engine *en, const struct engine_event *evs, size_t n,
+                        int64_t now)
+{
+    for (size_t i = 0; i < n; i++)
+        if (evs[i].type != ENGINE_TIMERS_DUE)
+            return false;
+    pthread_mutex_lock(&en->mu);
+    int64_t next = en->next_timer;
+    pthread_mutex_unlock(&en->mu);
+    return next == 0 || next > now;
+}
+
 int engine_apply_batch(struct engine *en, const struct engine_event *evs,
                        struct engine_result *res, size_t n, struct err *e)
 {
-    struct rules *r = rules_get(en);
     int64_t now = clock_now_ms(en->clock);
+    if (nothing_due(en, evs, n, now)) {
+        memset(res, 0, n * sizeof *res);
+        return 0;
+    }
+    struct rules *r = rules_get(en);
     int64_t max_update = en->last_update_id;
     struct arena *a = arena_new(ENGINE_EVENT_ARENA);
     int rc = store_begin(en->w, e);

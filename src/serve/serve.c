@@ -169,15 +169,17 @@ static void reload(struct engine *en, struct hook_deliver *hooks, const char *pa
 struct wake {
     struct hook_deliver *hooks;
     _Atomic(struct tg_bridge *) bridge;
+    struct store *w;          /* borrowed: the writer whose commits these are */
 };
 
+/* On the engine's thread, inside its commit: the outbox counter is its own. */
 static void on_commit(void *arg)
 {
     struct wake *w = arg;
     hook_deliver_on_commit(w->hooks);
     struct tg_bridge *b = atomic_load(&w->bridge);
     if (b != NULL)
-        tg_bridge_kick(b);
+        tg_bridge_notify(b, store_tg_outbox_writes(w->w));
 }
 
 int serve_main(int argc, char **argv)
@@ -251,6 +253,7 @@ int serve_main(int argc, char **argv)
         goto out;
     }
     wake.hooks = hooks;
+    wake.w = w;
     store_set_commit_hook(w, on_commit, &wake);
     if (engine_new(c, w, clk, &en, &e) != 0) {
         log_msg(LOG_ERROR, "engine.init_failed", "%s", e.msg);
@@ -279,11 +282,17 @@ int serve_main(int argc, char **argv)
             log_msg(LOG_ERROR, "telegram.start_failed", "%s", e.msg);
             goto out;
         }
-        if (tg_bridge_new(c, en, NULL, &bridge, &e) != 0 || tg_bridge_start(bridge, &e) != 0) {
+        if (tg_bridge_new(c, en, NULL, &bridge, &e) != 0) {
             log_msg(LOG_ERROR, "telegram.bridge_failed", "%s", e.msg);
             goto out;
         }
+        /* notified before its first look: a commit after that look is never
+         * missed, one before it is in what the look reads */
         atomic_store(&wake.bridge, bridge);
+        if (tg_bridge_start(bridge, &e) != 0) {
+            log_msg(LOG_ERROR, "telegram.bridge_failed", "%s", e.msg);
+            goto out;
+        }
     }
 
     struct api_ctx api = {

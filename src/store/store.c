@@ -221,7 +221,15 @@ int store_load_by_agent(struct store *s, struct arena *a, struct agent_load **ou
 
 int store_tg_outbox_push(struct store *s, struct tg_outbox_row *r, struct err *e)
 {
-    return s->ops->tg_outbox_push(s, r, e);
+    int rc = s->ops->tg_outbox_push(s, r, e);
+    if (rc == 0)
+        s->outbox_writes++;
+    return rc;
+}
+
+int64_t store_tg_outbox_writes(const struct store *s)
+{
+    return s->outbox_writes;
 }
 
 int store_tg_outbox_count(struct store *s, const char *state, int64_t *out,
@@ -240,14 +248,18 @@ int store_tg_outbox_update(struct store *s, int64_t id, const char *state, int a
                            int64_t next_attempt_at, const char *last_error,
                            const char *params, struct err *e)
 {
-    return s->ops->tg_outbox_update(s, id, state, attempts, next_attempt_at, last_error,
-                                    params, e);
+    int rc = s->ops->tg_outbox_update(s, id, state, attempts, next_attempt_at, last_error,
+                                      params, e);
+    if (rc == 0)
+        s->outbox_writes++;
+    return rc;
 }
 
-int store_tg_outbox_pending(struct store *s, int64_t now, int limit, struct arena *a,
-                            struct tg_outbox_row **out, size_t *n, struct err *e)
+int store_tg_outbox_pending(struct store *s, int64_t now, int64_t after_id, int limit,
+                            struct arena *a, struct tg_outbox_row **out, size_t *n,
+                            struct err *e)
 {
-    return s->ops->tg_outbox_pending(s, now, limit, a, out, n, e);
+    return s->ops->tg_outbox_pending(s, now, after_id, limit, a, out, n, e);
 }
 
 int store_event_push(struct store *s, struct event_row *r, struct err *e)

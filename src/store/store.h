@@ -189,19 +189,26 @@ int store_load_by_agent(struct store *s, struct arena *a, struct agent_load **ou
 
 /* ---- outboxes, events, timers ------------------------------------------------ */
 
-/* Append; sets r->id. state defaults to "pending" when NULL. */
+/* Append; sets r->id. state defaults to "pending" when NULL. Ids only grow
+ * (rows are never deleted), so a reader that has seen every pending row up
+ * to some id finds the newer ones with store_tg_outbox_pending(after_id). */
 int store_tg_outbox_push(struct store *s, struct tg_outbox_row *r, struct err *e);
+/* How many outbox rows this connection has pushed or updated since it was
+ * opened, committed or not: a change counter for the commit hook (the
+ * Telegram sender looks again only when it moved). */
+int64_t store_tg_outbox_writes(const struct store *s);
 int store_tg_outbox_count(struct store *s, const char *state, int64_t *out,
                           struct err *e);
 /*
- * Rows in state "pending", ascending id, at most limit (> 0), whether due
- * or not (next_attempt_at may be after now): the Telegram bridge needs the
- * rows waiting for a retry as well, so a chat's later rows never overtake
- * them. *out is an arena array of *n rows. `now` is the caller's time,
- * for backends that lease rows; SQLite does not need it.
+ * Rows in state "pending" with id > after_id, ascending id, at most limit
+ * (> 0), whether due or not (next_attempt_at may be after now): the
+ * Telegram bridge needs the rows waiting for a retry as well, so a chat's
+ * later rows never overtake them. *out is an arena array of *n rows. `now`
+ * is the caller's time, for backends that lease rows; SQLite does not need it.
  */
-int store_tg_outbox_pending(struct store *s, int64_t now, int limit, struct arena *a,
-                            struct tg_outbox_row **out, size_t *n, struct err *e);
+int store_tg_outbox_pending(struct store *s, int64_t now, int64_t after_id, int limit,
+                            struct arena *a, struct tg_outbox_row **out, size_t *n,
+                            struct err *e);
 /* One row by id (ERR_NOTFOUND). */
 int store_tg_outbox_get(struct store *s, int64_t id, struct arena *a,
                         struct tg_outbox_row **out, struct err *e);

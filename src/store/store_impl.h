@@ -79,7 +79,7 @@ struct store_ops {
                           struct err *e);
     int (*tg_outbox_count)(struct store *s, const char *state, int64_t *out,
                            struct err *e);
-    int (*tg_outbox_pending)(struct store *s, int64_t now, int limit,
+    int (*tg_outbox_pending)(struct store *s, int64_t now, int64_t after_id, int limit,
                              struct arena *a, struct tg_outbox_row **out,
                              size_t *n, struct err *e);
     int (*tg_outbox_get)(struct store *s, int64_t id, struct arena *a,
@@ -163,6 +163,7 @@ struct store {
     void (*on_commit)(void *arg);  /* store_set_commit_hook; NULL = none; the
                                       backend calls it after each commit */
     void *on_commit_arg;           /* borrowed */
+    int64_t outbox_writes;         /* store_tg_outbox_writes; the connection's thread only */
 };
 
 /*

@@ -191,6 +191,10 @@
       "SELECT id, chat_id, thread_id, ticket_id, method, params, state, attempts, " \
       "next_attempt_at, created_at, last_error FROM tg_outbox "                   \
       "WHERE state = 'pending' ORDER BY id LIMIT ?1")                             \
+    X(ST_OUTBOX_PENDING_AFTER,                                                    \
+      "SELECT id, chat_id, thread_id, ticket_id, method, params, state, attempts, " \
+      "next_attempt_at, created_at, last_error FROM tg_outbox "                   \
+      "WHERE +state = 'pending' AND id > ?2 ORDER BY id LIMIT ?1")                             \
     X(ST_EVENT_PUSH,                                                              \
       "INSERT INTO events (type, ticket_id, occurred_at, data) "                  \
       "VALUES (?1, ?2, ?3, ?4)")                                                  \
@@ -2114,8 +2118,9 @@ static int fill_outbox_row(sqlite3_stmt *st, struct arena *a, void *row, struct 
     return read_outbox_row(st, a, row, e);
 }
 
-static int sq_tg_outbox_pending(struct store *s, int64_t now, int limit, struct arena *a,
-                                struct tg_outbox_row **out, size_t *n, struct err *e)
+static int sq_tg_outbox_pending(struct store *s, int64_t now, int64_t after_id, int limit,
+                                struct arena *a, struct tg_outbox_row **out, size_t *n,
+                                struct err *e)
 {
     struct sq *q = sq_of(s);
     (void)now;
@@ -2123,11 +2128,16 @@ static int sq_tg_outbox_pending(struct store *s, int64_t now, int limit, struct 
     *n = 0;
     if (limit <= 0)
         return err_field(e, ERR_INVAL, "limit", "limit must be positive");
+    /* All pending rows: the state index. The tail after an id: the rowid
+     * range (the "+" keeps the planner off the state index, which would
+     * read every pending row and sort them to find the few new ones). */
     sqlite3_stmt *st;
-    int rc = stmt(q, ST_OUTBOX_PENDING, &st, e);
+    int rc = stmt(q, after_id > 0 ? ST_OUTBOX_PENDING_AFTER : ST_OUTBOX_PENDING, &st, e);
     if (rc != 0)
         return rc;
     bind_int(q, st, 1, limit);
+    if (after_id > 0)
+        bind_int(q, st, 2, after_id);
     void *arr;
     rc = collect(q, st, "list pending telegram outbox", a, sizeof(struct tg_outbox_row),
                  fill_outbox_row, &arr, n, e);

@@ -1,16 +1,29 @@
 /*
  * tg_bridge.c — the Telegram outbox sender (see tg_bridge.h).
  *
- * One round: read the pending rows (id order), walk them once, and for
- * each conversation consider only its first row. A considered row goes
- * out when it is due, its chat is not paused, its topic is known and the
- * chat's and the global token buckets both have a token. After a call the
- * outcome is reported to the engine and awaited, so the next round reads
- * the row's new state — never the stale "pending" that would send it twice.
- * A round that sent nothing sleeps poll_ms (real time) or until kicked.
+ * The view: the bridge keeps the oldest pending rows (at most lim.batch)
+ * in memory rather than reading them again every round — a busy outbox
+ * under a rate limit holds hundreds of rows that wait for minutes, and
+ * reading them all each round was most of the sender's cost. It stays
+ * true because of who writes: new rows only ever get higher ids, so a
+ * round reads just the tail after the newest row it has; an existing row
+ * only changes when the bridge reports its outcome, after which it reads
+ * that one row again. A full reload every RESYNC_MS of real time (and
+ * after a failed read) mends anything else.
  *
- * State kept between rounds, all on the bridge thread: per chat a token
- * bucket and a pause (429); per conversation nothing (rebuilt each round).
+ * One round: walk the view once (id order), and for each conversation
+ * consider only its first row. A considered row goes out when it is due,
+ * its chat is not paused, its topic is known and the chat's and the global
+ * token buckets both have a token. After a call the outcome is reported to
+ * the engine and awaited, and the row read again, so the bridge never
+ * sends a row twice on a stale "pending". A round that sent nothing
+ * sleeps poll_ms (real time) or until kicked. A kick that brings no
+ * outbox change (tg_bridge_notify) and no due time skips the walk: a
+ * manual clock moving in small steps costs nothing then.
+ *
+ * State kept between rounds, all on the bridge thread: the view; per chat
+ * a token bucket and a pause (429); per conversation nothing (rebuilt
+ * each round).
  */
 #include "telegram/tg_bridge.h"
 
@@ -32,6 +45,24 @@
 #define MAP_SWEEP_AT 4096
 #define POISON_MAX 256
 #define REPORT_TRIES 50
+#define RESYNC_MS 60000              /* real time between full reloads of the view */
+
+/* A pending row in the view. */
+struct vrow {
+    struct tg_outbox_row r;      /* method and params point into text */
+    char *text;                  /* owned: method NUL params NUL */
+    bool topic;                  /* params hold the "$topic" placeholder */
+    bool gone;                   /* no longer pending: dropped by view_compact */
+};
+
+/* The oldest pending rows: every pending row with id <= max_id is in v. */
+struct view {
+    struct vrow *v;              /* owned, ascending id */
+    size_t n, cap;
+    int64_t max_id;
+    bool stale;                  /* reload before the next round */
+    int64_t loaded_at;           /* real time (mono ms) of the last full load */
+};
 
 /* A slot of the open-addressing maps; key (a, b), a != 0 when used. */
 struct slot {
@@ -70,12 +101,16 @@ struct tg_bridge {
     bool kicked;
     struct tg_bridge_stats st;
     /* the newest round that made no call, for tg_bridge_idle: it saw the
-     * outbox after `rest_batches` engine commits at clock `rest_now` */
+     * outbox at change count `rest_version` and clock `rest_now` */
     bool resting;
-    int64_t rest_batches, rest_now;
+    int64_t rest_version, rest_now;
     int64_t rest_next;           /* when a row the round passed over may go, INT64_MAX none */
+    atomic_llong version;        /* the outbox's change count (tg_bridge_notify) */
 
     /* thread-only state */
+    struct view view;
+    int64_t seen_version;        /* the change count the view was last read at */
+    int64_t next_due;            /* the last walk's round_next */
     struct map chats;            /* key (chat_id, 0) */
     struct map convs;            /* key (chat_id, ticket or 0) */
     uint64_t round;
@@ -199,6 +234,116 @@ static void sweep_chats(struct tg_bridge *b, int64_t now)
     b->chats = keep;
 }
 
+/* ---- the view ------------------------------------------------------------------- */
+
+static int64_t mono_ms(void) { return clock_mono_ns() / 1000000; }
+
+/* Copy r into v (r's strings are the caller's arena's). */
+static void vrow_set(struct vrow *v, const struct tg_outbox_row *r)
+{
+    size_t ml = r->method ? strlen(r->method) : 0, pl = r->params ? strlen(r->params) : 0;
+    mem_free(v->text);
+    memset(v, 0, sizeof *v);
+    v->r.id = r->id;
+    v->r.chat_id = r->chat_id;
+    v->r.thread_id = r->thread_id;
+    v->r.ticket_id = r->ticket_id;
+    v->r.attempts = r->attempts;
+    v->r.next_attempt_at = r->next_attempt_at;
+    v->r.created_at = r->created_at;
+    v->text = mem_alloc(ml + pl + 2);
+    if (r->method != NULL) {
+        memcpy(v->text, r->method, ml + 1);
+        v->r.method = v->text;
+    }
+    if (r->params != NULL) {
+        memcpy(v->text + ml + 1, r->params, pl + 1);
+        v->r.params = v->text + ml + 1;
+        v->topic = strstr(r->params, "\"$topic\"") != NULL;
+    }
+}
+
+static void view_clear(struct view *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        mem_free(w->v[i].text);
+    w->n = 0;
+    w->max_id = 0;
+}
+
+/* Drop the rows that left the pending state. */
+static void view_compact(struct view *w)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->v[i].gone) {
+            mem_free(w->v[i].text);
+            continue;
+        }
+        w->v[k++] = w->v[i];
+    }
+    w->n = k;
+}
+
+/*
+ * Bring the view up to date: a full reload when stale or RESYNC_MS has
+ * passed, else the rows added after max_id while there is room. 0, or the
+ * store's code (the view is then marked stale).
+ */
+static int view_refresh(struct tg_bridge *b, int64_t now, struct arena *a)
+{
+    struct view *w = &b->view;
+    if (w->stale || mono_ms() - w->loaded_at >= RESYNC_MS) {
+        view_clear(w);
+        w->stale = false;
+        w->loaded_at = mono_ms();
+    }
+    view_compact(w);
+    size_t limit = (size_t)b->lim.batch;
+    if (w->n >= limit)
+        return 0;
+    struct tg_outbox_row *rows = NULL;
+    size_t n = 0;
+    struct err e = {0};
+    int rc = store_tg_outbox_pending(b->ro, now, w->max_id, (int)(limit - w->n), a, &rows, &n,
+                                     &e);
+    if (rc != 0) {
+        log_msg(LOG_WARN, "telegram.bridge_read_failed", "%s", e.msg);
+        w->stale = true;
+        return rc;
+    }
+    if (w->n + n > w->cap) {
+        size_t cap = w->cap ? w->cap : 64;
+        while (cap < w->n + n)
+            cap *= 2;
+        w->v = mem_realloc(w->v, cap * sizeof *w->v);
+        w->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct vrow *v = &w->v[w->n++];
+        v->text = NULL;
+        vrow_set(v, &rows[i]);
+        w->max_id = rows[i].id;
+    }
+    return 0;
+}
+
+/* After its outcome was reported: read the row again (gone unless pending). */
+static void view_reread(struct tg_bridge *b, struct vrow *v)
+{
+    struct arena *a = arena_new(0);
+    struct tg_outbox_row *r = NULL;
+    struct err e = {0};
+    int rc = store_tg_outbox_get(b->ro, v->r.id, a, &r, &e);
+    if (rc == 0 && strcmp(r->state, "pending") == 0)
+        vrow_set(v, r);
+    else if (rc == 0 || rc == ERR_NOTFOUND)
+        v->gone = true;
+    else
+        b->view.stale = true;    /* cannot tell: reload before the next round */
+    arena_free(&a);
+}
+
 /* ---- the placeholder ---------------------------------------------------------- */
 
 enum resolve { RESOLVED, WAIT_TOPIC, BAD_ROW };
@@ -208,13 +353,14 @@ enum resolve { RESOLVED, WAIT_TOPIC, BAD_ROW };
  * replaced (*owned set). WAIT_TOPIC when the ticket has no topic yet;
  * BAD_ROW (with why) when the row can never be sent.
  */
-static enum resolve resolve(struct tg_bridge *b, const struct tg_outbox_row *r,
+static enum resolve resolve(struct tg_bridge *b, const struct vrow *v,
                             struct arena *a, const char **params, char **owned,
                             char *why, size_t whylen)
 {
+    const struct tg_outbox_row *r = &v->r;
     *params = r->params;
     *owned = NULL;
-    if (strstr(r->params, "\"$topic\"") == NULL)
+    if (!v->topic)
         return RESOLVED;
     json_t *p = NULL;
     struct err e = {0};
@@ -237,7 +383,8 @@ static enum resolve resolve(struct tg_bridge *b, const struct tg_outbox_row *r,
             return BAD_ROW;
         }
         log_msg(LOG_WARN, "telegram.bridge_read_failed", "%s", e.msg);
-        return WAIT_TOPIC;   /* try again next round */
+        b->view.stale = true;   /* try again next round */
+        return WAIT_TOPIC;
     }
     if (t->topic_id == 0) {
         json_decref(p);
@@ -267,8 +414,9 @@ static void bump(struct tg_bridge *b, int64_t *field)
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Wait ms of real time, or less when stopping or kicked. */
-static void nap(struct tg_bridge *b, int64_t ms)
+/* Wait ms of real time, or less when stopping or kicked; true when the
+ * whole time passed (no kick). */
+static bool nap(struct tg_bridge *b, int64_t ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -282,8 +430,10 @@ static void nap(struct tg_bridge *b, int64_t ms)
     while (!b->kicked && !atomic_load(&b->stop))
         if (pthread_cond_timedwait(&b->cv, &b->mu, &ts) != 0)
             break;
+    bool timed_out = !b->kicked;
     b->kicked = false;
     pthread_mutex_unlock(&b->mu);
+    return timed_out;
 }
 
 static bool retryable(int code)
@@ -436,18 +586,20 @@ static int64_t token_wait(double tokens, int64_t per_min)
     return (int64_t)ms + 1;
 }
 
-/* Returns how many calls were made. */
-static int round_once(struct tg_bridge *b, struct arena *a)
+/* Report a row that can never be sent as failed, and read it again. */
+static void fail_row(struct tg_bridge *b, struct vrow *v, const char *why)
+{
+    struct engine_event ev = {.type = ENGINE_OUTBOX_RESULT, .outbox_id = v->r.id,
+                              .outcome = OUTBOX_FAILED, .error = why};
+    bump(b, &b->st.failed);
+    report(b, &ev);
+    view_reread(b, v);
+}
+
+/* Walk the view once; returns how many calls were made. */
+static int round_once(struct tg_bridge *b, int64_t now, struct arena *a)
 {
     b->round_next = INT64_MAX;
-    int64_t now = clock_now_ms(b->clk);
-    struct tg_outbox_row *rows = NULL;
-    size_t n = 0;
-    struct err e = {0};
-    if (store_tg_outbox_pending(b->ro, now, b->lim.batch, a, &rows, &n, &e) != 0) {
-        log_msg(LOG_WARN, "telegram.bridge_read_failed", "%s", e.msg);
-        return 0;
-    }
     b->round++;
     if (b->convs.used > MAP_SWEEP_AT)
         map_clear(&b->convs);
@@ -455,16 +607,14 @@ static int round_once(struct tg_bridge *b, struct arena *a)
     refill(&b->global.tokens, &b->global.refilled_at, now, b->lim.global_burst,
            b->lim.global_per_min);
     int calls = 0;
-    for (size_t i = 0; i < n && !atomic_load(&b->stop); i++) {
-        const struct tg_outbox_row *r = &rows[i];
+    for (size_t i = 0; i < b->view.n && !atomic_load(&b->stop); i++) {
+        struct vrow *v = &b->view.v[i];
+        const struct tg_outbox_row *r = &v->r;
+        if (v->gone)
+            continue;
         if (r->chat_id == 0 || r->method == NULL || r->params == NULL) {
-            if (poisoned(b, r->id))
-                continue;
-            struct engine_event ev = {.type = ENGINE_OUTBOX_RESULT, .outbox_id = r->id,
-                                      .outcome = OUTBOX_FAILED,
-                                      .error = "outbox row without chat_id, method or params"};
-            bump(b, &b->st.failed);
-            report(b, &ev);
+            if (!poisoned(b, r->id))
+                fail_row(b, v, "outbox row without chat_id, method or params");
             continue;
         }
         int64_t conv_ticket = is_group(r->chat_id) ? r->ticket_id : 0;
@@ -494,67 +644,86 @@ static int round_once(struct tg_bridge *b, struct arena *a)
             later(b, cs->paused_until);
             continue;
         }
+        /* tokens before the topic: a row its chat has no token for would
+         * read its ticket for nothing, and so would the createForumTopic
+         * behind it (the same chat) */
+        if (b->global.tokens < 1.0) {
+            later(b, now + token_wait(b->global.tokens, b->lim.global_per_min));
+            break;                              /* nothing else may go either */
+        }
+        if (cs->tokens < 1.0) {
+            later(b, now + token_wait(cs->tokens, is_group(r->chat_id) ? b->lim.group_per_min
+                                                                       : b->lim.private_per_min));
+            continue;
+        }
         const char *params;
         char *owned;
         char why[256];
-        enum resolve res = resolve(b, r, a, &params, &owned, why, sizeof why);
+        arena_reset(a);
+        enum resolve res = resolve(b, v, a, &params, &owned, why, sizeof why);
         if (res == WAIT_TOPIC) {
             cv->wait_topic_ticket = r->ticket_id;
             continue;
         }
         if (res == BAD_ROW) {
-            struct engine_event ev = {.type = ENGINE_OUTBOX_RESULT, .outbox_id = r->id,
-                                      .outcome = OUTBOX_FAILED, .error = why};
-            bump(b, &b->st.failed);
-            report(b, &ev);
-            continue;
-        }
-        if (b->global.tokens < 1.0) {
-            mem_free(owned);
-            later(b, now + token_wait(b->global.tokens, b->lim.global_per_min));
-            break;                              /* nothing else may go either */
-        }
-        if (cs->tokens < 1.0) {
-            mem_free(owned);
-            later(b, now + token_wait(cs->tokens, is_group(r->chat_id) ? b->lim.group_per_min
-                                                                       : b->lim.private_per_min));
+            fail_row(b, v, why);
             continue;
         }
         b->global.tokens -= 1.0;
         cs->tokens -= 1.0;
         send_row(b, r, params, cs, now);
         mem_free(owned);
+        view_reread(b, v);
         calls++;
     }
     return calls;
 }
 
+/*
+ * Does this wake need a walk? Not when the outbox has not changed since
+ * the last walk, the view is sound and nothing it held back is due yet:
+ * the walk would find what the last one found. A wake by the poll timer
+ * always walks (rows written by another process or connection; topics).
+ */
+static bool walk_needed(struct tg_bridge *b, int64_t version, int64_t now, bool polled)
+{
+    return polled || b->view.stale || version != b->seen_version || now >= b->next_due;
+}
+
 static void *bridge_main(void *arg)
 {
     struct tg_bridge *b = arg;
+    struct arena *a = arena_new(0);
+    bool polled = true;
     while (!atomic_load(&b->stop)) {
         /* read before the round: a commit or a clock move during it makes
          * the rest stale, so tg_bridge_idle never reports a round that
          * might have missed a row */
-        struct engine_stats es;
-        engine_get_stats(b->en, &es);
+        int64_t version = atomic_load(&b->version);
         int64_t now = clock_now_ms(b->clk);
         pthread_mutex_lock(&b->mu);
         b->resting = false;
         pthread_mutex_unlock(&b->mu);
-        struct arena *a = arena_new(0);
-        int calls = round_once(b, a);
-        arena_free(&a);
+        int calls = 0;
+        if (walk_needed(b, version, now, polled)) {
+            arena_reset(a);
+            if (view_refresh(b, now, a) == 0) {
+                b->seen_version = version;
+                calls = round_once(b, now, a);
+                b->next_due = b->round_next;
+            }
+        }
         if (calls == 0) {
             pthread_mutex_lock(&b->mu);
-            b->resting = true;
-            b->rest_batches = es.batches;
+            b->resting = !b->view.stale;
+            b->rest_version = version;
             b->rest_now = now;
-            b->rest_next = b->round_next;
+            b->rest_next = b->next_due;
             pthread_mutex_unlock(&b->mu);
-            nap(b, b->lim.poll_ms);
+            polled = nap(b, b->lim.poll_ms);
         }
     }
+    arena_free(&a);
     return NULL;
 }
 
@@ -595,6 +764,8 @@ int tg_bridge_new(struct cfg *c, struct engine *en, const struct tg_bridge_limit
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&b->cv, &ca);
     pthread_condattr_destroy(&ca);
+    atomic_init(&b->version, 0);
+    b->next_due = INT64_MAX;
     map_init(&b->chats, 64);
     map_init(&b->convs, 64);
     b->global.tokens = (double)b->lim.global_burst;
@@ -627,10 +798,19 @@ void tg_bridge_kick(struct tg_bridge *b)
     pthread_mutex_unlock(&b->mu);
 }
 
-bool tg_bridge_idle(struct tg_bridge *b, int64_t batches, int64_t now, int64_t *next)
+void tg_bridge_notify(struct tg_bridge *b, int64_t outbox_writes)
+{
+    if (atomic_exchange(&b->version, outbox_writes) != outbox_writes)
+        tg_bridge_kick(b);
+}
+
+bool tg_bridge_idle(struct tg_bridge *b, int64_t now, int64_t *next)
 {
     pthread_mutex_lock(&b->mu);
-    bool idle = b->resting && b->rest_batches == batches && b->rest_now == now;
+    /* the clock may have moved since the rest, but not as far as anything
+     * that rest held back: the walk would find what it found */
+    bool idle = b->resting && b->rest_version == atomic_load(&b->version) &&
+                now >= b->rest_now && (now == b->rest_now || now < b->rest_next);
     *next = b->rest_next;
     pthread_mutex_unlock(&b->mu);
     return idle;
@@ -662,6 +842,8 @@ void tg_bridge_free(struct tg_bridge **bp)
     tg_bridge_stop(b);
     tg_client_free(&b->cli);
     store_close(&b->ro);
+    view_clear(&b->view);
+    mem_free(b->view.v);
     mem_free(b->chats.s);
     mem_free(b->convs.s);
     pthread_cond_destroy(&b->cv);

@@ -30,8 +30,10 @@
  *    BLOCKED, THREAD_LOST, FAILED (other 4xx).
  *
  * Due-ness and rate limits use the engine's clock (it may be manual); the
- * thread itself wakes every poll_ms of REAL time (or on tg_bridge_kick),
- * so moving a manual clock takes effect within one poll interval.
+ * thread itself wakes every poll_ms of REAL time (or on tg_bridge_kick /
+ * tg_bridge_notify), so moving a manual clock takes effect within one
+ * poll interval. It holds the oldest `batch` pending rows in memory and
+ * reads only what changed (see tg_bridge.c).
  * Delivery is at-least-once: a call whose outcome could not be reported
  * (the process stopped in between) is made again after a restart.
  */
@@ -55,7 +57,7 @@ struct tg_bridge_limits {
     int64_t global_per_min;       /* 1800 (30/s) */
     int64_t poll_ms;              /* 50: real-time wake interval */
     int64_t call_timeout_ms;      /* 30000 per Bot API call */
-    int batch;                    /* 500: pending rows read per round */
+    int batch;                    /* 500: the oldest pending rows held and walked */
 };
 
 struct tg_bridge_stats {
@@ -84,18 +86,28 @@ int tg_bridge_start(struct tg_bridge *b, struct err *e);
 /* Look at the outbox now instead of at the next poll. Any thread. */
 void tg_bridge_kick(struct tg_bridge *b);
 
+/*
+ * The engine's writer committed; outbox_writes is its
+ * store_tg_outbox_writes count. When it moved, the bridge looks at the
+ * outbox now (a kick); when it did not, nothing of the bridge's changed.
+ * Call from the writer's commit hook, after the commit is visible. Any
+ * thread.
+ */
+void tg_bridge_notify(struct tg_bridge *b, int64_t outbox_writes);
+
 void tg_bridge_get_stats(struct tg_bridge *b, struct tg_bridge_stats *out);
 
 /*
- * True when the bridge's newest round made no call and looked at the
- * outbox after `batches` engine commits (engine_stats.batches) at clock
- * `now`: nothing it holds can go out before the clock moves or the engine
- * commits again. *next gets the earliest clock time at which a row that
- * round held back (a retry, a 429 pause, an empty token bucket) may go,
- * INT64_MAX for none. The idleness `tgcrm check` waits for
- * (GET /v1/test/idle).
+ * True when the bridge's newest round made no call, saw the outbox as the
+ * last tg_bridge_notify left it, and ran at clock `now` — or earlier, when
+ * nothing it held back falls due by `now`: nothing it holds can go out
+ * before the clock moves past that or the outbox changes. *next gets the
+ * earliest clock time at which a row that round held back (a retry, a 429
+ * pause, an empty token bucket) may go, INT64_MAX for none. The idleness
+ * `tgcrm check` waits for (GET /v1/test/idle); it relies on every outbox
+ * write being notified, as serve's commit hook does.
  */
-bool tg_bridge_idle(struct tg_bridge *b, int64_t batches, int64_t now, int64_t *next);
+bool tg_bridge_idle(struct tg_bridge *b, int64_t now, int64_t *next);
 
 /* Stop the thread (a call in flight is aborted; its row stays pending) and
  * join it. Idempotent; harmless when never started. Call before

@@ -306,7 +306,7 @@ Test(rules, escalation_moves_the_ticket_to_level_2, .init = setup, .fini = teard
     struct tg_outbox_row *rows = NULL;
     size_t n = 0;
     struct err e = {0};
-    cr_assert_eq(store_tg_outbox_pending(R, 0, 500, A, &rows, &n, &e), 0);
+    cr_assert_eq(store_tg_outbox_pending(R, 0, 0, 500, A, &rows, &n, &e), 0);
     bool notice = false;
     for (size_t i = 0; i < n; i++)
         notice |= strstr(rows[i].params, "Escalated by 'urgent'") != NULL &&

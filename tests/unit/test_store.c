@@ -770,7 +770,7 @@ Test(store, tg_outbox_pending_in_id_order_due_or_not)
 
     struct tg_outbox_row *rows = NULL;
     size_t n = 0;
-    OK(store_tg_outbox_pending(s, 1000, 10, a, &rows, &n, &e));
+    OK(store_tg_outbox_pending(s, 1000, 0, 10, a, &rows, &n, &e));
     cr_assert_eq(n, 2);
     cr_expect_eq(rows[0].id, first);
     cr_expect_eq(rows[0].chat_id, 501);
@@ -784,10 +784,25 @@ Test(store, tg_outbox_pending_in_id_order_due_or_not)
     cr_expect_eq(rows[1].attempts, 2);
     cr_expect_str_eq(rows[1].last_error, "Internal Server Error");
 
-    OK(store_tg_outbox_pending(s, 1000, 1, a, &rows, &n, &e));
+    OK(store_tg_outbox_pending(s, 1000, 0, 1, a, &rows, &n, &e));
     cr_expect_eq(n, 1);
     cr_expect_eq(rows[0].id, first);
-    FAILS(ERR_INVAL, store_tg_outbox_pending(s, 1000, 0, a, &rows, &n, &e));
+    /* the tail after an id: what a reader that has the older rows reads */
+    OK(store_tg_outbox_pending(s, 1000, first, 10, a, &rows, &n, &e));
+    cr_assert_eq(n, 1);
+    cr_expect_eq(rows[0].id, third);
+    OK(store_tg_outbox_pending(s, 1000, third, 10, a, &rows, &n, &e));
+    cr_expect_eq(n, 0);
+    FAILS(ERR_INVAL, store_tg_outbox_pending(s, 1000, 0, 0, a, &rows, &n, &e));
+
+    /* the change counter moves with each push and update, and only then */
+    int64_t w0 = store_tg_outbox_writes(s);
+    OK(store_tg_outbox_update(s, third, "sent", 3, 1000, NULL, NULL, &e));
+    cr_expect_eq(store_tg_outbox_writes(s), w0 + 1);
+    FAILS(ERR_NOTFOUND, store_tg_outbox_update(s, 999999, "sent", 1, 1000, NULL, NULL, &e));
+    int64_t total = 0;
+    OK(store_tg_outbox_count(s, NULL, &total, &e));
+    cr_expect_eq(store_tg_outbox_writes(s), w0 + 1);
 }
 
 Test(store, events_push_list_count)

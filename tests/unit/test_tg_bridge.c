@@ -155,7 +155,7 @@ static int64_t next_attempt_of(int64_t id)
     struct tg_outbox_row *rows = NULL;
     size_t n = 0;
     struct err e = {0};
-    cr_assert_eq(store_tg_outbox_pending(R, 0, 100, A, &rows, &n, &e), 0, "%s", e.msg);
+    cr_assert_eq(store_tg_outbox_pending(R, 0, 0, 100, A, &rows, &n, &e), 0, "%s", e.msg);
     for (size_t i = 0; i < n; i++)
         if (rows[i].id == id)
             return rows[i].next_attempt_at;
