@@ -148,12 +148,17 @@ void expect_event(struct xc *x, int64_t at_ms, enum check_lane from, enum check_
     struct check_case *cc = x->env->cc;
     if (cc == NULL)
         return;
-    /* the case's array has no spare room: copy it one longer (failures are few) */
-    struct check_event *ev = arena_alloc(x->env->ra, (cc->nevents + 1) * sizeof *ev);
-    if (ev == NULL)
-        return;
-    if (cc->nevents > 0)
-        memcpy(ev, cc->events, cc->nevents * sizeof *ev);
+    /* in the room the step reserved (check_case_reserve_events); without
+     * room, a copy one longer in the poll's arena (failures are few) */
+    struct check_event *ev = cc->events;
+    if (cc->nevents >= cc->cap_events) {
+        ev = arena_alloc(x->env->ra, (cc->nevents + 1) * sizeof *ev);
+        if (ev == NULL)
+            return;
+        if (cc->nevents > 0)
+            memcpy(ev, cc->events, cc->nevents * sizeof *ev);
+        cc->cap_events = 0;      /* not the report's: keep_poll copies it */
+    }
     ev[cc->nevents] = (struct check_event){
         .at_ms = expect_clock(x, at_ms), .until_ms = expect_clock(x, at_ms),
         .from = from, .to = to, .label = expect_say(x, "%s", label),

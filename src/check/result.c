@@ -97,6 +97,23 @@ struct check_near *check_step_add_near(struct check_report *r, struct check_step
     return n;
 }
 
+int check_case_reserve_events(struct check_report *r, struct check_case *c, size_t more)
+{
+    if (c->cap_events >= c->nevents + more)
+        return 0;
+    size_t n = c->nevents, ncap = c->cap_events ? c->cap_events : 8;
+    while (ncap < n + more)
+        ncap *= 2;
+    struct check_event *ev = arena_alloc(r->a, ncap * sizeof *ev);
+    if (ev == NULL)
+        return ERR_NOMEM;
+    if (n > 0)
+        memcpy(ev, c->events, n * sizeof *ev);
+    c->events = ev;
+    c->cap_events = ncap;
+    return 0;
+}
+
 struct check_event *check_case_add_event(struct check_report *r, struct check_case *c,
                                          int64_t at_ms, const char *label)
 {

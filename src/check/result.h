@@ -170,6 +170,11 @@ struct check_step *check_case_add_step(struct check_report *r, struct check_case
 struct check_near *check_step_add_near(struct check_report *r, struct check_step *s,
                                        const char *what, const char *diff);
 
+/* Room for `more` events in c's timeline without moving the array: an
+ * expectation's failing polls write their events there and are rolled back
+ * (check_case.nevents) for free. 0, or ERR_NOMEM. */
+int check_case_reserve_events(struct check_report *r, struct check_case *c, size_t more);
+
 /* An event of c's timeline: an instant at at_ms (until_ms = at_ms), step -1;
  * the caller sets lanes, label and the rest. */
 struct check_event *check_case_add_event(struct check_report *r, struct check_case *c,

@@ -39,6 +39,7 @@
 /* Step outcomes inside this file: a status, and for the runner's own
  * failures (out of memory) a negative code. */
 #define LABEL_MAX 160
+#define EVENTS_PER_POLL 8     /* room reserved for the failure events of one poll */
 
 /* ---- small helpers -------------------------------------------------------------- */
 
@@ -760,8 +761,10 @@ static int clear_faults(struct step_run *r, const char *target, struct err *e)
 /* ---- expectations ------------------------------------------------------------------------- */
 
 /* Keep what the final poll wrote (it lives in the poll's arena): the
- * step's words and near misses, and the failure events expect.c added. */
-static void keep_poll(struct step_run *r, size_t n0)
+ * step's words and near misses, and the failure events expect.c added —
+ * their text, and the array only when the poll had to copy it (ev0 is
+ * the array before the poll). */
+static void keep_poll(struct step_run *r, size_t n0, const struct check_event *ev0)
 {
     struct check_report *rep = r->rep;
     struct check_step *s = cur(r);
@@ -777,15 +780,20 @@ static void keep_poll(struct step_run *r, size_t n0)
         s->cap_near = 0;
     }
     struct check_case *cc = r->cc;
-    if (cc->nevents > 0) {
-        struct check_event *ev = arena_alloc(rep->a, cc->nevents * sizeof *ev);
+    if (cc->nevents == n0)
+        return;                          /* the poll added no event */
+    struct check_event *ev = cc->events;
+    if (ev != ev0) {
+        ev = arena_alloc(rep->a, cc->nevents * sizeof *ev);
+        if (ev == NULL)
+            return;
         memcpy(ev, cc->events, cc->nevents * sizeof *ev);
-        for (size_t i = n0; i < cc->nevents; i++) {
-            ev[i].label = check_report_str(rep, ev[i].label);
-            ev[i].detail = check_report_str(rep, ev[i].detail);
-        }
         cc->events = ev;
         cc->cap_events = cc->nevents;
+    }
+    for (size_t i = n0; i < cc->nevents; i++) {
+        ev[i].label = check_report_str(rep, ev[i].label);
+        ev[i].detail = check_report_str(rep, ev[i].detail);
     }
 }
 
@@ -811,6 +819,8 @@ static int expectation(struct step_run *r, const struct step *st, json_t **src, 
         s->nnear = 0;
         json_decref(*src);
         *src = NULL;
+        if (check_case_reserve_events(r->rep, cc, EVENTS_PER_POLL) != 0)
+            return err_set(e, ERR_NOMEM, "out of memory");
         struct check_event *ev0 = cc->events;
         size_t n0 = cc->nevents, cap0 = cc->cap_events;
         struct arena *poll = arena_new(0);
@@ -821,7 +831,7 @@ static int expectation(struct step_run *r, const struct step *st, json_t **src, 
         bool last = rc != 0 || *held || st->within_ms <= 0 ||
                     scn_now(r) - start >= st->within_ms;
         if (last) {
-            keep_poll(r, n0);
+            keep_poll(r, n0, ev0);
         } else {                        /* forget this poll's account */
             cc->events = ev0;
             cc->nevents = n0;

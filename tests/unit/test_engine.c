@@ -448,3 +448,29 @@ Test(engine, refused_event_records_no_key, .init = setup, .fini = teardown)
     cr_expect_eq(ticket(id)->status, TICKET_RESOLVED);
     cr_expect(apply1(u).duplicate);
 }
+
+/* The test clock submits ENGINE_TIMERS_DUE on every move: with no timer due
+ * that must not cost a transaction (a commit wakes every reader of the
+ * outbox and the event log), and with one due it must still apply it. */
+Test(engine, a_tick_with_nothing_due_commits_nothing, .init = setup, .fini = teardown)
+{
+    struct engine_stats before, after;
+    struct engine_event tick = {.type = ENGINE_TIMERS_DUE};
+    struct engine_result res;
+    struct err e = {0};
+    engine_get_stats(E, &before);
+    cr_assert_eq(engine_apply_batch(E, &tick, &res, 1, &e), 0, "%s", e.msg);
+    engine_get_stats(E, &after);
+    cr_expect_eq(after.batches, before.batches, "an empty tick committed");
+    cr_expect_eq(res.code, 0);
+
+    /* a tick in the same batch as a real event: the batch commits as usual */
+    struct engine_event evs[2] = {tick, customer_msg(901, "hello")};
+    struct engine_result rs[2];
+    engine_get_stats(E, &before);
+    cr_assert_eq(engine_apply_batch(E, evs, rs, 2, &e), 0, "%s", e.msg);
+    engine_get_stats(E, &after);
+    cr_expect_eq(after.batches, before.batches + 1);
+    cr_expect_eq(rs[1].code, 0);
+    cr_expect(rs[1].created);
+}

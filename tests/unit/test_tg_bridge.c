@@ -2,7 +2,8 @@
  * test_tg_bridge.c — the outbox sender against the in-test Bot API stub and
  * a real engine on a temporary SQLite store with the manual clock: per-chat
  * order behind a retry, 429 pauses, outcomes reported, the "$topic"
- * placeholder (waiting, createForumTopic first, a lost topic), stopping.
+ * placeholder (waiting, createForumTopic first, a lost topic), the rows it
+ * holds in memory (a window refilled from the tail), idleness, stopping.
  *
  * Rows are written on a second read-write connection (as the engine would),
  * so each test controls exactly what is pending.
@@ -61,12 +62,17 @@ static void setup(void)
     A = arena_new(0);
 }
 
+static void start_bridge_lim(const struct tg_bridge_limits *lim)
+{
+    struct err e = {0};
+    cr_assert_eq(tg_bridge_new(C, E, lim, &B, &e), 0, "%s", e.msg);
+    cr_assert_eq(tg_bridge_start(B, &e), 0, "%s", e.msg);
+}
+
 static void start_bridge(int64_t private_burst)
 {
     struct tg_bridge_limits lim = {.private_burst = private_burst, .poll_ms = 20};
-    struct err e = {0};
-    cr_assert_eq(tg_bridge_new(C, E, &lim, &B, &e), 0, "%s", e.msg);
-    cr_assert_eq(tg_bridge_start(B, &e), 0, "%s", e.msg);
+    start_bridge_lim(&lim);
 }
 
 static void teardown(void)
@@ -351,4 +357,69 @@ Test(tg_bridge, stops_promptly_even_mid_call)
     tg_bridge_free(&B);
     cr_expect_lt((clock_mono_ns() - t0) / 1000000, 1000);
     cr_expect_eq(pending_count(), 1, "an aborted call leaves its row pending");
+}
+
+/* The bridge holds at most `batch` pending rows: as rows go out the window
+ * fills again from the rows after the newest it holds, and rows written
+ * after it last looked are found — in id order, none twice. */
+Test(tg_bridge, the_window_refills_from_the_tail_in_id_order)
+{
+    for (int i = 0; i < 5; i++) {
+        char t[8];
+        snprintf(t, sizeof t, "m%d", i);
+        send_row(800 + i, t);
+    }
+    struct tg_bridge_limits lim = {.private_burst = 3, .poll_ms = 20, .batch = 2};
+    start_bridge_lim(&lim);
+    WAIT_FOR(tg_stub_count(S, "sendMessage") == 5, 3000);
+    for (int i = 0; i < 5; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "\"m%d\"", i);
+        cr_expect(body_has("sendMessage", (size_t)i, want));
+    }
+    send_row(810, "late1");          /* written after the bridge emptied its window */
+    send_row(810, "late2");
+    tg_bridge_kick(B);
+    WAIT_FOR(tg_stub_count(S, "sendMessage") == 7, 3000);
+    cr_expect(body_has("sendMessage", 5, "\"late1\""));
+    cr_expect(body_has("sendMessage", 6, "\"late2\""));
+    WAIT_FOR(pending_count() == 0, 3000);
+    usleep(200 * 1000);
+    cr_expect_eq(tg_stub_count(S, "sendMessage"), 7, "a row went out twice");
+}
+
+/* Idle: the newest look made no call and saw the outbox as last notified.
+ * A clock move short of what it held back needs no new look (nothing could
+ * go); one that reaches it does. A notified change wakes it; the same
+ * count again does not. The poll is long, so only a kick makes it look. */
+Test(tg_bridge, idleness_follows_the_outbox_and_the_clock)
+{
+    int64_t t0 = clock_now_ms(K);
+    tg_stub_push(S, "sendMessage", 500,
+                 "{\"ok\":false,\"error_code\":500,\"description\":\"Internal Server Error\"}");
+    int64_t a = send_row(901, "a");
+    struct tg_bridge_limits lim = {.private_burst = 10, .poll_ms = 10000};
+    start_bridge_lim(&lim);
+    int64_t next = 0;
+    WAIT_FOR(next_attempt_of(a) == t0 + 1000, 3000);
+    WAIT_FOR(tg_bridge_idle(B, t0, &next), 3000);
+    cr_expect_eq(next, t0 + 1000, "the retry is what it waits for");
+
+    clock_manual_advance(K, 999);               /* short of the retry */
+    cr_expect(tg_bridge_idle(B, t0 + 999, &next), "a move that reaches nothing needs no look");
+    clock_manual_advance(K, 1);                 /* the retry falls due */
+    cr_expect_not(tg_bridge_idle(B, t0 + 1000, &next), "idle while a row is due");
+    tg_bridge_kick(B);
+    WAIT_FOR(tg_stub_count(S, "sendMessage") == 2, 3000);
+    WAIT_FOR(tg_bridge_idle(B, t0 + 1000, &next), 3000);
+    cr_expect_eq(next, INT64_MAX);
+
+    send_row(902, "b");                         /* written behind its back */
+    tg_bridge_notify(B, 0);                     /* the count it has seen: no look */
+    usleep(300 * 1000);
+    cr_expect_eq(tg_stub_count(S, "sendMessage"), 2);
+    tg_bridge_notify(B, 1);                     /* a change: it looks now */
+    WAIT_FOR(tg_stub_count(S, "sendMessage") == 3, 3000);
+    cr_expect(body_has("sendMessage", 2, "\"b\""));
+    WAIT_FOR(pending_count() == 0, 3000);
 }
