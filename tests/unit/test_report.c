@@ -488,3 +488,33 @@ Test(report, helpers_grow_and_tally)
     check_report_free(&r);
     cr_assert_null(r);
 }
+
+/* Room reserved for a poll's events: the array keeps its place while the
+ * room lasts (a failing poll is rolled back by count, nothing copied), and
+ * the events already there survive a move. */
+Test(report, reserved_events_stay_in_place)
+{
+    struct check_report *r = NULL;
+    cr_assert_eq(check_report_new(&r), 0);
+    struct check_case *c = check_report_add_case(r);
+    for (int i = 0; i < 5; i++)
+        check_case_add_event(r, c, i, "before");
+    cr_assert_eq(check_case_reserve_events(r, c, 8), 0);
+    cr_assert_geq(c->cap_events, c->nevents + 8);
+    struct check_event *at = c->events;
+    for (int poll = 0; poll < 100; poll++) {        /* failing polls, rolled back */
+        size_t n0 = c->nevents;
+        cr_assert_eq(check_case_reserve_events(r, c, 8), 0);
+        cr_assert_eq(c->events, at, "poll %d moved the timeline", poll);
+        c->events[c->nevents++] = (struct check_event){.at_ms = 99, .label = "failed"};
+        c->nevents = n0;
+    }
+    for (int i = 0; i < 5; i++)
+        cr_expect_eq(c->events[i].at_ms, i);
+    c->cap_events = 0;                               /* an array built by hand */
+    cr_assert_eq(check_case_reserve_events(r, c, 1), 0);
+    cr_expect_neq(c->events, at);
+    cr_expect_eq(c->nevents, 5);
+    cr_expect_str_eq(c->events[4].label, "before");
+    check_report_free(&r);
+}
