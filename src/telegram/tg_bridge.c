@@ -244,13 +244,8 @@ static void vrow_set(struct vrow *v, const struct tg_outbox_row *r)
     size_t ml = r->method ? strlen(r->method) : 0, pl = r->params ? strlen(r->params) : 0;
     mem_free(v->text);
     memset(v, 0, sizeof *v);
-    v->r.id = r->id;
-    v->r.chat_id = r->chat_id;
-    v->r.thread_id = r->thread_id;
-    v->r.ticket_id = r->ticket_id;
-    v->r.attempts = r->attempts;
-    v->r.next_attempt_at = r->next_attempt_at;
-    v->r.created_at = r->created_at;
+    v->r = *r;
+    v->r.method = v->r.params = v->r.state = v->r.last_error = NULL;   /* not ours */
     v->text = mem_alloc(ml + pl + 2);
     if (r->method != NULL) {
         memcpy(v->text, r->method, ml + 1);
