@@ -365,7 +365,7 @@ Test(tg_bridge, stops_promptly_even_mid_call)
 Test(tg_bridge, the_window_refills_from_the_tail_in_id_order)
 {
     for (int i = 0; i < 5; i++) {
-        char t[8];
+        char t[16];
         snprintf(t, sizeof t, "m%d", i);
         send_row(800 + i, t);
     }
