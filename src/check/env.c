@@ -175,33 +175,70 @@ int env_clock_ms(struct check_env *env, int64_t *out, struct err *e)
     return rc;
 }
 
-int env_advance(struct check_env *env, int64_t ms, struct err *e)
+/* One move of ours and the CRM's (0 < ms <= ENV_MOVE_MAX); with wait_ms
+ * >= 0 the CRM answers when idle (or after wait_ms) into *answer. */
+static int move(struct check_env *env, int64_t ms, int64_t wait_ms, json_t **answer,
+                struct err *e)
+{
+    char d[32];
+    snprintf(d, sizeof d, "%" PRId64 "ms", ms);
+    json_t *body = wait_ms >= 0 ? json_pack("{sssI}", "advance", d, "wait_ms", (json_int_t)wait_ms)
+                                : json_pack("{ss}", "advance", d);
+    /* ours first: the sandbox is idle, so nothing of the CRM's is on its
+     * way; once the CRM's clock moves, what it sends at the new time
+     * must arrive at the new time (the sink stamps arrivals) */
+    clock_manual_advance(env->clock, ms);
+    long status;
+    int rc = body == NULL ? err_set(e, ERR_NOMEM, "out of memory")
+                          : env_api(env, "POST", "/v1/test/clock", body, &status, answer, e);
+    json_decref(body);
+    if (rc == 0 && status != 200)
+        rc = err_set(e, ERR_INVAL, "POST /v1/test/clock answered %ld", status);
+    return rc;
+}
+
+int env_move(struct check_env *env, int64_t ms, struct err *e)
 {
     if (env->clock == NULL || !clock_is_manual(env->clock))
         return err_set(e, ERR_INVAL, "the clock can only be moved in the sandbox");
-    /* the CRM takes at most 1e9 ms per call (its duration grammar) */
     while (ms > 0) {
-        int64_t step = ms > 1000000000 ? 1000000000 : ms;
-        char d[32];
-        snprintf(d, sizeof d, "%" PRId64 "ms", step);
-        json_t *body = json_pack("{ss}", "advance", d);
-        /* ours first: the sandbox is idle, so nothing of the CRM's is on its
-         * way; once the CRM's clock moves, what it sends at the new time
-         * must arrive at the new time (the sink stamps arrivals) */
-        clock_manual_advance(env->clock, step);
-        long status;
-        int rc = body == NULL ? err_set(e, ERR_NOMEM, "out of memory")
-                              : env_api(env, "POST", "/v1/test/clock", body, &status, NULL, e);
-        json_decref(body);
+        int64_t step = ms > ENV_MOVE_MAX ? ENV_MOVE_MAX : ms;
+        int rc = move(env, step, -1, NULL, e);
         if (rc != 0)
             return rc;
-        if (status != 200)
-            return err_set(e, ERR_INVAL, "POST /v1/test/clock answered %ld", status);
         ms -= step;
     }
     if (env->sink != NULL)
         sink_clock_advanced(env->sink);
-    return env->settle != NULL ? env->settle(env->settle_ud, e) : 0;
+    return 0;
+}
+
+int env_advance(struct check_env *env, int64_t ms, struct err *e)
+{
+    int rc = env_move(env, ms, e);
+    if (rc == 0 && env->settle != NULL)
+        rc = env->settle(env->settle_ud, e);
+    return rc;
+}
+
+int env_advance_wait(struct check_env *env, int64_t ms, int64_t wait_ms, json_t **answer,
+                     struct err *e)
+{
+    *answer = NULL;
+    if (env->clock == NULL || !clock_is_manual(env->clock))
+        return err_set(e, ERR_INVAL, "the clock can only be moved in the sandbox");
+    if (ms <= 0 || ms > ENV_MOVE_MAX || wait_ms < 0)
+        return err_set(e, ERR_INVAL, "a move of %" PRId64 " ms cannot be made in one request",
+                       ms);
+    int rc = move(env, ms, wait_ms, answer, e);
+    if (rc != 0) {
+        json_decref(*answer);
+        *answer = NULL;
+        return rc;
+    }
+    if (env->sink != NULL)
+        sink_clock_advanced(env->sink);
+    return 0;
 }
 
 /* The value of "name.a.b" (len bytes) in vars, or NULL. */

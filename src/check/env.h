@@ -97,9 +97,24 @@ int env_clock_ms(struct check_env *env, int64_t *out, struct err *e);
 /* Move env->clock (the fake's and the sink's) forward by ms (> 0), then the
  * CRM's manual clock by the same amount — in that order, so what the CRM
  * sends at the new time is stamped with it — then tell the sink (held
- * answers now due are released), then wait for env->settle when set.
- * ERR_INVAL on a real clock. */
+ * answers now due are released). ERR_INVAL on a real clock. */
+int env_move(struct check_env *env, int64_t ms, struct err *e);
+
+/* env_move, then wait for env->settle when set. */
 int env_advance(struct check_env *env, int64_t ms, struct err *e);
+
+/* The longest move env_advance_wait makes in one request (the CRM's
+ * duration grammar). */
+#define ENV_MOVE_MAX 1000000000LL
+
+/*
+ * As env_advance for 0 < ms <= ENV_MOVE_MAX, but without settling: the
+ * CRM waits up to wait_ms (real time) for idleness before it answers
+ * (POST /v1/test/clock with wait_ms), and *answer gets that answer — the
+ * members of GET /v1/test/idle — for the caller to judge (json_decref).
+ */
+int env_advance_wait(struct check_env *env, int64_t ms, int64_t wait_ms, json_t **answer,
+                     struct err *e);
 
 /*
  * Expand every {{name}} / {{name.field.sub}} in text from env->vars.

@@ -538,6 +538,25 @@ static void snapshot(struct sandbox *sb, struct snap *s)
     s->held = ss.held;
 }
 
+/*
+ * The verdict on one look: r is the CRM's answer (GET /v1/test/idle's
+ * members), a and b our snapshots from before and after it; *due gets what
+ * r says of the future. The CRM's own calls and deliveries may land while
+ * it settles: they are what it was settling, and once it is idle nothing
+ * makes more but a commit — which only a Telegram update can cause now.
+ * So: no update appeared meanwhile, none waits.
+ */
+static bool verdict(const json_t *r, const struct snap *a, const struct snap *b,
+                    bool tg_faulted, struct sandbox_due *due)
+{
+    json_t *next = json_object_get(r, "next_due_ms");
+    due->next_ms = json_is_integer(next) ? json_integer_value(next) : INT64_MAX;
+    due->held = b->held;
+    return json_is_true(json_object_get(r, "idle")) &&
+           json_integer_value(json_object_get(r, "webhooks_in_flight")) <= b->held &&
+           a->updates == b->updates && (b->pending == 0 || tg_faulted);
+}
+
 int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,
                  int64_t timeout_ms, struct sandbox_due *due, struct err *e)
 {
@@ -561,17 +580,8 @@ int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,
                 return rc;
             }
             snapshot(sb, &b);
-            idle = status == 200 && json_is_true(json_object_get(r, "idle")) &&
-                   json_integer_value(json_object_get(r, "webhooks_in_flight")) <= b.held;
-            json_t *next = json_object_get(r, "next_due_ms");
-            due->next_ms = json_is_integer(next) ? json_integer_value(next) : INT64_MAX;
-            due->held = b.held;
+            idle = status == 200 && verdict(r, &a, &b, tg_faulted, due);
             json_decref(r);
-            /* The CRM's own calls and deliveries may land while it settles:
-             * they are what it was settling, and once it is idle nothing
-             * makes more but a commit — which only a Telegram update can
-             * cause now. So: no update appeared meanwhile, none waits. */
-            idle = idle && a.updates == b.updates && (b.pending == 0 || tg_faulted);
         }
         if (idle)
             return 0;
@@ -585,6 +595,36 @@ int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,
         if (nap_us < 2000)
             nap_us *= 2;
     }
+}
+
+int sandbox_advance(struct sandbox *sb, struct check_env *env, int64_t ms,
+                    int64_t timeout_ms, bool (*tg_faulted)(void *ud), void *ud,
+                    struct sandbox_due *due, struct err *e)
+{
+    struct snap a, b;
+    snapshot(sb, &a);
+    if (a.held > 0 || ms > ENV_MOVE_MAX) {
+        /* the sink must release what falls due between the CRM's move and
+         * its look: the move, then the looks */
+        int rc = env_move(env, ms, e);
+        if (rc != 0)
+            return sandbox_alive(sb) ? rc
+                                     : err_set(e, ERR_IO, "tgcrm serve died (log: %s)",
+                                               sb->log_path);
+        return sandbox_idle(sb, env, tg_faulted(ud), timeout_ms, due, e);
+    }
+    json_t *r = NULL;
+    int rc = env_advance_wait(env, ms, timeout_ms < 1000 ? timeout_ms : 1000, &r, e);
+    if (rc != 0) {
+        if (!sandbox_alive(sb))
+            return err_set(e, ERR_IO, "tgcrm serve died (log: %s)", sb->log_path);
+        return rc;
+    }
+    snapshot(sb, &b);
+    bool faulted = tg_faulted(ud);
+    bool idle = verdict(r, &a, &b, faulted, due);
+    json_decref(r);
+    return idle ? 0 : sandbox_idle(sb, env, faulted, timeout_ms, due, e);
 }
 
 /* ---- the end ----------------------------------------------------------------------------- */

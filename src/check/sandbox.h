@@ -84,13 +84,26 @@ struct sandbox_due {
  * for its bot (unless tg_faulted: a faulted Bot API may keep them from
  * it), its Telegram sender and webhook dispatcher have done everything due
  * now (GET /v1/test/idle), every webhook still in flight is held by the
- * sink, and nothing new reached the fake or the sink while this was being
- * looked at. ERR_BUSY when idleness does not come; ERR_IO when serve
+ * sink, and no Telegram update appeared while this was being looked at
+ * (the CRM's own calls and deliveries may land meanwhile: they are what it
+ * was settling). ERR_BUSY when idleness does not come; ERR_IO when serve
  * died or does not answer. env is the case's env (its curl handle).
  * *due gets what the last look said of the future.
  */
 int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,
                  int64_t timeout_ms, struct sandbox_due *due, struct err *e);
+
+/*
+ * Move the scenario clock by ms (> 0) and settle, as env_advance followed
+ * by sandbox_idle — but in one request to the CRM when the sink holds no
+ * answer (POST /v1/test/clock with wait_ms: the move and the first look
+ * together), falling back to sandbox_idle when that look is not the end.
+ * tg_faulted(ud) says, after the move, whether a Telegram fault is on.
+ * The result and *due as sandbox_idle's.
+ */
+int sandbox_advance(struct sandbox *sb, struct check_env *env, int64_t ms,
+                    int64_t timeout_ms, bool (*tg_faulted)(void *ud), void *ud,
+                    struct sandbox_due *due, struct err *e);
 
 /* Updates the fake holds for bot_id that its bot has not confirmed yet
  * (also what the live target waits on: there, the CRM polls our fake). */

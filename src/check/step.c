@@ -310,6 +310,24 @@ static int64_t next_move(struct step_run *r, int64_t max)
     return d < max ? d : max;
 }
 
+static bool tg_faulted_cb(void *run)
+{
+    return tg_faulted(run);
+}
+
+/* One move of d ms, settled: in the sandbox the move and the first look
+ * are one request (sandbox_advance); live, the clock is not ours. */
+static int move_settled(struct step_run *r, int64_t d, struct err *e)
+{
+    if (live(r))
+        return env_advance(r->env, d, e);   /* refuses: a real clock */
+    struct sandbox_due due = { INT64_MAX, 0 };
+    int rc = sandbox_advance(r->sb, r->env, d, r->step_timeout_ms, tg_faulted_cb, r, &due, e);
+    r->next_due_ms = due.next_ms;
+    r->held = due.held;
+    return rc;
+}
+
 /* Move the clock by ms, settling after each move, so timers, retries and
  * fault ends happen at their own time, in order: in ticks of at most
  * --tick, or straight to the next due time when nothing falls due before. */
@@ -317,7 +335,7 @@ static int advance(struct step_run *r, int64_t ms, struct err *e)
 {
     while (ms > 0) {
         int64_t d = next_move(r, ms);
-        int rc = env_advance(r->env, d, e);   /* settles: env->settle is step_idle */
+        int rc = move_settled(r, d, e);
         if (rc != 0)
             return rc;
         expire_faults(r);

@@ -139,6 +139,9 @@ await call('GET', '/v1/queues', undefined, { expect: 200 });
 await call('GET', '/v1/test/clock', undefined, { expect: 200 });
 await call('POST', '/v1/test/clock', { advance: '5m' }, { expect: 200 });
 await call('POST', '/v1/test/clock', { advance: 'soon' }, { expect: 400 });
+await call('POST', '/v1/test/clock', { advance: '1s', wait_ms: 2000 }, { expect: 200 });
+await call('POST', '/v1/test/clock', { advance: '1s', wait_ms: -1 }, { expect: 400 });
+await call('POST', '/v1/test/clock', { advance: '1s', wait_ms: '2s' }, { expect: 400 });
 await call('GET', '/v1/test/idle?wait_ms=2000', undefined, { expect: 200 });
 await call('GET', '/v1/test/idle?wait_ms=forever', undefined, { expect: 400 });
 
