@@ -144,6 +144,7 @@ static int closest(const void *a, const void *b)
 /* What the sink received since the start, split into matches and the rest. */
 struct pick {
     struct sink_found found;            /* received and refused requests, oldest first */
+    int64_t *attempts, *latest;         /* per found.recs[i]: see count_attempts (owned) */
     const struct sink_record **match;   /* first deliveries of matching events, oldest first */
     json_t **doc;                       /* per match: the event's body (owned) */
     size_t nmatch;
@@ -162,6 +163,8 @@ static void pick_release(struct pick *p)
     mem_free(p->match);
     mem_free(p->doc);
     mem_free(p->other);
+    mem_free(p->attempts);
+    mem_free(p->latest);
     sink_found_release(&p->found);
 }
 
@@ -170,9 +173,9 @@ static bool same_str(const char *a, const char *b)
     return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-/* The first arrival of part k of r's split event at r's endpoint, or NULL. */
-static const struct sink_record *part_of(const struct sink_found *f,
-                                         const struct sink_record *r, json_int_t k)
+/* The index in f of the first arrival of part k of r's split event at r's
+ * endpoint, or SIZE_MAX. */
+static size_t part_of(const struct sink_found *f, const struct sink_record *r, json_int_t k)
 {
     const char *id = json_string_value(json_object_get(r->json, "id"));
     for (size_t i = 0; i < f->n; i++) {
@@ -181,26 +184,61 @@ static const struct sink_record *part_of(const struct sink_found *f,
             strcmp(o->endpoint, r->endpoint) == 0 &&
             same_str(json_string_value(json_object_get(o->json, "id")), id) &&
             json_integer_value(json_object_get(o->json, "part")) == k)
-            return o;
+            return i;
     }
-    return NULL;
+    return SIZE_MAX;
 }
 
-/* Attempts of r's webhook-id at its endpoint (refused ones too); *latest the last arrival. */
-static int64_t attempts_of(const struct sink_found *f, const struct sink_record *r,
-                           int64_t *latest)
+struct rec_ref {
+    const struct sink_record *r;
+    size_t i;                           /* its index in the sink_found */
+};
+
+/* Endpoint, then webhook-id; a record without one is its own group (by index). */
+static int by_attempt_key(const void *pa, const void *pb)
 {
-    int64_t n = 0;
-    for (size_t i = 0; i < f->n; i++) {
-        const struct sink_record *o = f->recs[i];
-        if (strcmp(o->endpoint, r->endpoint) == 0 &&
-            (o == r || same_str(o->webhook_id, r->webhook_id))) {
-            n++;
-            if (o->at_ms > *latest)
-                *latest = o->at_ms;
-        }
+    const struct rec_ref *a = pa, *b = pb;
+    int c = strcmp(a->r->endpoint, b->r->endpoint);
+    if (c != 0)
+        return c;
+    const char *x = a->r->webhook_id, *y = b->r->webhook_id;
+    if (x != NULL && y != NULL && (c = strcmp(x, y)) != 0)
+        return c;
+    if (x == NULL || y == NULL) {
+        if ((x == NULL) != (y == NULL))
+            return x == NULL ? -1 : 1;
+        return a->i < b->i ? -1 : a->i > b->i;
     }
-    return n;
+    return 0;
+}
+
+/*
+ * For every record of f: the attempts of its webhook-id at its endpoint
+ * (refused ones too; a record without an id is one attempt) and the latest
+ * arrival among them — one sort, not a scan of f per record, which made a
+ * count over thousands of deliveries quadratic.
+ */
+static void count_attempts(const struct sink_found *f, int64_t *attempts, int64_t *latest)
+{
+    struct rec_ref *refs = mem_alloc((f->n + 1) * sizeof *refs);
+    for (size_t i = 0; i < f->n; i++)
+        refs[i] = (struct rec_ref){ f->recs[i], i };
+    qsort(refs, f->n, sizeof *refs, by_attempt_key);
+    for (size_t g = 0; g < f->n;) {
+        size_t end = g + 1;
+        while (end < f->n && by_attempt_key(&refs[g], &refs[end]) == 0)
+            end++;
+        int64_t last = 0;
+        for (size_t k = g; k < end; k++)
+            if (refs[k].r->at_ms > last)
+                last = refs[k].r->at_ms;
+        for (size_t k = g; k < end; k++) {
+            attempts[refs[k].i] = (int64_t)(end - g);
+            latest[refs[k].i] = last;
+        }
+        g = end;
+    }
+    mem_free(refs);
 }
 
 /*
@@ -211,13 +249,15 @@ static int64_t attempts_of(const struct sink_found *f, const struct sink_record 
  * occurred_at to the latest attempt of any part). NULL when r is not JSON,
  * is a later part, or a part has not arrived yet (the event has not).
  */
-static json_t *event_doc(const struct sink_found *f, const struct sink_record *r)
+static json_t *event_doc(const struct pick *p, size_t ri)
 {
+    const struct sink_found *f = &p->found;
+    const struct sink_record *r = f->recs[ri];
     if (r->json == NULL || !json_is_object(r->json))
         return NULL;
     json_int_t parts = json_integer_value(json_object_get(r->json, "parts"));
-    int64_t latest = r->at_ms;
-    int64_t attempts = attempts_of(f, r, &latest);
+    int64_t latest = p->latest[ri];
+    int64_t attempts = p->attempts[ri];
     json_t *doc = json_copy(r->json);
     if (parts > 1) {
         if (json_integer_value(json_object_get(r->json, "part")) != 1) {
@@ -226,14 +266,15 @@ static json_t *event_doc(const struct sink_found *f, const struct sink_record *r
         }
         json_t *thread = json_array();
         for (json_int_t k = 1; k <= parts; k++) {
-            const struct sink_record *o = k == 1 ? r : part_of(f, r, k);
-            if (o == NULL) {
+            size_t oi = k == 1 ? ri : part_of(f, r, k);
+            if (oi == SIZE_MAX) {
                 json_decref(thread);
                 json_decref(doc);
                 return NULL;
             }
-            if (k > 1)
-                attempts_of(f, o, &latest);
+            const struct sink_record *o = f->recs[oi];
+            if (p->latest[oi] > latest)
+                latest = p->latest[oi];
             json_t *th = json_object_get(o->json, "thread");
             if (json_is_array(th))
                 json_array_extend(thread, th);
@@ -260,6 +301,9 @@ static int pick_records(struct xc *x, const struct sel *s, int64_t since, bool w
     p->match = mem_alloc((p->found.n + 1) * sizeof(const struct sink_record *));
     p->doc = mem_alloc((p->found.n + 1) * sizeof(json_t *));
     p->other = mem_alloc((p->found.n + 1) * sizeof *p->other);
+    p->attempts = mem_alloc((p->found.n + 1) * sizeof *p->attempts);
+    p->latest = mem_alloc((p->found.n + 1) * sizeof *p->latest);
+    count_attempts(&p->found, p->attempts, p->latest);
     for (size_t i = 0; i < p->found.n; i++) {
         const struct sink_record *r = p->found.recs[i];
         if (r->refused)
@@ -269,7 +313,7 @@ static int pick_records(struct xc *x, const struct sel *s, int64_t since, bool w
             p->dups++;
             continue;
         }
-        json_t *doc = event_doc(&p->found, r);
+        json_t *doc = event_doc(p, i);
         if (doc == NULL && r->json != NULL)
             continue;                    /* a later part, or an event still arriving */
         size_t failed;
