@@ -541,10 +541,14 @@ static void snapshot(struct sandbox *sb, struct snap *s)
 /*
  * The verdict on one look: r is the CRM's answer (GET /v1/test/idle's
  * members), a and b our snapshots from before and after it; *due gets what
- * r says of the future. The CRM's own calls and deliveries may land while
- * it settles: they are what it was settling, and once it is idle nothing
- * makes more but a commit — which only a Telegram update can cause now.
- * So: no update appeared meanwhile, none waits.
+ * r says of the future. The CRM's own Bot API calls may land while it
+ * settles: a call is over (and its outcome committed) before its sender
+ * rests, and once the CRM is idle only a commit makes more — which only a
+ * Telegram update can cause now. So: no update appeared meanwhile, none
+ * waits. Webhook deliveries are another matter: an attempt the CRM gave up
+ * on (its timeout) may still be held by the sink, so the sink's count of
+ * held answers can cover an attempt that is really on its way; a delivery
+ * that arrived meanwhile makes the look void.
  */
 static bool verdict(const json_t *r, const struct snap *a, const struct snap *b,
                     bool tg_faulted, struct sandbox_due *due)
@@ -554,7 +558,8 @@ static bool verdict(const json_t *r, const struct snap *a, const struct snap *b,
     due->held = b->held;
     return json_is_true(json_object_get(r, "idle")) &&
            json_integer_value(json_object_get(r, "webhooks_in_flight")) <= b->held &&
-           a->updates == b->updates && (b->pending == 0 || tg_faulted);
+           a->updates == b->updates && a->sink_seq == b->sink_seq &&
+           (b->pending == 0 || tg_faulted);
 }
 
 int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,

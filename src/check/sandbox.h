@@ -84,9 +84,9 @@ struct sandbox_due {
  * for its bot (unless tg_faulted: a faulted Bot API may keep them from
  * it), its Telegram sender and webhook dispatcher have done everything due
  * now (GET /v1/test/idle), every webhook still in flight is held by the
- * sink, and no Telegram update appeared while this was being looked at
- * (the CRM's own calls and deliveries may land meanwhile: they are what it
- * was settling). ERR_BUSY when idleness does not come; ERR_IO when serve
+ * sink, and no Telegram update appeared and no webhook reached the sink
+ * while this was being looked at (the CRM's own Bot API calls may land
+ * meanwhile: they are what it was settling). ERR_BUSY when idleness does not come; ERR_IO when serve
  * died or does not answer. env is the case's env (its curl handle).
  * *due gets what the last look said of the future.
  */

@@ -643,14 +643,16 @@ bool sink_st_wait_ms(struct sink *s, int64_t ms)
 }
 
 /* Wait (mu held) until the sink's clock reaches `until`. False when the
- * sink stopped first. */
-static bool hold(struct sink *s, int64_t until)
+ * sink stopped first. A caller that gives up meanwhile is no longer waited
+ * for (see sink_stats' held), but the hold runs its course: the answer is
+ * recorded as it would have been sent. */
+static bool hold(struct sink *s, struct http_req *req, int64_t until)
 {
     if (s->nholds == s->capholds) {
         s->capholds = s->capholds ? 2 * s->capholds : 16;
         s->holds = mem_realloc(s->holds, s->capholds * sizeof *s->holds);
     }
-    s->holds[s->nholds++] = until;
+    s->holds[s->nholds++] = (struct sink_hold){ until, req };
     bool manual = clock_is_manual(s->clock);
     int64_t now;
     while (!s->stopping && (now = clock_now_ms(s->clock)) < until) {
@@ -658,7 +660,7 @@ static bool hold(struct sink *s, int64_t until)
         sink_st_wait_ms(s, manual ? HOLD_POLL_MS : left < HOLD_REAL_STEP_MS ? left : HOLD_REAL_STEP_MS);
     }
     for (size_t i = 0; i < s->nholds; i++)
-        if (s->holds[i] == until) {
+        if (s->holds[i].req == req) {
             s->holds[i] = s->holds[--s->nholds];
             break;
         }
@@ -674,7 +676,7 @@ void sink_clock_advanced(struct sink *s)
         int64_t now = clock_now_ms(s->clock);
         bool due = false;
         for (size_t i = 0; i < s->nholds && !due; i++)
-            due = s->holds[i] <= now;
+            due = s->holds[i].until <= now;
         if (!due || !sink_st_wait_ms(s, 100))
             break;
     }
@@ -761,7 +763,7 @@ static void capture(struct sink *s, struct http_req *req, struct http_resp *resp
     count(s, ep, r);
     journal_add(s, r);
     pthread_cond_broadcast(&s->cv);
-    bool due = a.delay_ms == 0 || hold(s, r->at_ms + a.delay_ms);
+    bool due = a.delay_ms == 0 || hold(s, req, r->at_ms + a.delay_ms);
     if (due)
         __atomic_store_n(&r->answered_ms, clock_now_ms(s->clock), __ATOMIC_RELEASE);
     pthread_mutex_unlock(&s->mu);
@@ -889,7 +891,13 @@ void sink_stats(struct sink *s, struct sink_stats *out)
     *out = s->st;
     out->stored = (int64_t)s->len;
     out->stored_bytes = (int64_t)s->bytes;
-    out->held = (int64_t)s->nholds;
+    /* held: answers a caller still waits for. An attempt the CRM gave up on
+     * (its timeout) stays held here until the clock gets there, but must
+     * not count: the CRM's in-flight count is compared with this one, and
+     * a stale hold would vouch for an attempt that is really on its way. */
+    out->held = 0;
+    for (size_t i = 0; i < s->nholds; i++)
+        out->held += !http_req_peer_gone(s->holds[i].req);
     out->last_seq = s->next_seq;
     out->ids_forgotten = sink_ids_forgotten(s->ids);
     pthread_mutex_unlock(&s->mu);

@@ -328,7 +328,7 @@ struct sink_stats {
     int64_t evicted;           /* pushed out by max_requests / max_bytes */
     int64_t evicted_bytes;
     int64_t ids_forgotten;     /* webhook-ids pushed out of the duplicate index */
-    int64_t held;              /* answers being delayed right now */
+    int64_t held;              /* answers being delayed for a caller still waiting */
     int64_t last_seq;
 };
 

@@ -85,6 +85,12 @@ struct sink_ep {
     int64_t sig[SINK_SIG_INVALID + 1];
 };
 
+/* A request whose answer is held until the sink's clock reaches `until`. */
+struct sink_hold {
+    int64_t until;
+    struct http_req *req;      /* borrowed: its handler's thread is the one holding */
+};
+
 struct sink {
     pthread_mutex_t mu;
     pthread_cond_t cv;         /* CLOCK_MONOTONIC; broadcast on every change */
@@ -106,7 +112,7 @@ struct sink {
     size_t neps;
     int64_t next_rule_id;
 
-    int64_t *holds;            /* deadlines of held requests (unordered) */
+    struct sink_hold *holds;   /* held requests (unordered) */
     size_t nholds, capholds;
 
     struct sink_stats st;      /* counters; stored/held/last_seq filled on read */

@@ -128,6 +128,18 @@ static enum MHD_Result find_arg(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
+bool http_req_peer_gone(struct http_req *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+    if (ci == NULL)
+        return false;
+    char c;
+    ssize_t n = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    /* 0: an orderly close; an error other than "nothing yet": a reset */
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 const char *http_req_query(struct http_req *req, const char *name)
 {
     struct query_find q = {.name = name};

@@ -98,6 +98,14 @@ int http_req_header_each(struct http_req *req,
                          void *ud);
 
 /*
+ * True when the client has closed or reset the connection the request came
+ * on, as far as the kernel has seen by now — for a handler that holds its
+ * answer (a test sink delaying it) to tell a caller still waiting from one
+ * that gave up. False while it is open or cannot be told.
+ */
+bool http_req_peer_gone(struct http_req *req);
+
+/*
  * A query-string argument (percent-decoded) by exact name, or NULL when
  * absent; "" for a key without a value ("?unassigned"). The first of
  * repeated keys wins. Borrowed.
