@@ -502,7 +502,7 @@ fail:
 /* What moved in the fake and the sink: equal snapshots around a look mean
  * nothing arrived while we looked. */
 struct snap {
-    int64_t updates, sent, pending, sink_seq, held;
+    int64_t updates, pending, sink_seq, held;
 };
 
 /* The bot's unconfirmed updates in a fake_tg_stats answer. */
@@ -529,13 +529,19 @@ static void snapshot(struct sandbox *sb, struct snap *s)
 {
     json_t *st = fake_tg_stats(sb->tg);
     s->updates = json_integer_value(json_object_get(st, "updates"));
-    s->sent = json_integer_value(json_object_get(st, "sent"));
     s->pending = pending_of(st, sb->bot_id);
     json_decref(st);
     struct sink_stats ss;
     sink_stats(sb->sink, &ss);
     s->sink_seq = ss.last_seq;
     s->held = ss.held;
+}
+
+/* A request to the CRM failed with rc: rc, or ERR_IO when serve is gone. */
+static int or_died(struct sandbox *sb, int rc, struct err *e)
+{
+    return sandbox_alive(sb) ? rc : err_set(e, ERR_IO, "tgcrm serve died (log: %s)",
+                                            sb->log_path);
 }
 
 /*
@@ -579,11 +585,8 @@ int sandbox_idle(struct sandbox *sb, struct check_env *env, bool tg_faulted,
             long status = 0;
             json_t *r = NULL;
             int rc = env_api(env, "GET", path, NULL, &status, &r, e);
-            if (rc != 0) {
-                if (!sandbox_alive(sb))
-                    return err_set(e, ERR_IO, "tgcrm serve died (log: %s)", sb->log_path);
-                return rc;
-            }
+            if (rc != 0)
+                return or_died(sb, rc, e);
             snapshot(sb, &b);
             idle = status == 200 && verdict(r, &a, &b, tg_faulted, due);
             json_decref(r);
@@ -613,18 +616,13 @@ int sandbox_advance(struct sandbox *sb, struct check_env *env, int64_t ms,
          * its look: the move, then the looks */
         int rc = env_move(env, ms, e);
         if (rc != 0)
-            return sandbox_alive(sb) ? rc
-                                     : err_set(e, ERR_IO, "tgcrm serve died (log: %s)",
-                                               sb->log_path);
+            return or_died(sb, rc, e);
         return sandbox_idle(sb, env, tg_faulted(ud), timeout_ms, due, e);
     }
     json_t *r = NULL;
     int rc = env_advance_wait(env, ms, timeout_ms < 1000 ? timeout_ms : 1000, &r, e);
-    if (rc != 0) {
-        if (!sandbox_alive(sb))
-            return err_set(e, ERR_IO, "tgcrm serve died (log: %s)", sb->log_path);
-        return rc;
-    }
+    if (rc != 0)
+        return or_died(sb, rc, e);
     snapshot(sb, &b);
     bool faulted = tg_faulted(ud);
     bool idle = verdict(r, &a, &b, faulted, due);

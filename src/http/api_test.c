@@ -60,8 +60,6 @@ static int64_t earlier(int64_t a, int64_t b)
  * everything they can at the current clock time, after the newest commit? */
 static int look(struct api_ctx *ctx, bool kick, struct idleness *out, struct err *e)
 {
-    struct engine_stats es;
-    engine_get_stats(ctx->engine, &es);
     int64_t last_event = 0;
     struct store *s = store_pool_get(ctx->readers);
     int rc = store_event_last_id(s, &last_event, e);

@@ -194,7 +194,7 @@
     X(ST_OUTBOX_PENDING_AFTER,                                                    \
       "SELECT id, chat_id, thread_id, ticket_id, method, params, state, attempts, " \
       "next_attempt_at, created_at, last_error FROM tg_outbox "                   \
-      "WHERE +state = 'pending' AND id > ?2 ORDER BY id LIMIT ?1")                             \
+      "WHERE +state = 'pending' AND id > ?2 ORDER BY id LIMIT ?1")                \
     X(ST_EVENT_PUSH,                                                              \
       "INSERT INTO events (type, ticket_id, occurred_at, data) "                  \
       "VALUES (?1, ?2, ?3, ?4)")                                                  \

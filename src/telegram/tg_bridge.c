@@ -110,11 +110,10 @@ struct tg_bridge {
     /* thread-only state */
     struct view view;
     int64_t seen_version;        /* the change count the view was last read at */
-    int64_t next_due;            /* the last walk's round_next */
     struct map chats;            /* key (chat_id, 0) */
     struct map convs;            /* key (chat_id, ticket or 0) */
     uint64_t round;
-    int64_t round_next;          /* this round: the earliest time a row it held back may go */
+    int64_t round_next;          /* the newest walk: the earliest time a row it held back may go */
     struct bucket global;
     int64_t paused_all_until;
     int64_t last429_chat, last429_until;
@@ -682,7 +681,7 @@ static int round_once(struct tg_bridge *b, int64_t now, struct arena *a)
  */
 static bool walk_needed(struct tg_bridge *b, int64_t version, int64_t now, bool polled)
 {
-    return polled || b->view.stale || version != b->seen_version || now >= b->next_due;
+    return polled || b->view.stale || version != b->seen_version || now >= b->round_next;
 }
 
 static void *bridge_main(void *arg)
@@ -705,7 +704,6 @@ static void *bridge_main(void *arg)
             if (view_refresh(b, now, a) == 0) {
                 b->seen_version = version;
                 calls = round_once(b, now, a);
-                b->next_due = b->round_next;
             }
         }
         if (calls == 0) {
@@ -713,7 +711,7 @@ static void *bridge_main(void *arg)
             b->resting = !b->view.stale;
             b->rest_version = version;
             b->rest_now = now;
-            b->rest_next = b->next_due;
+            b->rest_next = b->round_next;
             pthread_mutex_unlock(&b->mu);
             polled = nap(b, b->lim.poll_ms);
         }
@@ -760,7 +758,7 @@ int tg_bridge_new(struct cfg *c, struct engine *en, const struct tg_bridge_limit
     pthread_cond_init(&b->cv, &ca);
     pthread_condattr_destroy(&ca);
     atomic_init(&b->version, 0);
-    b->next_due = INT64_MAX;
+    b->round_next = INT64_MAX;
     map_init(&b->chats, 64);
     map_init(&b->convs, 64);
     b->global.tokens = (double)b->lim.global_burst;

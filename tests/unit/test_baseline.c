@@ -158,11 +158,18 @@ Test(baseline, same_behaviour_same_bytes)
     check_report_free(&b);
 }
 
-Test(baseline, compare_reports_every_change)
+/* The baseline a run of the unchanged fixture records (mem_free). */
+static char *fixture_baseline(void)
 {
     struct check_report *was = report_fixture_new(100, ORIGIN);
-    char *old = render(was);
+    char *text = render(was);
     check_report_free(&was);
+    return text;
+}
+
+Test(baseline, compare_reports_every_change)
+{
+    char *old = fixture_baseline();
     struct check_report *r = report_fixture_new(100, ORIGIN);
     /* case 2 (webhooks › every payload...): passed -> failed, a step failed,
      * the second ticket assigned to dave, the first ticket gone */
@@ -198,9 +205,7 @@ Test(baseline, compare_reports_every_change)
 
 Test(baseline, compare_sees_order_and_cases)
 {
-    struct check_report *was = report_fixture_new(100, ORIGIN);
-    char *old = render(was);
-    check_report_free(&was);
+    char *old = fixture_baseline();
     struct check_report *r = report_fixture_new(100, ORIGIN);
     /* the two webhooks arrive at the same time, in the other order */
     struct check_case *c = &r->cases[0];
@@ -230,9 +235,7 @@ Test(baseline, compare_sees_order_and_cases)
 
 Test(baseline, a_step_added_is_one_change)
 {
-    struct check_report *was = report_fixture_new(100, ORIGIN);
-    char *old = render(was);
-    check_report_free(&was);
+    char *old = fixture_baseline();
     struct check_report *r = report_fixture_new(100, ORIGIN);
     /* a step written into the middle of case 1: the later steps keep their identity */
     struct check_case *c = &r->cases[0];
