@@ -42,10 +42,24 @@
 #define ENGINE_TEXT_MAX (1024u * 1024u)
 
 struct job {
-    const struct engine_event *ev;
+    const struct engine_event *ev;   /* NULL for a stream */
     struct engine_result *res;
+    struct engine_stream *stream;    /* the batch handed over while it runs */
     bool done;
     struct job *next;
+};
+
+/* A batch fed while it runs (engine_stream_begin): evs[0..count) are
+ * handed over, the engine thread applies each as it comes. count, closed
+ * and abandoned are under en->mu. */
+struct engine_stream {
+    struct engine *en;
+    struct engine_event *evs;        /* the caller's, cap of them */
+    struct engine_result *res;       /* the caller's, cap of them */
+    size_t cap, count;
+    bool closed, abandoned;
+    pthread_cond_t more;             /* count grew, or closed */
+    struct job job;                  /* its place in the queue */
 };
 
 struct engine {
@@ -1315,36 +1329,75 @@ static bool nothing_due(struct engine *en, const struct engine_event *evs, size_
     return next == 0 || next > now;
 }
 
-int engine_apply_batch(struct engine *en, const struct engine_event *evs,
-                       struct engine_result *res, size_t n, struct err *e)
+/* Where a batch's events come from: an array of n, or a stream. */
+struct source {
+    const struct engine_event *evs;
+    size_t n;
+    struct engine_stream *st;
+};
+
+/* Event i of src, waiting for a stream to hand it over; NULL past the end
+ * (and for every event of a stream its sender abandoned). */
+static const struct engine_event *source_at(struct engine *en, const struct source *src,
+                                            size_t i)
+{
+    if (src->st == NULL)
+        return i < src->n ? &src->evs[i] : NULL;
+    struct engine_stream *st = src->st;
+    pthread_mutex_lock(&en->mu);
+    while (i >= st->count && !st->closed)
+        pthread_cond_wait(&st->more, &en->mu);
+    const struct engine_event *ev = i < st->count && !st->abandoned ? &st->evs[i] : NULL;
+    pthread_mutex_unlock(&en->mu);
+    return ev;
+}
+
+/* How many events src holds in all, once its sender is done with it. */
+static size_t source_total(struct engine *en, const struct source *src)
+{
+    if (src->st == NULL)
+        return src->n;
+    pthread_mutex_lock(&en->mu);
+    while (!src->st->closed)
+        pthread_cond_wait(&src->st->more, &en->mu);
+    size_t n = src->st->count;
+    pthread_mutex_unlock(&en->mu);
+    return n;
+}
+
+/* The batch of src in one transaction (engine_apply_batch's contract). */
+static int apply_source(struct engine *en, const struct source *src,
+                        struct engine_result *res, struct err *e)
 {
     int64_t now = clock_now_ms(en->clock);
-    if (nothing_due(en, evs, n, now)) {
-        memset(res, 0, n * sizeof *res);
+    if (src->st == NULL && nothing_due(en, src->evs, src->n, now)) {
+        memset(res, 0, src->n * sizeof *res);
         return 0;
     }
     struct rules *r = rules_get(en);
     int64_t max_update = en->last_update_id;
     struct arena *a = arena_new(ENGINE_EVENT_ARENA);
+    size_t n = 0;
     int rc = store_begin(en->w, e);
     if (rc != 0)
-        goto out_cfg;
-    for (size_t i = 0; i < n; i++) {
+        goto out_rollback;
+    for (const struct engine_event *ev; (ev = source_at(en, src, n)) != NULL; n++) {
+        size_t i = n;
         memset(&res[i], 0, sizeof res[i]);
-        if (evs[i].type == ENGINE_TIMERS_DUE) {
+        if (ev->type == ENGINE_TIMERS_DUE) {
             rc = apply_timers(en, r, now, a, e);
             if (rc != 0)
                 goto out_rollback;
             continue;
         }
-        if (evs[i].update_id != 0 && evs[i].update_id <= max_update) {
+        if (ev->update_id != 0 && ev->update_id <= max_update) {
             res[i].duplicate = true;
             continue;
         }
-        if (evs[i].update_id > max_update)
-            max_update = evs[i].update_id;
-        if (evs[i].idem_key != NULL) {
-            int seen = idem_seen(en, evs[i].idem_key, a, &res[i]);
+        if (ev->update_id > max_update)
+            max_update = ev->update_id;
+        if (ev->idem_key != NULL) {
+            int seen = idem_seen(en, ev->idem_key, a, &res[i]);
             if (seen < 0)
                 res[i].code = seen;
             if (seen != 0)
@@ -1353,9 +1406,9 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
         rc = store_savepoint(en->w, e);
         if (rc != 0)
             goto out_rollback;
-        int erc = apply_one(en, r, &evs[i], now, &res[i], a);
-        if (erc == 0 && evs[i].idem_key != NULL)
-            erc = idem_record(en, evs[i].idem_key, now, &res[i]);
+        int erc = apply_one(en, r, ev, now, &res[i], a);
+        if (erc == 0 && ev->idem_key != NULL)
+            erc = idem_record(en, ev->idem_key, now, &res[i]);
         res[i].code = erc;
         if (erc == 0) {
             rc = store_release(en->w, e);
@@ -1369,6 +1422,14 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
         }
         if (rc != 0)
             goto out_rollback;
+    }
+    if (src->st != NULL && src->st->abandoned) {
+        /* the sender gave the batch up (a page it could not read whole):
+         * nothing of it may stay */
+        store_rollback(en->w, NULL);
+        n = source_total(en, src);
+        memset(res, 0, n * sizeof *res);
+        goto out_cfg;
     }
     if (max_update > en->last_update_id) {
         char v[32];
@@ -1406,6 +1467,7 @@ out_rollback:
     pthread_mutex_lock(&en->mu);
     en->stats.commit_failures++;
     pthread_mutex_unlock(&en->mu);
+    n = source_total(en, src);     /* a stream's sender may still be handing over */
     for (size_t i = 0; i < n; i++) {
         res[i].code = rc;
         res[i].ticket_id = 0;
@@ -1417,6 +1479,13 @@ out_cfg:
     arena_free(&a);
     rules_unref(&r);
     return rc;
+}
+
+int engine_apply_batch(struct engine *en, const struct engine_event *evs,
+                       struct engine_result *res, size_t n, struct err *e)
+{
+    struct source src = {.evs = evs, .n = n};
+    return apply_source(en, &src, res, e);
 }
 
 /* ---- the thread ----------------------------------------------------------------- */
@@ -1468,7 +1537,13 @@ static void *engine_main(void *arg)
         bool kicked = en->kicked;
         en->kicked = false;
         size_t n = 0;
-        while (en->head != NULL && n < ENGINE_BATCH_MAX) {
+        struct job *stream = NULL;      /* a stream is a batch of its own */
+        if (en->head != NULL && en->head->stream != NULL) {
+            stream = en->head;
+            en->head = stream->next;
+        }
+        while (stream == NULL && en->head != NULL && en->head->stream == NULL &&
+               n < ENGINE_BATCH_MAX) {
             jobs[n] = en->head;
             en->head = en->head->next;
             evs[n] = *jobs[n]->ev;
@@ -1493,12 +1568,19 @@ static void *engine_main(void *arg)
         }
         if (n > 0 && engine_apply_batch(en, evs, res, n, &e) != 0)
             log_msg(LOG_ERROR, "engine.commit_failed", "%s", e.msg);
+        if (stream != NULL) {
+            struct source src = {.st = stream->stream};
+            if (apply_source(en, &src, stream->stream->res, &e) != 0)
+                log_msg(LOG_ERROR, "engine.commit_failed", "%s", e.msg);
+        }
 
         pthread_mutex_lock(&en->mu);
         for (size_t i = 0; i < n; i++) {
             *jobs[i]->res = res[i];
             jobs[i]->done = true;
         }
+        if (stream != NULL)
+            stream->done = true;
         pthread_cond_broadcast(&en->done);
     }
     pthread_mutex_unlock(&en->mu);
@@ -1666,6 +1748,65 @@ int engine_submit_batch(struct engine *en, const struct engine_event *evs,
         if (res[i].code != 0)
             return res[i].code;
     return 0;
+}
+
+int engine_stream_begin(struct engine *en, struct engine_event *evs,
+                        struct engine_result *res, size_t cap, struct engine_stream **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&en->mu);
+    if (!en->running || en->stopping) {
+        pthread_mutex_unlock(&en->mu);
+        return ERR_BUSY;
+    }
+    struct engine_stream *st = mem_alloc(sizeof *st);
+    *st = (struct engine_stream){.en = en, .evs = evs, .res = res, .cap = cap};
+    pthread_cond_init(&st->more, NULL);
+    st->job.stream = st;
+    if (en->tail != NULL)
+        en->tail->next = &st->job;
+    else
+        en->head = &st->job;
+    en->tail = &st->job;
+    pthread_cond_signal(&en->wake);
+    pthread_mutex_unlock(&en->mu);
+    *out = st;
+    return 0;
+}
+
+int engine_stream_push(struct engine_stream *st)
+{
+    struct engine *en = st->en;
+    pthread_mutex_lock(&en->mu);
+    int rc = st->closed || st->count >= st->cap ? ERR_INVAL : 0;
+    if (rc == 0) {
+        st->count++;
+        pthread_cond_signal(&st->more);
+    }
+    pthread_mutex_unlock(&en->mu);
+    return rc;
+}
+
+int engine_stream_end(struct engine_stream **stp, bool abandon)
+{
+    struct engine_stream *st = *stp;
+    if (st == NULL)
+        return 0;
+    struct engine *en = st->en;
+    pthread_mutex_lock(&en->mu);
+    st->closed = true;
+    st->abandoned = abandon;
+    pthread_cond_signal(&st->more);
+    while (!st->job.done)
+        pthread_cond_wait(&en->done, &en->mu);
+    pthread_mutex_unlock(&en->mu);
+    int rc = 0;
+    for (size_t i = 0; i < st->count && rc == 0; i++)
+        rc = st->res[i].code;
+    pthread_cond_destroy(&st->more);
+    mem_free(st);
+    *stp = NULL;
+    return rc;
 }
 
 int64_t engine_last_update_id(struct engine *en)

@@ -153,6 +153,7 @@ struct engine_result {
 };
 
 struct engine;
+struct engine_stream;   /* engine_stream_begin */
 
 struct engine_stats {
     int64_t events_applied;
@@ -208,6 +209,32 @@ int engine_apply_batch(struct engine *en, const struct engine_event *evs,
  */
 int engine_submit_batch(struct engine *en, const struct engine_event *evs,
                         struct engine_result *res, size_t n);
+
+/*
+ * A batch handed over while it runs (the ingest path: a getUpdates page,
+ * update by update as it is parsed), so that reading the next event
+ * overlaps applying the last. The engine thread applies each event as it
+ * arrives, all in one transaction committed at engine_stream_end; nothing
+ * else is applied meanwhile. evs and res (cap of each) stay the caller's
+ * and must live until engine_stream_end; the caller fills evs[i] before
+ * pushing it. Returns 0 with *out set, or ERR_BUSY when the engine is not
+ * running. Every begun stream must be ended, soon: the writer waits.
+ */
+int engine_stream_begin(struct engine *en, struct engine_event *evs,
+                        struct engine_result *res, size_t cap, struct engine_stream **out);
+
+/* Hand over the next event (evs[count], filled by the caller). ERR_INVAL
+ * when the stream is full (cap) or ended. */
+int engine_stream_push(struct engine_stream *st);
+
+/*
+ * Close the stream and wait until its batch is committed: res[i] then
+ * holds each pushed event's result, and the return is 0 or the first
+ * non-zero result code (as engine_submit_batch). With abandon, nothing of
+ * the batch stays (it is rolled back; res is zeroed) and 0 is returned.
+ * Frees the stream and sets *stp to NULL; NULL is fine.
+ */
+int engine_stream_end(struct engine_stream **stp, bool abandon);
 
 /* Highest Telegram update_id applied so far (the getUpdates offset is this + 1). */
 int64_t engine_last_update_id(struct engine *en);

@@ -128,6 +128,11 @@ void tg_reply_release(struct tg_reply *r)
     if (r->result)
         json_decref(r->result);
     r->result = NULL;
+    mem_free(r->raw);
+    r->raw = NULL;
+    mem_free(r->items);
+    r->items = NULL;
+    r->nitems = 0;
 }
 
 const char *tg_class_name(enum tg_class cls)
@@ -172,6 +177,153 @@ enum tg_class tg_classify(const struct tg_reply *r)
     if (code == 400 && thread_lost_text(r->description))
         return TG_THREAD_LOST;
     return TG_PERMANENT;
+}
+
+/* ---- a result array left unparsed (tg_call_items) ------------------------------------ */
+
+struct scan {
+    const char *p, *end;
+};
+
+static void scan_ws(struct scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+/* Past a string whose opening quote is at s->p. */
+static bool scan_string(struct scan *s)
+{
+    for (s->p++; s->p < s->end; s->p++) {
+        if (*s->p == '\\')
+            s->p++;
+        else if (*s->p == '"')
+            return ++s->p <= s->end;
+    }
+    return false;
+}
+
+/* Past one value, found by its brackets and strings only: its syntax is
+ * checked when it is parsed. */
+static bool scan_value(struct scan *s)
+{
+    int depth = 0;
+    do {
+        if (s->p >= s->end)
+            return false;
+        char c = *s->p;
+        if (c == '"') {
+            if (!scan_string(s))
+                return false;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth < 0)
+                return false;
+        } else if (depth == 0) {        /* a scalar: up to what ends it */
+            while (s->p < s->end && strchr(",]} \t\r\n", *s->p) == NULL)
+                s->p++;
+            return true;
+        }
+        s->p++;
+    } while (depth > 0);
+    return true;
+}
+
+/* The member name at s->p is exactly `name` (no escapes) and a colon follows. */
+static bool scan_key(struct scan *s, const char *name)
+{
+    size_t n = strlen(name);
+    if ((size_t)(s->end - s->p) < n + 2 || s->p[0] != '"' || memcmp(s->p + 1, name, n) != 0 ||
+        s->p[n + 1] != '"')
+        return false;
+    s->p += n + 2;
+    scan_ws(s);
+    if (s->p >= s->end || *s->p != ':')
+        return false;
+    s->p++;
+    scan_ws(s);
+    return true;
+}
+
+/* The elements of the array at s->p into r->items. */
+static bool scan_items(struct scan *s, const char *base, struct tg_reply *r)
+{
+    size_t cap = 0;
+    s->p++;                             /* '[' */
+    scan_ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return true;
+    }
+    for (;;) {
+        const char *at = s->p;
+        if (!scan_value(s))
+            return false;
+        if (r->nitems == cap) {
+            cap = cap ? cap * 2 : 128;
+            r->items = mem_realloc(r->items, cap * sizeof *r->items);
+        }
+        r->items[r->nitems++] = (struct tg_item){(size_t)(at - base), (size_t)(s->p - at)};
+        scan_ws(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            scan_ws(s);
+            continue;
+        }
+        if (s->p < s->end && *s->p == ']') {
+            s->p++;
+            return true;
+        }
+        return false;
+    }
+}
+
+/* r->items from body when it is exactly {"ok":true,"result":[...]}, in
+ * either order; false (r->items empty) for anything else. */
+static bool scan_envelope(const char *body, size_t len, struct tg_reply *r)
+{
+    struct scan s = {body, body + len};
+    bool ok = false, result = false;
+    scan_ws(&s);
+    if (s.p >= s.end || *s.p != '{')
+        return false;
+    s.p++;
+    for (int member = 0; member < 2; member++) {
+        scan_ws(&s);
+        if (member == 1) {
+            if (s.p >= s.end || *s.p != ',')
+                goto no;
+            s.p++;
+            scan_ws(&s);
+        }
+        if (!ok && scan_key(&s, "ok")) {
+            if ((size_t)(s.end - s.p) < 4 || memcmp(s.p, "true", 4) != 0)
+                goto no;
+            s.p += 4;
+            ok = true;
+        } else if (!result && scan_key(&s, "result")) {
+            if (s.p >= s.end || *s.p != '[' || !scan_items(&s, body, r))
+                goto no;
+            result = true;
+        } else {
+            goto no;
+        }
+    }
+    scan_ws(&s);
+    if (s.p < s.end && *s.p == '}') {
+        s.p++;
+        scan_ws(&s);
+        if (s.p == s.end)
+            return true;
+    }
+no:
+    mem_free(r->items);
+    r->items = NULL;
+    r->nitems = 0;
+    return false;
 }
 
 /* Read the envelope out of the received body into r. */
@@ -274,8 +426,9 @@ static int class_code(const struct tg_reply *r)
     return ERR_INTERNAL;
 }
 
-int tg_call(struct tg_client *c, const char *method, const char *params_json,
-            long timeout_ms, struct tg_reply *out, struct err *e)
+/* tg_call, or with items tg_call_items. */
+static int call(struct tg_client *c, const char *method, const char *params_json,
+                long timeout_ms, bool items, struct tg_reply *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
     if (atomic_load(&c->aborted)) {
@@ -320,7 +473,13 @@ int tg_call(struct tg_client *c, const char *method, const char *params_json,
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     out->http_status = status;
-    parse_envelope(c, out);
+    if (items && status >= 200 && status < 300 &&
+        scan_envelope(c->body.p, c->body.len, out)) {
+        out->kind = TG_REPLY_OK;
+        out->raw = buf_detach(&c->body);
+    } else {
+        parse_envelope(c, out);
+    }
     buf_release(&c->body);
     out->cls = tg_classify(out);
 
@@ -335,4 +494,16 @@ int tg_call(struct tg_client *c, const char *method, const char *params_json,
     if (out->cls == TG_OK)
         return 0;
     return err_set(e, class_code(out), "telegram %s: %s", method, out->description);
+}
+
+int tg_call(struct tg_client *c, const char *method, const char *params_json,
+            long timeout_ms, struct tg_reply *out, struct err *e)
+{
+    return call(c, method, params_json, timeout_ms, false, out, e);
+}
+
+int tg_call_items(struct tg_client *c, const char *method, const char *params_json,
+                  long timeout_ms, struct tg_reply *out, struct err *e)
+{
+    return call(c, method, params_json, timeout_ms, true, out, e);
 }

@@ -47,6 +47,11 @@ enum tg_reply_kind {
 
 #define TG_DESC_MAX 512
 
+/* One element of a reply's "result" array, as text in tg_reply.raw. */
+struct tg_item {
+    size_t off, len;
+};
+
 struct tg_reply {
     enum tg_reply_kind kind;
     enum tg_class cls;
@@ -57,6 +62,9 @@ struct tg_reply {
     int64_t retry_after;          /* seconds, from parameters.retry_after; 0 if none */
     int64_t migrate_to_chat_id;   /* from parameters; 0 if none */
     bool aborted;                 /* tg_client_abort cut the call short */
+    char *raw;                    /* owned: tg_call_items' body, which items index */
+    struct tg_item *items;        /* owned: tg_call_items' result elements, unparsed */
+    size_t nitems;
 };
 
 struct tg_client;
@@ -87,7 +95,20 @@ void tg_client_free(struct tg_client **cp);
 int tg_call(struct tg_client *c, const char *method, const char *params_json,
             long timeout_ms, struct tg_reply *out, struct err *e);
 
-/* Drop the result reference; the reply can be reused. */
+/*
+ * tg_call for a method whose result is an array (getUpdates), leaving the
+ * elements unparsed so the caller can parse and use one while the next
+ * waits: when the answer is exactly {"ok":true,"result":[...]} (members in
+ * either order), out->result stays NULL and out->items[0..nitems) index
+ * each element's text in out->raw; only its brackets and strings have been
+ * followed, so each element still has to be parsed (and may prove
+ * malformed). Any other answer is read as tg_call reads it (out->result
+ * set when ok). Same returns as tg_call.
+ */
+int tg_call_items(struct tg_client *c, const char *method, const char *params_json,
+                  long timeout_ms, struct tg_reply *out, struct err *e);
+
+/* Drop the result reference and the unparsed body; the reply can be reused. */
 void tg_reply_release(struct tg_reply *r);
 
 /*

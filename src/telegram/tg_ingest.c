@@ -115,43 +115,44 @@ static void log_skipped(int64_t update_id, const char *why)
     log_end(&l);
 }
 
-/*
- * Submit evs[0..n) (n may be 0) so that the offset reaches max_id: adds
- * an offset-only event when needed. Refusals by the desk's rules are
- * logged and passed over (an update the desk refuses would be refused
- * forever); a failed commit returns its code so the page is fetched again.
- */
-static int submit(struct tg_ingest *in, struct engine_event *evs, size_t n, int64_t max_id)
+/* Add the offset-only event to evs[0..*n) when its last does not reach
+ * max_id (there is room for one more). */
+static bool offset_event(struct engine_event *evs, size_t *n, int64_t max_id)
 {
-    if (n == 0 || evs[n - 1].update_id < max_id) {
-        memset(&evs[n], 0, sizeof evs[n]);
-        evs[n].type = ENGINE_STAFF_MESSAGE;   /* topic_id 0: offset only */
-        evs[n].update_id = max_id;
-        n++;
-    }
-    struct engine_result *res = mem_alloc(n * sizeof *res);
-    int rc = engine_submit_batch(in->en, evs, res, n);
-    int out = 0;
+    if (*n > 0 && evs[*n - 1].update_id >= max_id)
+        return false;
+    memset(&evs[*n], 0, sizeof evs[*n]);
+    evs[*n].type = ENGINE_STAFF_MESSAGE;     /* topic_id 0: offset only */
+    evs[*n].update_id = max_id;
+    (*n)++;
+    return true;
+}
+
+/*
+ * After evs[0..n) were applied (rc the batch's return): refusals by the
+ * desk's rules are logged and passed over (an update the desk refuses
+ * would be refused forever) and the offset is moved past max_id; a failed
+ * commit returns its code so the page is fetched again.
+ */
+static int settle(struct tg_ingest *in, const struct engine_event *evs,
+                  const struct engine_result *res, size_t n, int rc, int64_t max_id)
+{
     if (rc != 0) {
         for (size_t i = 0; i < n; i++) {
             if (res[i].code == 0)
                 continue;
             if (store_failure(res[i].code)) {
-                out = res[i].code;
                 struct log_line l;
                 log_begin(&l, LOG_ERROR, "telegram.ingest_commit_failed");
                 log_int(&l, "update_id", evs[i].update_id);
                 log_str(&l, "code", err_name(res[i].code));
                 log_str(&l, "msg", res[i].err.msg);
                 log_end(&l);
-                break;
+                return res[i].code;
             }
             log_refused(&evs[i], &res[i]);
         }
     }
-    mem_free(res);
-    if (out != 0)
-        return out;
     /* Refused events were rolled back, their update_id with them: move
      * the offset past the page explicitly so they are not fetched again. */
     if (engine_last_update_id(in->en) < max_id) {
@@ -165,21 +166,64 @@ static int submit(struct tg_ingest *in, struct engine_event *evs, size_t n, int6
     return 0;
 }
 
-/* Convert and submit one getUpdates page (an array). */
-static int apply_page(struct tg_ingest *in, json_t *arr, int64_t staff)
+/* Submit evs[0..n) (room for n + 1) so that the offset reaches max_id. */
+static int submit(struct tg_ingest *in, struct engine_event *evs, size_t n, int64_t max_id)
 {
-    size_t n = json_array_size(arr);
+    offset_event(evs, &n, max_id);
+    struct engine_result *res = mem_alloc(n * sizeof *res);
+    int rc = engine_submit_batch(in->en, evs, res, n);
+    rc = settle(in, evs, res, n, rc, max_id);
+    mem_free(res);
+    return rc;
+}
+
+/* Update i of a getUpdates page (a new reference): parsed from its text
+ * (tg_call_items) or taken from the parsed array. */
+static json_t *page_update(const struct tg_reply *r, size_t i, struct err *e)
+{
+    if (r->raw == NULL)
+        return json_incref(json_array_get(r->result, i));
+    json_t *u = NULL;
+    return jx_parse(r->raw + r->items[i].off, r->items[i].len, &u, e) == 0 ? u : NULL;
+}
+
+/*
+ * Convert and apply one getUpdates page, as one batch. The engine applies
+ * each update while the next is parsed (engine_stream_*): parsing a page
+ * costs about a quarter of applying it, and the two must not add up, as
+ * the next page may only be asked for (confirming this one) once this one
+ * is committed. An update that is not JSON abandons the page: nothing of
+ * it stays, and it is fetched again after a back-off, as a page that could
+ * not be parsed whole always was.
+ */
+static int apply_page(struct tg_ingest *in, const struct tg_reply *r, int64_t staff)
+{
+    size_t n = r->raw != NULL ? r->nitems : json_array_size(r->result);
     if (n == 0)
         return 0;
     struct arena *a = arena_new(0);
+    json_t **docs = mem_alloc(n * sizeof(json_t *));  /* the events borrow from them */
     struct engine_event *evs = mem_alloc((n + 1) * sizeof *evs);
-    size_t k = 0, skipped = 0;
+    struct engine_result *res = mem_alloc((n + 1) * sizeof *res);
+    size_t ndocs = 0, k = 0, skipped = 0;
     int64_t max_id = 0;
-    for (size_t i = 0; i < n; i++) {
+    bool unreadable = false;
+    struct engine_stream *st = NULL;
+    int rc = engine_stream_begin(in->en, evs, res, n + 1, &st);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         struct err e = {0};
+        json_t *u = page_update(r, i, &e);
+        if (u == NULL) {
+            log_msg(LOG_WARN, "telegram.poll_failed",
+                    "getUpdates: update %zu of %zu is not JSON (%s); the page is read again",
+                    i + 1, n, e.msg);
+            unreadable = true;
+            break;
+        }
+        docs[ndocs++] = u;
         const char *why = NULL;
-        int rc = tg_update_to_event(json_array_get(arr, i), staff, a, &evs[k], &why, &e);
-        if (rc < 0) {
+        int crc = tg_update_to_event(u, staff, a, &evs[k], &why, &e);
+        if (crc < 0) {
             log_msg(LOG_WARN, "telegram.update_invalid", "%s", e.msg);
             skipped++;
             continue;
@@ -187,21 +231,34 @@ static int apply_page(struct tg_ingest *in, json_t *arr, int64_t staff)
         int64_t id = evs[k].update_id;
         if (id > max_id)
             max_id = id;
-        if (rc == TG_UPDATE_SKIP) {
+        if (crc == TG_UPDATE_SKIP) {
             log_skipped(id, why);
             skipped++;
             continue;
         }
+        engine_stream_push(st);
         k++;
     }
-    int rc = 0;
-    if (max_id > 0)
-        rc = submit(in, evs, k, max_id);
-    pthread_mutex_lock(&in->mu);
-    in->st.updates += (int64_t)n;
-    in->st.events += (int64_t)k;
-    in->st.skipped += (int64_t)skipped;
-    pthread_mutex_unlock(&in->mu);
+    size_t events = k;                  /* the updates' own, before the offset's */
+    if (rc == 0 && !unreadable && max_id > 0 && offset_event(evs, &k, max_id))
+        engine_stream_push(st);
+    int brc = engine_stream_end(&st, unreadable || max_id == 0);
+    if (rc == 0 && unreadable) {
+        count(in, &in->st.errors, 1);
+        rc = ERR_INVAL;
+    } else if (rc == 0) {
+        if (max_id > 0)
+            rc = settle(in, evs, res, k, brc, max_id);
+        pthread_mutex_lock(&in->mu);
+        in->st.updates += (int64_t)n;
+        in->st.events += (int64_t)events;
+        in->st.skipped += (int64_t)skipped;
+        pthread_mutex_unlock(&in->mu);
+    }
+    for (size_t i = 0; i < ndocs; i++)
+        json_decref(docs[i]);
+    mem_free(docs);
+    mem_free(res);
     mem_free(evs);
     arena_free(&a);
     return rc;
@@ -244,17 +301,17 @@ static void *poll_main(void *arg)
         char *params = poll_params(last > 0 ? last + 1 : 0, timeout_s);
         struct tg_reply r;
         struct err e = {0};
-        int rc = tg_call(in->poll, "getUpdates", params, (long)(timeout_s * 1000 + 15000),
-                         &r, &e);
+        int rc = tg_call_items(in->poll, "getUpdates", params,
+                               (long)(timeout_s * 1000 + 15000), &r, &e);
         mem_free(params);
         if (atomic_load(&in->stop) || r.aborted) {
             tg_reply_release(&r);
             break;
         }
         int64_t wait = 0;
-        if (rc == 0 && json_is_array(r.result)) {
+        if (rc == 0 && (r.raw != NULL || json_is_array(r.result))) {
             count(in, &in->st.polls, 1);
-            rc = apply_page(in, r.result, staff);
+            rc = apply_page(in, &r, staff);
             if (rc != 0)
                 wait = backoff;   /* the engine could not commit: same page again */
             else

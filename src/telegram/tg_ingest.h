@@ -3,10 +3,15 @@
  *
  * Polling mode: a thread calls getUpdates with offset =
  * engine_last_update_id() + 1 (limit 100, timeout = telegram.poll_timeout,
- * allowed_updates message / edited_message / callback_query), converts the
- * page with tg_update_to_event and hands it to engine_submit_batch. The
- * offset is read back from the engine each time, so an update is only
- * confirmed to Telegram after the engine committed it (exactly-once).
+ * allowed_updates message / edited_message / callback_query) and hands the
+ * page to the engine as one batch, an engine_stream: each update is parsed
+ * (tg_call_items leaves them unparsed) and converted with
+ * tg_update_to_event while the engine applies the one before, so the parse
+ * does not lengthen the page's turn. An update that is not JSON abandons
+ * the page (nothing of it is applied) and it is fetched again after a
+ * back-off. The offset is read back from the engine each time, so an
+ * update is only confirmed to Telegram after the engine committed it
+ * (exactly-once).
  *
  * Updates that produce no event must still move the offset. For them the
  * ingest submits an "offset only" event — ENGINE_STAFF_MESSAGE with

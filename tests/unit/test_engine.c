@@ -474,3 +474,73 @@ Test(engine, a_tick_with_nothing_due_commits_nothing, .init = setup, .fini = tea
     cr_expect_eq(rs[1].code, 0);
     cr_expect(rs[1].created);
 }
+
+/* ---- streams (engine_stream_*: a getUpdates page handed over as it is parsed) ---- */
+
+/* A reader sees nothing of a stream until its end (one transaction), then
+ * all of it; a refused event undoes only itself, as in any batch. */
+Test(engine, a_stream_is_one_batch_applied_as_it_arrives, .init = setup, .fini = teardown)
+{
+    struct err e = {0};
+    cr_assert_eq(engine_start(E, &e), 0, "%s", e.msg);
+    struct engine_event evs[4];
+    struct engine_result res[4];
+    struct engine_stats before, after;
+    engine_get_stats(E, &before);
+    struct engine_stream *st = NULL;
+    cr_assert_eq(engine_stream_begin(E, evs, res, 3, &st), 0);
+    evs[0] = customer_msg(701, "first");
+    evs[0].update_id = 50;
+    cr_expect_eq(engine_stream_push(st), 0);
+    evs[1] = customer_msg(702, "");               /* refused: undoes only itself */
+    evs[1].update_id = 51;
+    cr_expect_eq(engine_stream_push(st), 0);
+    usleep(20 * 1000);
+    int64_t by[TICKET_STATUS_COUNT];
+    cr_assert_eq(store_ticket_count_by_status(R, by, &e), 0);
+    cr_expect_eq(by[TICKET_OPEN], 0, "committed only at the end");
+    evs[2] = customer_msg(703, "third");
+    evs[2].update_id = 52;
+    cr_expect_eq(engine_stream_push(st), 0);
+    evs[3] = customer_msg(704, "over the cap");
+    cr_expect_eq(engine_stream_push(st), ERR_INVAL, "a fourth event does not fit");
+    cr_expect_eq(engine_stream_end(&st, false), ERR_INVAL, "the first non-zero code");
+    cr_expect_null(st);
+    cr_expect_eq(res[0].code, 0);
+    cr_expect(res[0].created);
+    cr_expect_eq(res[1].code, ERR_INVAL);
+    cr_expect_eq(res[2].code, 0);
+    engine_get_stats(E, &after);
+    cr_expect_eq(after.batches, before.batches + 1, "one transaction");
+    cr_expect_eq(engine_last_update_id(E), 52);
+    cr_assert_eq(store_ticket_count_by_status(R, by, &e), 0);
+    cr_expect_eq(by[TICKET_OPEN], 2);
+}
+
+Test(engine, an_abandoned_stream_leaves_nothing, .init = setup, .fini = teardown)
+{
+    struct err e = {0};
+    cr_assert_eq(engine_start(E, &e), 0, "%s", e.msg);
+    struct engine_event evs[2];
+    struct engine_result res[2];
+    struct engine_stream *st = NULL;
+    cr_assert_eq(engine_stream_begin(E, evs, res, 2, &st), 0);
+    evs[0] = customer_msg(711, "applied, then undone");
+    evs[0].update_id = 60;
+    cr_expect_eq(engine_stream_push(st), 0);
+    usleep(20 * 1000);
+    cr_expect_eq(engine_stream_end(&st, true), 0);
+    int64_t by[TICKET_STATUS_COUNT];
+    cr_assert_eq(store_ticket_count_by_status(R, by, &e), 0);
+    cr_expect_eq(by[TICKET_OPEN], 0);
+    cr_expect_eq(engine_last_update_id(E), 0, "the offset did not move");
+    cr_expect_eq(count_events("ticket.created"), 0);
+
+    /* the engine goes on as before; a stream cannot begin once it stopped */
+    struct engine_event ev = customer_msg(712, "after");
+    struct engine_result r1;
+    cr_expect_eq(engine_submit(E, &ev, &r1), 0);
+    engine_stop(E);
+    cr_expect_eq(engine_stream_begin(E, evs, res, 2, &st), ERR_BUSY);
+    cr_expect_null(st);
+}

@@ -186,3 +186,79 @@ Test(tg_client, bad_arguments)
     cr_expect_eq(tg_client_new("http://x", "", &c, &e), ERR_INVAL);
     cr_expect_null(c);
 }
+
+/* ---- tg_call_items: the result array left unparsed ---------------------------------- */
+
+static int items_with(int status, const char *body, struct tg_reply *r)
+{
+    tg_stub_push(S, "getUpdates", status, body);
+    struct err e = {0};
+    return tg_call_items(C, "getUpdates", "{}", 5000, r, &e);
+}
+
+static char *item(const struct tg_reply *r, size_t i)
+{
+    return strndup(r->raw + r->items[i].off, r->items[i].len);
+}
+
+Test(tg_client, items_are_found_by_brackets_and_strings)
+{
+    struct tg_reply r;
+    const char *body = " {\"result\" : [ {\"update_id\":1,\"t\":\"a ] } \\\" [ {\"} ,"
+                       "\n[1,{\"x\":[]}], 7,\"s\" ,null] ,\"ok\":true }\n";
+    cr_assert_eq(items_with(200, body, &r), 0);
+    cr_expect_eq(r.kind, TG_REPLY_OK);
+    cr_expect_null(r.result);
+    cr_assert_not_null(r.raw);
+    cr_assert_eq(r.nitems, 5);
+    const char *want[] = {"{\"update_id\":1,\"t\":\"a ] } \\\" [ {\"}", "[1,{\"x\":[]}]",
+                          "7", "\"s\"", "null"};
+    for (size_t i = 0; i < 5; i++) {
+        char *got = item(&r, i);
+        cr_expect_str_eq(got, want[i]);
+        free(got);
+    }
+    tg_reply_release(&r);
+    cr_expect_null(r.raw);
+    cr_expect_null(r.items);
+
+    cr_assert_eq(items_with(200, "{\"ok\":true,\"result\":[]}", &r), 0);
+    cr_expect_not_null(r.raw);
+    cr_expect_eq(r.nitems, 0);
+    tg_reply_release(&r);
+}
+
+/* Anything but exactly {ok:true, result:[...]} is read whole, as tg_call
+ * reads it: an error envelope, another member, a result that is not an
+ * array, a body the scan cannot follow (then it is no envelope at all). */
+Test(tg_client, items_fall_back_to_the_whole_parse)
+{
+    struct tg_reply r;
+    cr_expect_eq(items_with(409, "{\"ok\":false,\"error_code\":409,\"description\":"
+                                 "\"Conflict: terminated by other getUpdates request\"}", &r),
+                 ERR_CONFLICT);
+    cr_expect_eq(r.cls, TG_CONFLICT);
+    cr_expect_null(r.raw);
+    tg_reply_release(&r);
+
+    cr_expect_eq(items_with(200, "{\"ok\":true,\"result\":[{\"update_id\":3}],\"extra\":1}",
+                            &r), 0);
+    cr_expect_null(r.raw);
+    cr_assert(json_is_array(r.result));
+    cr_expect_eq(json_array_size(r.result), 1);
+    tg_reply_release(&r);
+
+    cr_expect_eq(items_with(200, "{\"ok\":true,\"result\":true}", &r), 0);
+    cr_expect_null(r.raw);
+    cr_expect(json_is_true(r.result));
+    tg_reply_release(&r);
+
+    cr_expect_eq(items_with(200, "{\"ok\":true,\"result\":[{\"update_id\":3}", &r), ERR_IO);
+    cr_expect_eq(r.cls, TG_TRANSIENT, "a cut body is no envelope");
+    cr_expect_null(r.raw);
+    tg_reply_release(&r);
+
+    cr_expect_eq(items_with(200, "{\"ok\":true,\"result\":[1]} trailing", &r), ERR_IO);
+    cr_expect_null(r.raw);
+    tg_reply_release(&r);
+}

@@ -149,6 +149,37 @@ Test(tg_ingest, a_page_of_skipped_updates_still_moves_the_offset)
     free(second);
 }
 
+/* Updates are parsed one by one while the engine applies them: one that
+ * is not JSON must still cost the whole page, as a page that could not be
+ * parsed at all did — nothing applied, the offset unmoved, the same page
+ * asked for again. */
+Test(tg_ingest, a_page_with_an_unreadable_update_is_read_again_whole)
+{
+    tg_stub_push(S, "getUpdates", 200,
+                 "{\"ok\":true,\"result\":["
+                 "{\"update_id\":300,\n\"message\":" PRIV(5550004, 1, "hello") "},"
+                 "{\"update_id\":301,\"message\":{\"text\":tru}}]}");
+    tg_stub_push(S, "getUpdates", 200,
+                 "{\"ok\":true,\"result\":["
+                 "{\"update_id\":300,\n\"message\":" PRIV(5550004, 1, "hello") "},"
+                 "{\"update_id\":301,\n\"message\":" PRIV(5550005, 1, "hi") "}]}");
+    struct err e = {0};
+    cr_assert_eq(tg_ingest_start(I, &e), 0, "%s", e.msg);
+    WAIT_FOR(engine_last_update_id(E) == 301, 5000);
+    cr_expect_eq(ticket_count(), 2, "the first page left nothing behind");
+    char *first = tg_stub_body(S, "getUpdates", 0);
+    char *second = tg_stub_body(S, "getUpdates", 1);
+    cr_expect_null(strstr(first, "\"offset\""), "first poll: %s", first);
+    cr_expect_null(strstr(second, "\"offset\""), "the same page again: %s", second);
+    free(first);
+    free(second);
+    struct tg_ingest_stats st;
+    tg_ingest_get_stats(I, &st);
+    cr_expect_eq(st.errors, 1);
+    cr_expect_eq(st.updates, 2);
+    cr_expect_eq(st.events, 2);
+}
+
 Test(tg_ingest, unauthorized_stops_polling)
 {
     tg_stub_push(S, "getUpdates", 401, "{\"ok\":false,\"error_code\":401,"
