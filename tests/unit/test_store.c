@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -1293,4 +1294,39 @@ Test(store, read_only_refuses_a_database_missing_a_migration)
                               NULL), 0);
     sqlite3_close(db);
     open_rw();
+}
+
+/* The writer's background checkpointer must really copy the WAL back: its
+ * own connection had never read the database, so every PASSIVE checkpoint
+ * it took was a successful no-op and the WAL grew until the writer's
+ * inline checkpoint at 64,000 pages (256 MB). Past the 1,000-page mark the
+ * database file itself must grow. */
+Test(store, the_background_checkpoint_copies_the_wal_back)
+{
+    struct stat before, now;
+    cr_assert_eq(stat(path, &before), 0);
+    char *data = malloc(3001);
+    memset(data, 'x', 3000);
+    data[3000] = '\0';
+    char *json = malloc(3100);
+    snprintf(json, 3100, "{\"pad\":\"%s\"}", data);
+    for (int batch = 0; batch < 12; batch++) {       /* ~1,500 pages in all */
+        OK(store_begin(s, &e));
+        for (int i = 0; i < 500; i++) {
+            struct event_row r = {.type = "test.pad", .occurred_at = 1, .data = json};
+            OK(store_event_push(s, &r, &e));
+        }
+        OK(store_commit(s, &e));
+    }
+    free(json);
+    free(data);
+    bool grew = false;
+    for (int i = 0; i < 500 && !grew; i++) {         /* up to 5 s */
+        cr_assert_eq(stat(path, &now), 0);
+        grew = now.st_size > before.st_size + 1000 * 4096;
+        if (!grew)
+            usleep(10 * 1000);
+    }
+    cr_expect(grew, "the database file stayed at %lld bytes (was %lld)",
+              (long long)now.st_size, (long long)before.st_size);
 }
