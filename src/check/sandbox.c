@@ -537,11 +537,36 @@ static void snapshot(struct sandbox *sb, struct snap *s)
     s->held = ss.held;
 }
 
-/* A request to the CRM failed with rc: rc, or ERR_IO when serve is gone. */
+/* How serve ended, from its wait status: "exit status N" or "signal N". */
+static void ended(const struct sandbox *sb, char *out, size_t n)
+{
+    if (WIFSIGNALED(sb->wait_status))
+        snprintf(out, n, "killed by signal %d", WTERMSIG(sb->wait_status));
+    else
+        snprintf(out, n, "exit status %d", WEXITSTATUS(sb->wait_status));
+}
+
+/* A request to the CRM failed with rc: rc, or ERR_IO when serve is gone
+ * (looked for up to 200 ms). Then the request's own error (connection
+ * refused ...) is only the symptom, so the message leads with the cause
+ * instead of keeping the first one recorded. */
 static int or_died(struct sandbox *sb, int rc, struct err *e)
 {
-    return sandbox_alive(sb) ? rc : err_set(e, ERR_IO, "tgcrm serve died (log: %s)",
-                                            sb->log_path);
+    /* its sockets close a moment before it can be reaped: look a while */
+    bool alive = sandbox_alive(sb);
+    for (int i = 0; alive && i < 100; i++) {
+        struct timespec ts = { 0, 2 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        alive = sandbox_alive(sb);
+    }
+    if (alive)
+        return rc;
+    char how[48], was[ERR_MSG_MAX];
+    ended(sb, how, sizeof how);
+    snprintf(was, sizeof was, "%s", e != NULL ? e->msg : "");
+    err_clear(e);
+    return err_set(e, ERR_IO, "tgcrm serve died (%s; log: %s)%s%.300s", how, sb->log_path,
+                   was[0] != '\0' ? ": " : "", was);
 }
 
 /*
@@ -636,8 +661,7 @@ bool sandbox_alive(struct sandbox *sb)
 {
     if (sb->pid <= 0)
         return false;
-    int status;
-    if (waitpid(sb->pid, &status, WNOHANG) == sb->pid) {
+    if (waitpid(sb->pid, &sb->wait_status, WNOHANG) == sb->pid) {
         sb->pid = 0;
         return false;
     }

@@ -52,6 +52,7 @@ struct sandbox {
     struct sink *sink;          /* owned */
     struct cfg *cfg;            /* owned reference: the effective configuration */
     pid_t pid;                  /* serve, 0 once reaped */
+    int wait_status;            /* serve's waitpid status once reaped (sandbox_alive) */
     int port;                   /* serve's HTTP port */
     char api_url[64];           /* "http://127.0.0.1:<port>" */
     const char *api_token;      /* borrowed from cfg: the first http.api_tokens entry */

@@ -263,3 +263,62 @@ Test(check, tgcrm_sandbox_serves_until_sigterm)
     close(fd);
     unlink(out);
 }
+
+/* serve dying mid-case is named as the cause, with how it ended, rather
+ * than hidden behind the failed request's "connection refused": 20,000
+ * clock moves keep the case busy while the test kills serve. */
+Test(check, a_serve_that_dies_is_named_with_its_signal)
+{
+    char dir[] = "/tmp/tgcrm-check-died-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[128], cmd[300];
+    snprintf(cmd, sizeof cmd, "cp tests/check/crm.yaml %s/crm.yaml", dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/died.yaml", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("suite: Serve dies\n"
+          "description: serve is killed while the clock moves.\n"
+          "config: crm.yaml\n"
+          "scenarios:\n"
+          "  - name: a long wait\n"
+          "    expect: the clock moves a second at a time, 20,000 times\n"
+          "    steps:\n"
+          "      - repeat:\n"
+          "          times: 20000\n"
+          "          steps:\n"
+          "            - advance: 1s\n", f);
+    fclose(f);
+    char out[] = "/tmp/tgcrm-check-died-out-XXXXXX";
+    const char *argv[] = { bin(), "check", path, NULL };
+    int fd;
+    pid_t pid = spawn(argv, out, &fd);
+    /* serve is the check's child; kill it once it serves (bounded wait) */
+    pid_t serve = 0;
+    for (int i = 0; i < 1000 && serve <= 0; i++) {
+        usleep(10000);
+        snprintf(cmd, sizeof cmd, "pgrep -P %d -f ' serve '", (int)pid);
+        FILE *p = popen(cmd, "r");
+        if (p != NULL) {
+            if (fscanf(p, "%d", &serve) != 1)
+                serve = 0;
+            pclose(p);
+        }
+    }
+    cr_assert_gt(serve, 0, "no serve child of the check");
+    usleep(300 * 1000);                       /* let it listen and the case begin */
+    kill(serve, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    struct ran r = { .status = WIFEXITED(st) ? WEXITSTATUS(st) : -1 };
+    off_t len = lseek(fd, 0, SEEK_END);
+    r.out = calloc(1, (size_t)len + 1);
+    cr_assert_eq(pread(fd, r.out, (size_t)len, 0), len);
+    close(fd);
+    unlink(out);
+    cr_expect_eq(r.status, 1, "%s", r.out);
+    HAS(r, "tgcrm serve died (killed by signal 9; log: ");
+    free(r.out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
