@@ -49,6 +49,20 @@ static pid_t spawn(const char *const *argv, char *path, int *fd)
     return pid;
 }
 
+/* Wait for pid (started by spawn) and take its output from fd/path. */
+static struct ran collect(pid_t pid, int fd, const char *path)
+{
+    int st;
+    waitpid(pid, &st, 0);
+    struct ran r = { .status = WIFEXITED(st) ? WEXITSTATUS(st) : -1 };
+    off_t len = lseek(fd, 0, SEEK_END);
+    r.out = calloc(1, (size_t)len + 1);
+    cr_assert_eq(pread(fd, r.out, (size_t)len, 0), len);
+    close(fd);
+    unlink(path);
+    return r;
+}
+
 /* Run `tgcrm check ARGS...` (NULL-terminated), output captured. */
 static struct ran check(const char *first, ...)
 {
@@ -65,15 +79,7 @@ static struct ran check(const char *first, ...)
     char path[] = "/tmp/tgcrm-check-out-XXXXXX";
     int fd;
     pid_t pid = spawn(argv, path, &fd);
-    int st;
-    waitpid(pid, &st, 0);
-    struct ran r = { .status = WIFEXITED(st) ? WEXITSTATUS(st) : -1 };
-    off_t len = lseek(fd, 0, SEEK_END);
-    r.out = calloc(1, (size_t)len + 1);
-    cr_assert_eq(pread(fd, r.out, (size_t)len, 0), len);
-    close(fd);
-    unlink(path);
-    return r;
+    return collect(pid, fd, path);
 }
 
 static char *slurp(const char *path)
@@ -308,14 +314,7 @@ Test(check, a_serve_that_dies_is_named_with_its_signal)
     cr_assert_gt(serve, 0, "no serve child of the check");
     usleep(300 * 1000);                       /* let it listen and the case begin */
     kill(serve, SIGKILL);
-    int st;
-    waitpid(pid, &st, 0);
-    struct ran r = { .status = WIFEXITED(st) ? WEXITSTATUS(st) : -1 };
-    off_t len = lseek(fd, 0, SEEK_END);
-    r.out = calloc(1, (size_t)len + 1);
-    cr_assert_eq(pread(fd, r.out, (size_t)len, 0), len);
-    close(fd);
-    unlink(out);
+    struct ran r = collect(pid, fd, out);
     cr_expect_eq(r.status, 1, "%s", r.out);
     HAS(r, "tgcrm serve died (killed by signal 9; log: ");
     free(r.out);
