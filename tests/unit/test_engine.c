@@ -475,6 +475,47 @@ Test(engine, a_tick_with_nothing_due_commits_nothing, .init = setup, .fini = tea
     cr_expect(rs[1].created);
 }
 
+/* A batch is applied without savepoints first; a refusal sends it back to
+ * its start, rolled back, to be applied again with one savepoint per event.
+ * Nothing of the first pass may survive into the second: each message
+ * once, the refused event's neighbours applied, the offset moved. */
+Test(engine, a_refusal_reapplies_the_batch_once_and_carefully, .init = setup, .fini = teardown)
+{
+    struct engine_event evs[4] = {customer_msg(801, "first"), customer_msg(801, "second"),
+                                  customer_msg(802, ""), customer_msg(803, "third")};
+    for (int i = 0; i < 4; i++)
+        evs[i].update_id = 10 + i;
+    struct engine_result res[4];
+    struct engine_stats before, after;
+    struct err e = {0};
+    engine_get_stats(E, &before);
+    cr_assert_eq(engine_apply_batch(E, evs, res, 4, &e), 0, "%s", e.msg);
+    engine_get_stats(E, &after);
+    cr_expect_eq(after.batches, before.batches + 1);
+    cr_expect_eq(after.events_applied - before.events_applied, 3);
+    cr_expect_eq(after.events_refused - before.events_refused, 1);
+    cr_expect(res[0].created);
+    cr_expect_not(res[1].created);
+    cr_expect_eq(res[1].ticket_id, res[0].ticket_id);
+    cr_expect_eq(res[2].code, ERR_INVAL);
+    cr_expect_str_eq(res[2].err.field, "text");
+    cr_expect_eq(res[2].ticket_id, 0);
+    cr_expect(res[3].created);
+    cr_expect_neq(res[3].ticket_id, res[0].ticket_id);
+    cr_expect_eq(engine_last_update_id(E), 13);
+    int64_t by[TICKET_STATUS_COUNT];
+    cr_assert_eq(store_ticket_count_by_status(R, by, &e), 0);
+    cr_expect_eq(by[TICKET_OPEN], 2);
+    struct thread_entry *th;
+    size_t n = thread_of(res[0].ticket_id, &th);
+    size_t messages = 0;
+    for (size_t i = 0; i < n; i++)
+        messages += th[i].kind == THREAD_MESSAGE;
+    cr_expect_eq(messages, 2, "each message once in the thread");
+    cr_expect_eq(count_events("ticket.created"), 2);
+    cr_expect_eq(count_events("message.created"), 3);
+}
+
 /* ---- streams (engine_stream_*: a getUpdates page handed over as it is parsed) ---- */
 
 /* A reader sees nothing of a stream until its end (one transaction), then
