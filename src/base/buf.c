@@ -22,6 +22,10 @@ void buf_release(struct buf *b)
     buf_init(b, max);
 }
 
+/* Room for extra more bytes and the NUL. The first allocation is 256
+ * bytes: most buffers hold a JSON text of a few hundred bytes to a few KB
+ * (an event's ticket snapshot is ~1.2 KB), and each doubling from a
+ * smaller start is a realloc and a copy on the writer's path. */
 static int reserve(struct buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1;
@@ -29,7 +33,7 @@ static int reserve(struct buf *b, size_t extra)
         return ERR_TOOBIG;
     if (need <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 64;
+    size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
     b->p = mem_realloc(b->p, cap);
@@ -39,9 +43,13 @@ static int reserve(struct buf *b, size_t extra)
 
 int buf_append(struct buf *b, const void *data, size_t n)
 {
-    int rc = reserve(b, n);
-    if (rc != 0)
-        return rc;
+    /* the common case, room already there, without the call */
+    if (b->len + n + 1 > b->cap || b->len + n + 1 < b->len ||
+        (b->max != 0 && b->len + n > b->max)) {
+        int rc = reserve(b, n);
+        if (rc != 0)
+            return rc;
+    }
     if (n > 0)
         memcpy(b->p + b->len, data, n);
     b->len += n;

@@ -109,9 +109,9 @@ static bool thread_has_event(struct apply *ap, int64_t ticket_id, const char *ev
 static int message_event(struct apply *ap, const struct ticket *t,
                          const struct customer *c, int32_t seq)
 {
-    json_t *m = json_object();
-    json_object_set_new(m, "message_seq", json_integer(seq));
-    return record_event(ap, "message.created", t, c, m);
+    char m[40];
+    int n = snprintf(m, sizeof m, "\"message_seq\":%" PRId32, seq);
+    return record_event_members(ap, "message.created", t, c, m, (size_t)n);
 }
 
 /* ---- ENGINE_CUSTOMER_MESSAGE ------------------------------------------------ */

@@ -74,41 +74,48 @@ int record_thread_event(struct apply *ap, struct ticket *t, const char *event,
     return record_thread_add(ap, t, &te);
 }
 
-int record_event(struct apply *ap, const char *type, const struct ticket *t,
-                 const struct customer *c, json_t *extra)
+int record_event_members(struct apply *ap, const char *type, const struct ticket *t,
+                         const struct customer *c, const char *members, size_t len)
 {
     struct buf b;
     buf_init(&b, 0);
-    int rc = 0;
-    if (extra != NULL && json_object_size(extra) > 0)
-        rc = jx_dump(extra, &b);            /* "{...}": its '}' becomes ',' */
-    json_decref(extra);
-    if (rc != 0) {
-        buf_release(&b);
-        return err_set(ap->e, ERR_INTERNAL, "cannot encode event %s", type);
-    }
-    if (b.len > 0 && t != NULL)
-        b.p[b.len - 1] = ',';
-    else if (b.len == 0)
-        buf_putc(&b, '{');
+    buf_putc(&b, '{');
+    buf_append(&b, members, len);
     if (t != NULL) {
         /* the snapshot is written as text: see view.h */
-        buf_puts(&b, "\"ticket\":");
+        buf_puts(&b, len > 0 ? ",\"ticket\":" : "\"ticket\":");
         view_ticket_write(&b, t, c);
         buf_puts(&b, ",\"thread_seq\":");
         buf_put_int(&b, t->thread_len);
-        buf_putc(&b, '}');
-    } else if (b.len == 1) {
-        buf_putc(&b, '}');
     }
+    buf_putc(&b, '}');
     struct event_row r = {
         .type = type,
         .ticket_id = t ? t->id : 0,
         .occurred_at = ap->now,
         .data = buf_str(&b),
     };
-    rc = store_event_push(ap->w, &r, ap->e);
+    int rc = store_event_push(ap->w, &r, ap->e);
     buf_release(&b);
+    return rc;
+}
+
+int record_event(struct apply *ap, const char *type, const struct ticket *t,
+                 const struct customer *c, json_t *extra)
+{
+    struct buf x;
+    buf_init(&x, 0);
+    int rc = 0;
+    if (extra != NULL && json_object_size(extra) > 0)
+        rc = jx_dump(extra, &x);            /* "{...}": its members are inside */
+    json_decref(extra);
+    if (rc != 0) {
+        buf_release(&x);
+        return err_set(ap->e, ERR_INTERNAL, "cannot encode event %s", type);
+    }
+    rc = record_event_members(ap, type, t, c, x.len > 2 ? x.p + 1 : "",
+                              x.len > 2 ? x.len - 2 : 0);
+    buf_release(&x);
     return rc;
 }
 

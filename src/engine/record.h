@@ -70,6 +70,13 @@ int record_thread_event(struct apply *ap, struct ticket *t, const char *event,
 int record_event(struct apply *ap, const char *type, const struct ticket *t,
                  const struct customer *c, json_t *extra);
 
+/* record_event with the extra members already as JSON text: len bytes of
+ * members ("\"k\":v,..." without braces; len 0 for none). For the hot
+ * paths, where building and dumping a jansson object costs more than the
+ * rest of the event's text. */
+int record_event_members(struct apply *ap, const char *type, const struct ticket *t,
+                         const struct customer *c, const char *members, size_t len);
+
 /* ticket.updated / .assigned / .resolved ...: "actor" and, when given
  * (borrowed, may be NULL), "changes". */
 int record_actor_event(struct apply *ap, const char *type, const struct ticket *t,

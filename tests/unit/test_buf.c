@@ -3,6 +3,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -80,5 +81,22 @@ Test(buf, json_escape_keeps_the_limit)
     buf_init(&b, 4);
     cr_assert_eq(buf_json_escape(&b, "ab\ncd", 5), ERR_TOOBIG);
     cr_assert(b.len <= 4);
+    buf_release(&b);
+}
+
+/* buf_append skips reserve() while there is room: the max must hold on
+ * that path too, with spare capacity left by an earlier doubling. */
+Test(buf, max_holds_with_room_to_spare)
+{
+    struct buf b;
+    buf_init(&b, 300);
+    char chunk[200];
+    memset(chunk, 'a', sizeof chunk);
+    cr_assert_eq(buf_append(&b, chunk, 200), 0);
+    cr_assert_eq(buf_append(&b, chunk, 100), 0);     /* 300: grows past 300 bytes */
+    cr_assert_gt(b.cap, (size_t)301, "spare room left by the doubling");
+    cr_assert_eq(buf_putc(&b, 'x'), ERR_TOOBIG);
+    cr_assert_eq(b.len, 300);
+    cr_assert_eq(strlen(buf_str(&b)), 300);
     buf_release(&b);
 }

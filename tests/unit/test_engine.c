@@ -4,6 +4,7 @@
  * duplicate Telegram updates, reopen policies and the threaded submit path.
  */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,6 +474,35 @@ Test(engine, a_tick_with_nothing_due_commits_nothing, .init = setup, .fini = tea
     cr_expect_eq(after.batches, before.batches + 1);
     cr_expect_eq(rs[1].code, 0);
     cr_expect(rs[1].created);
+}
+
+/* message.created carries the thread entry's seq next to the ticket's
+ * snapshot (written as text, without jansson); events with other members
+ * (ticket.assigned: its actor) keep them beside the snapshot too. */
+Test(engine, event_data_holds_its_members_and_the_snapshot, .init = setup, .fini = teardown)
+{
+    struct engine_result res = apply1(customer_msg(901, "hello"));
+    cr_assert_eq(res.code, 0);
+    struct event_row *evs = NULL;
+    size_t n = 0;
+    struct err e = {0};
+    cr_assert_eq(store_event_list(R, 0, 10000, A, &evs, &n, &e), 0, "%s", e.msg);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_error_t je;
+        json_t *d = json_loads(evs[i].data, 0, &je);
+        cr_assert_not_null(d, "%s: %s", evs[i].type, evs[i].data);
+        json_t *tk = json_object_get(d, "ticket");
+        cr_expect_eq(json_integer_value(json_object_get(tk, "id")), res.ticket_id);
+        cr_expect(json_is_integer(json_object_get(d, "thread_seq")));
+        if (strcmp(evs[i].type, "message.created") == 0) {
+            cr_expect_eq(json_integer_value(json_object_get(d, "message_seq")), res.thread_seq);
+            cr_expect_eq(json_object_size(d), 3, "%s", evs[i].data);
+            seen++;
+        }
+        json_decref(d);
+    }
+    cr_expect_eq(seen, 1);
 }
 
 /* A batch is applied without savepoints first; a refusal sends it back to
